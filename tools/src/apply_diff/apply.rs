@@ -1,0 +1,172 @@
+/*!
+Applying located hunks to a file's lines: the file's own line endings and final-newline state are
+kept, context lines are taken from the file (not from the diff), and when a hunk matched only
+after ignoring indentation its added lines are re-indented to the file's indentation.
+*/
+
+use super::locate::{Level, Placement};
+use super::parse::{Hunk, HunkLine, LineKind};
+
+/// A text split into lines, each with its own ending (`""` for a last line without newline).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lines {
+    pub texts: Vec<String>,
+    pub endings: Vec<&'static str>,
+}
+
+impl Lines {
+    pub fn split(text: &str) -> Self {
+        let mut texts = Vec::new();
+        let mut endings = Vec::new();
+        for piece in text.split_inclusive('\n') {
+            let (body, ending) = if let Some(body) = piece.strip_suffix("\r\n") {
+                (body, "\r\n")
+            } else if let Some(body) = piece.strip_suffix('\n') {
+                (body, "\n")
+            } else {
+                (piece, "")
+            };
+            texts.push(body.to_string());
+            endings.push(ending);
+        }
+        Self { texts, endings }
+    }
+
+    pub fn join(&self) -> String {
+        let mut out = String::new();
+        for (text, ending) in self.texts.iter().zip(&self.endings) {
+            out.push_str(text);
+            out.push_str(ending);
+        }
+        out
+    }
+
+    /// The ending most lines use; `\n` for a file with none.
+    fn dominant_ending(&self) -> &'static str {
+        let crlf = self
+            .endings
+            .iter()
+            .filter(|ending| **ending == "\r\n")
+            .count();
+        let lf = self
+            .endings
+            .iter()
+            .filter(|ending| **ending == "\n")
+            .count();
+        if crlf > lf { "\r\n" } else { "\n" }
+    }
+
+    fn ends_with_newline(&self) -> bool {
+        self.endings.last().is_none_or(|ending| !ending.is_empty())
+    }
+}
+
+/// Applies placed hunks, which must be sorted by start and not overlap.
+pub fn apply(file: &Lines, placed: &[(&Hunk, Placement)]) -> Lines {
+    let ending = file.dominant_ending();
+    let mut out = Lines {
+        texts: Vec::new(),
+        endings: Vec::new(),
+    };
+    let mut cursor = 0;
+    let mut touched_end: Option<&Hunk> = None;
+    for (hunk, placement) in placed {
+        copy_lines(file, cursor..placement.start, &mut out);
+        cursor = placement.start;
+        let body = &hunk.lines[placement.skip_front..hunk.lines.len() - placement.skip_back];
+        for (index, line) in body.iter().enumerate() {
+            match line.kind {
+                LineKind::Context => {
+                    copy_lines(file, cursor..cursor + 1, &mut out);
+                    cursor += 1;
+                }
+                LineKind::Remove => cursor += 1,
+                LineKind::Add => {
+                    let text = match placement.level {
+                        Level::Exact | Level::TrailingWhitespace => line.text.clone(),
+                        Level::Whitespace | Level::Unicode => {
+                            reindent(body, index, &file.texts[placement.start..])
+                        }
+                    };
+                    out.texts.push(text);
+                    out.endings.push(ending);
+                }
+            }
+        }
+        if cursor == file.texts.len() {
+            touched_end = Some(hunk);
+        }
+    }
+    copy_lines(file, cursor..file.texts.len(), &mut out);
+    fix_endings(&mut out, file, touched_end, ending);
+    out
+}
+
+fn copy_lines(file: &Lines, range: std::ops::Range<usize>, out: &mut Lines) {
+    out.texts.extend_from_slice(&file.texts[range.clone()]);
+    out.endings.extend_from_slice(&file.endings[range]);
+}
+
+/// Every line but the last ends with a newline; the last follows the diff's markers if the diff
+/// touched the end of the file, and the original file otherwise.
+fn fix_endings(out: &mut Lines, file: &Lines, touched_end: Option<&Hunk>, ending: &'static str) {
+    let count = out.endings.len();
+    for line_ending in out.endings.iter_mut().take(count.saturating_sub(1)) {
+        if line_ending.is_empty() {
+            *line_ending = ending;
+        }
+    }
+    let final_newline = match touched_end {
+        Some(hunk) if hunk.new_missing_newline => false,
+        Some(hunk) if hunk.old_missing_newline => true,
+        Some(_) | None => file.ends_with_newline(),
+    };
+    if let Some(last) = out.endings.last_mut() {
+        *last = if final_newline { ending } else { "" };
+    }
+}
+
+/// Re-indents the added line at `index` of `body` by the indentation difference between the
+/// nearest old line of the hunk and the file line it matched.
+fn reindent(body: &[HunkLine], index: usize, file_from_start: &[String]) -> String {
+    let text = &body[index].text;
+    let old_position = |position: usize| {
+        body[..position]
+            .iter()
+            .filter(|line| line.kind != LineKind::Add)
+            .count()
+    };
+    let before = (0..index)
+        .rev()
+        .find(|&i| body[i].kind != LineKind::Add && !body[i].text.trim().is_empty());
+    let after = (index + 1..body.len())
+        .find(|&i| body[i].kind != LineKind::Add && !body[i].text.trim().is_empty());
+    let Some(reference) = before.or(after) else {
+        return text.clone();
+    };
+    let Some(file_line) = file_from_start.get(old_position(reference)) else {
+        return text.clone();
+    };
+    let hunk_indent = indentation(&body[reference].text);
+    let file_indent = indentation(file_line);
+    match text.strip_prefix(hunk_indent) {
+        Some(rest) if hunk_indent != file_indent => format!("{file_indent}{rest}"),
+        Some(_) | None => text.clone(),
+    }
+}
+
+fn indentation(line: &str) -> &str {
+    &line[..line.len() - line.trim_start().len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_and_join_round_trip() {
+        for text in ["", "a", "a\n", "a\r\nb\r\n", "a\nb", "\n\n"] {
+            assert_eq!(Lines::split(text).join(), text);
+        }
+    }
+}

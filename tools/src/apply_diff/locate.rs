@@ -1,0 +1,278 @@
+/*!
+Finding where each hunk goes. The header's line number is only a hint: the hunk's old lines
+(context and removed) are searched for in the file, at decreasing strictness — exact, then ignoring
+trailing whitespace, then ignoring all surrounding whitespace, then also normalising Unicode quotes
+and dashes. If that fails, up to [`MAX_FUZZ`] context lines are dropped from either end (models add
+or misremember context). Several equally good places make the hunk ambiguous, and it is refused.
+*/
+
+use std::collections::HashMap;
+
+use super::parse::{Hunk, LineKind};
+
+/// Context lines that may be ignored at each end of a hunk that does not match as written.
+const MAX_FUZZ: usize = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    Exact,
+    TrailingWhitespace,
+    Whitespace,
+    Unicode,
+}
+
+impl Level {
+    const ALL: [Level; 4] = [
+        Level::Exact,
+        Level::TrailingWhitespace,
+        Level::Whitespace,
+        Level::Unicode,
+    ];
+
+    pub fn normalize(self, line: &str) -> String {
+        match self {
+            Level::Exact => line.to_string(),
+            Level::TrailingWhitespace => line.trim_end().to_string(),
+            Level::Whitespace => line.trim().to_string(),
+            Level::Unicode => line.trim().chars().map(plain_char).collect(),
+        }
+    }
+}
+
+fn plain_char(c: char) -> char {
+    match c {
+        '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' | '\u{2032}' => '\'',
+        '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{201F}' | '\u{2033}' => '"',
+        '\u{2010}'..='\u{2015}' | '\u{2212}' => '-',
+        '\u{00A0}' | '\u{2007}' | '\u{202F}' => ' ',
+        other => other,
+    }
+}
+
+/// Where a hunk matched: its old lines (minus fuzzed context) cover `start..start + len`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placement {
+    pub start: usize,
+    pub len: usize,
+    pub level: Level,
+    /// Hunk lines skipped at the front and back (fuzzed-away context).
+    pub skip_front: usize,
+    pub skip_back: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    NotFound,
+    /// 1-based first lines of the equally good candidates.
+    Ambiguous(Vec<usize>),
+    /// A hunk with neither context nor removed lines, and no line number to place it.
+    NoContext,
+}
+
+/// The file's lines, with per-level indexes built on first use.
+pub struct Haystack<'a> {
+    lines: &'a [String],
+    indexes: HashMap<Level, HashMap<String, Vec<usize>>>,
+}
+
+impl<'a> Haystack<'a> {
+    pub fn new(lines: &'a [String]) -> Self {
+        Self {
+            lines,
+            indexes: HashMap::new(),
+        }
+    }
+
+    fn index(&mut self, level: Level) -> &HashMap<String, Vec<usize>> {
+        let lines = self.lines;
+        self.indexes.entry(level).or_insert_with(|| {
+            let mut index: HashMap<String, Vec<usize>> = HashMap::new();
+            for (number, line) in lines.iter().enumerate() {
+                index.entry(level.normalize(line)).or_default().push(number);
+            }
+            index
+        })
+    }
+
+    /// Every start where `needle` matches at `level`.
+    fn matches(&mut self, needle: &[&str], level: Level) -> Vec<usize> {
+        let normalized: Vec<String> = needle.iter().map(|line| level.normalize(line)).collect();
+        let lines = self.lines;
+        let index = self.index(level);
+        // Anchor on the rarest line of the needle, then verify the rest.
+        let Some((anchor_offset, positions)) = normalized
+            .iter()
+            .enumerate()
+            .map(|(offset, line)| (offset, index.get(line).map_or(&[][..], Vec::as_slice)))
+            .min_by_key(|(_, positions)| positions.len())
+        else {
+            return Vec::new();
+        };
+        positions
+            .iter()
+            .filter_map(|&position| position.checked_sub(anchor_offset))
+            .filter(|&start| start + needle.len() <= lines.len())
+            .filter(|&start| {
+                normalized
+                    .iter()
+                    .zip(&lines[start..])
+                    .all(|(want, have)| *want == level.normalize(have))
+            })
+            .collect()
+    }
+
+    /// Places `hunk`, preferring the candidate nearest `expected` (0-based) and skipping the
+    /// ranges in `taken` (hunks already placed).
+    pub fn place(
+        &mut self,
+        hunk: &Hunk,
+        expected: Option<usize>,
+        taken: &[(usize, usize)],
+    ) -> Result<Placement, Failure> {
+        if hunk.old_len() == 0 {
+            return place_pure_insertion(hunk, self.lines.len());
+        }
+        for (skip_front, skip_back) in fuzz_steps(hunk) {
+            let end = hunk.lines.len() - skip_back;
+            let needle: Vec<&str> = hunk.lines[skip_front..end]
+                .iter()
+                .filter(|line| line.kind != LineKind::Add)
+                .map(|line| line.text.as_str())
+                .collect();
+            for level in Level::ALL {
+                let candidates: Vec<usize> = self
+                    .matches(&needle, level)
+                    .into_iter()
+                    .filter(|&start| !overlaps(start, needle.len(), taken))
+                    .collect();
+                let placed = |start| Placement {
+                    start,
+                    len: needle.len(),
+                    level,
+                    skip_front,
+                    skip_back,
+                };
+                match choose(&candidates, expected) {
+                    Choice::One(start) => return Ok(placed(start)),
+                    Choice::Tie(starts) => {
+                        return Err(Failure::Ambiguous(
+                            starts.iter().map(|start| start + 1).collect(),
+                        ));
+                    }
+                    Choice::None => {}
+                }
+            }
+        }
+        Err(Failure::NotFound)
+    }
+}
+
+fn place_pure_insertion(hunk: &Hunk, file_len: usize) -> Result<Placement, Failure> {
+    // `@@ -N,0 +M,k @@` inserts after old line N; an empty file takes it at 0.
+    let start = match (hunk.old_start, file_len) {
+        (_, 0) => 0,
+        (Some(after), len) => after.min(len),
+        (None, _) => return Err(Failure::NoContext),
+    };
+    Ok(Placement {
+        start,
+        len: 0,
+        level: Level::Exact,
+        skip_front: 0,
+        skip_back: 0,
+    })
+}
+
+/// (front, back) context lines to drop, fewest first; removed lines are never dropped.
+fn fuzz_steps(hunk: &Hunk) -> Vec<(usize, usize)> {
+    let leading = hunk
+        .lines
+        .iter()
+        .take_while(|line| line.kind == LineKind::Context)
+        .count();
+    let trailing = hunk
+        .lines
+        .iter()
+        .rev()
+        .take_while(|line| line.kind == LineKind::Context)
+        .count();
+    let old_len = hunk.old_len();
+    let mut steps = Vec::new();
+    for total in 0..=2 * MAX_FUZZ {
+        for front in 0..=total.min(MAX_FUZZ).min(leading) {
+            let back = total - front;
+            if back <= MAX_FUZZ && back <= trailing && front + back < old_len {
+                steps.push((front, back));
+            }
+        }
+    }
+    steps
+}
+
+fn overlaps(start: usize, len: usize, taken: &[(usize, usize)]) -> bool {
+    taken.iter().any(|&(other_start, other_len)| {
+        start < other_start + other_len && other_start < start + len
+    })
+}
+
+enum Choice {
+    None,
+    One(usize),
+    Tie(Vec<usize>),
+}
+
+fn choose(candidates: &[usize], expected: Option<usize>) -> Choice {
+    match (candidates, expected) {
+        ([], _) => Choice::None,
+        ([only], _) => Choice::One(*only),
+        (many, None) => Choice::Tie(many.to_vec()),
+        (many, Some(expected)) => {
+            let distance = |start: &usize| start.abs_diff(expected);
+            let best = many.iter().map(distance).min().unwrap_or(0);
+            let nearest: Vec<usize> = many
+                .iter()
+                .copied()
+                .filter(|start| distance(start) == best)
+                .collect();
+            match nearest.as_slice() {
+                [only] => Choice::One(*only),
+                _ => Choice::Tie(nearest),
+            }
+        }
+    }
+}
+
+/// The region of the file most like the hunk's old lines, for "context not found" errors:
+/// (0-based start, length), or None when no line is even similar.
+pub fn closest_region(lines: &[String], hunk: &Hunk) -> Option<(usize, usize)> {
+    let wanted: Vec<String> = hunk
+        .old_lines()
+        .map(|line| Level::Unicode.normalize(line))
+        .collect();
+    let mut positions: HashMap<&str, Vec<usize>> = HashMap::new();
+    let normalized: Vec<String> = lines
+        .iter()
+        .map(|line| Level::Unicode.normalize(line))
+        .collect();
+    for (number, line) in normalized.iter().enumerate() {
+        if !line.is_empty() {
+            positions.entry(line.as_str()).or_default().push(number);
+        }
+    }
+    let mut votes: HashMap<isize, usize> = HashMap::new();
+    for (offset, line) in wanted.iter().enumerate() {
+        for &position in positions.get(line.as_str()).map_or(&[][..], Vec::as_slice) {
+            *votes
+                .entry(position as isize - offset as isize)
+                .or_default() += 1;
+        }
+    }
+    let (start, _) = votes
+        .into_iter()
+        .max_by_key(|&(start, count)| (count, -start))?;
+    let start = start.max(0) as usize;
+    Some((
+        start,
+        wanted.len().min(lines.len().saturating_sub(start)).max(1),
+    ))
+}

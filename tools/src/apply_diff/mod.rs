@@ -1,0 +1,346 @@
+/*!
+`apply_diff`: applies a unified diff to the workspace, all of it or nothing.
+
+parse ([`parse`]) → locate each hunk ([`locate`]) → apply in memory ([`apply`]) → a
+[`PreparedEdit`] the caller reviews and commits atomically. Files touched by several parts of one
+diff are edited in memory in order, so a diff may touch a file twice, rename it, create or delete it.
+*/
+
+mod apply;
+mod locate;
+mod parse;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::{ChangeKind, FileChange, PathError, PreparedEdit, Workspace};
+use apply::Lines;
+use locate::{Failure, Haystack, Placement};
+pub use parse::{FilePatch, Hunk, ParseError};
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyDiffArgs {
+    /// A unified diff: `--- a/path` and `+++ b/path` headers, then `@@` hunks with 2-3 lines of
+    /// context around each change. Several files may follow one another.
+    pub diff: String,
+}
+
+/// Why a diff was refused. Nothing was written.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ApplyError {
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    #[error(transparent)]
+    Path(#[from] PathError),
+    #[error("`{path}` does not exist; to create it use `--- /dev/null` as the old file")]
+    FileMissing { path: String },
+    #[error("`{path}` already exists; diff against its current content instead of /dev/null")]
+    FileExists { path: String },
+    #[error("`{path}` is not UTF-8 text and cannot be patched")]
+    NotText { path: String },
+    #[error("cannot read `{path}`: {message}")]
+    Io { path: String, message: String },
+    #[error("{0}")]
+    Hunk(Box<HunkError>),
+}
+
+/// A hunk that could not be placed, with what the model needs to fix it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct HunkError {
+    pub path: String,
+    /// 1-based position of the hunk in this file's part of the diff.
+    pub number: usize,
+    pub header: String,
+    pub preview: String,
+    pub problem: HunkProblem,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum HunkProblem {
+    /// The old lines were not found; the closest region of the file, numbered, if any.
+    NotFound {
+        closest: Option<String>,
+    },
+    Ambiguous {
+        lines: Vec<usize>,
+    },
+    NoContext,
+    Overlaps {
+        other: usize,
+    },
+}
+
+impl fmt::Display for HunkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "`{}` hunk {} (`{}`, starting:\n{}\n): ",
+            self.path, self.number, self.header, self.preview
+        )?;
+        match &self.problem {
+            HunkProblem::NotFound {
+                closest: Some(region),
+            } => write!(
+                f,
+                "its context and removed lines were not found in the file. The closest region is:\n{region}\nRead the file again and make the diff's ` ` and `-` lines match it exactly."
+            ),
+            HunkProblem::NotFound { closest: None } => write!(
+                f,
+                "its context and removed lines were not found in the file, nothing similar either. Read the file again."
+            ),
+            HunkProblem::Ambiguous { lines } => write!(
+                f,
+                "it matches equally well at lines {}; add more context lines so it matches only one place",
+                lines
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ),
+            HunkProblem::NoContext => write!(
+                f,
+                "it has no context or removed lines and no line number; add 2-3 context lines"
+            ),
+            HunkProblem::Overlaps { other } => {
+                write!(f, "it overlaps hunk {other} of the same file")
+            }
+        }
+    }
+}
+
+/// A file's content before the diff and as the diff has left it so far.
+struct FileState {
+    display: String,
+    original: Option<String>,
+    current: Option<String>,
+}
+
+/// Plans the diff without writing anything.
+pub fn prepare(workspace: &Workspace, diff: &str) -> Result<PreparedEdit, ApplyError> {
+    let patches = parse::parse(diff)?;
+    let mut files: BTreeMap<PathBuf, FileState> = BTreeMap::new();
+    let mut order: Vec<PathBuf> = Vec::new();
+    for patch in &patches {
+        let old = resolve(workspace, patch, Side::Old)?;
+        let new = resolve(workspace, patch, Side::New)?;
+        let source = match &old {
+            Some(path) => {
+                let state = load(workspace, &mut files, &mut order, path)?;
+                let content = state
+                    .current
+                    .clone()
+                    .ok_or_else(|| ApplyError::FileMissing {
+                        path: state.display.clone(),
+                    })?;
+                apply_hunks(&state.display, &content, &patch.hunks)?
+            }
+            None => new_file_content(&patch.hunks),
+        };
+        if let Some(path) = &old
+            && old != new
+        {
+            load(workspace, &mut files, &mut order, path)?.current = None;
+        }
+        if let Some(path) = &new {
+            let state = load(workspace, &mut files, &mut order, path)?;
+            if old.is_none() && state.current.is_some() {
+                return Err(ApplyError::FileExists {
+                    path: state.display.clone(),
+                });
+            }
+            if old.as_ref() != Some(path) && old.is_some() && state.current.is_some() {
+                return Err(ApplyError::FileExists {
+                    path: state.display.clone(),
+                });
+            }
+            state.current = Some(source);
+        }
+    }
+    Ok(PreparedEdit {
+        changes: order
+            .into_iter()
+            .filter_map(|path| into_change(path, &mut files))
+            .collect(),
+    })
+}
+
+/// The paths a diff touches, for one-line summaries; empty if it does not parse.
+pub fn touched_paths(diff: &str) -> Vec<String> {
+    parse::parse(diff)
+        .map(|patches| patches.iter().map(FilePatch::display_path).collect())
+        .unwrap_or_default()
+}
+
+fn into_change(path: PathBuf, files: &mut BTreeMap<PathBuf, FileState>) -> Option<FileChange> {
+    let state = files.remove(&path)?;
+    let kind = match (&state.original, &state.current) {
+        (None, None) => return None,
+        (Some(old), Some(new)) if old == new => return None,
+        (None, Some(_)) => ChangeKind::Create,
+        (Some(_), None) => ChangeKind::Delete,
+        (Some(_), Some(_)) => ChangeKind::Modify,
+    };
+    Some(FileChange {
+        path: state.display,
+        absolute: path,
+        kind,
+        old: state.original,
+        new: state.current,
+    })
+}
+
+fn load<'a>(
+    workspace: &Workspace,
+    files: &'a mut BTreeMap<PathBuf, FileState>,
+    order: &mut Vec<PathBuf>,
+    path: &PathBuf,
+) -> Result<&'a mut FileState, ApplyError> {
+    if !files.contains_key(path) {
+        let display = workspace.relative(path);
+        let original = match std::fs::read(path) {
+            Ok(bytes) => Some(String::from_utf8(bytes).map_err(|_| ApplyError::NotText {
+                path: display.clone(),
+            })?),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+            Err(error) => {
+                return Err(ApplyError::Io {
+                    path: display,
+                    message: error.to_string(),
+                });
+            }
+        };
+        order.push(path.clone());
+        files.insert(
+            path.clone(),
+            FileState {
+                display,
+                current: original.clone(),
+                original,
+            },
+        );
+    }
+    files.get_mut(path).ok_or_else(|| ApplyError::Io {
+        path: workspace.relative(path),
+        message: "lost track of file".into(),
+    })
+}
+
+#[derive(Clone, Copy)]
+enum Side {
+    Old,
+    New,
+}
+
+/// Resolves one side's path. `a/`/`b/` are prefixes in git diffs, and in loose diffs unless a
+/// directory of that name really holds the file.
+fn resolve(
+    workspace: &Workspace,
+    patch: &FilePatch,
+    side: Side,
+) -> Result<Option<PathBuf>, ApplyError> {
+    let (raw, prefix) = match side {
+        Side::Old => (&patch.old_path, "a/"),
+        Side::New => (&patch.new_path, "b/"),
+    };
+    let Some(raw) = raw else { return Ok(None) };
+    let stripped = raw.strip_prefix(prefix);
+    let chosen = match stripped {
+        Some(stripped)
+            if patch.git_format || !workspace.resolve(raw).is_ok_and(|path| path.exists()) =>
+        {
+            stripped
+        }
+        Some(_) | None => raw.as_str(),
+    };
+    Ok(Some(workspace.resolve(chosen)?))
+}
+
+fn new_file_content(hunks: &[Hunk]) -> String {
+    let mut content = String::new();
+    for hunk in hunks {
+        for line in hunk
+            .lines
+            .iter()
+            .filter(|line| line.kind != parse::LineKind::Remove)
+        {
+            content.push_str(&line.text);
+            content.push('\n');
+        }
+    }
+    if hunks.last().is_some_and(|hunk| hunk.new_missing_newline) {
+        content.pop();
+    }
+    content
+}
+
+/// Places every hunk (in the diff's order, hints shifted by where earlier hunks really landed),
+/// checks they do not overlap, and applies them.
+fn apply_hunks(path: &str, content: &str, hunks: &[Hunk]) -> Result<String, ApplyError> {
+    let lines = Lines::split(content);
+    let mut haystack = Haystack::new(&lines.texts);
+    let mut placed: Vec<(usize, &Hunk, Placement)> = Vec::new();
+    let mut drift: isize = 0;
+    for (number, hunk) in hunks.iter().enumerate() {
+        let expected = hunk
+            .old_start
+            .map(|start| (start.max(1) as isize - 1 + drift).max(0) as usize);
+        let taken: Vec<(usize, usize)> = placed.iter().map(|(_, _, p)| (p.start, p.len)).collect();
+        let placement = haystack.place(hunk, expected, &taken).map_err(|failure| {
+            let problem = match failure {
+                Failure::NotFound => HunkProblem::NotFound {
+                    closest: closest(&lines.texts, hunk),
+                },
+                Failure::Ambiguous(lines) => HunkProblem::Ambiguous { lines },
+                Failure::NoContext => HunkProblem::NoContext,
+            };
+            hunk_error(path, number, hunk, problem)
+        })?;
+        if let Some(expected) = expected {
+            drift += placement.start as isize - expected as isize;
+        }
+        placed.push((number, hunk, placement));
+    }
+    placed.sort_by_key(|(_, _, placement)| (placement.start, placement.len));
+    for pair in placed.windows(2) {
+        let (first, second) = (&pair[0], &pair[1]);
+        if first.2.start + first.2.len > second.2.start {
+            let problem = HunkProblem::Overlaps { other: first.0 + 1 };
+            return Err(hunk_error(path, second.0, second.1, problem));
+        }
+    }
+    let ordered: Vec<(&Hunk, Placement)> = placed
+        .iter()
+        .map(|(_, hunk, placement)| (*hunk, *placement))
+        .collect();
+    Ok(apply::apply(&lines, &ordered).join())
+}
+
+fn hunk_error(path: &str, index: usize, hunk: &Hunk, problem: HunkProblem) -> ApplyError {
+    ApplyError::Hunk(Box::new(HunkError {
+        path: path.to_string(),
+        number: index + 1,
+        header: hunk.header.clone(),
+        preview: hunk.preview(),
+        problem,
+    }))
+}
+
+fn closest(lines: &[String], hunk: &Hunk) -> Option<String> {
+    let (start, len) = locate::closest_region(lines, hunk)?;
+    let from = start.saturating_sub(2);
+    let to = (start + len + 2).min(lines.len());
+    Some(
+        (from..to)
+            .map(|index| format!("{:>6}\t{}", index + 1, lines[index]))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+}
+
+#[cfg(test)]
+mod tests;

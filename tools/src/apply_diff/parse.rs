@@ -1,0 +1,425 @@
+/*!
+Parsing of unified diffs as tools and models write them: `git diff` (with its metadata lines),
+`diff -u`, and the loose form (no `a/`/`b/`, `@@ @@` without numbers, wrong counts, fenced in
+```` ``` ````, blank context lines without their leading space).
+*/
+
+/// One file's part of a diff. Paths are as written (prefixes and all); `None` is `/dev/null`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FilePatch {
+    pub old_path: Option<String>,
+    pub new_path: Option<String>,
+    pub hunks: Vec<Hunk>,
+    /// Started by `diff --git`, so `a/` and `b/` are prefixes, not directories.
+    pub git_format: bool,
+    pub new_file: bool,
+    pub deleted_file: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineKind {
+    Context,
+    Remove,
+    Add,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HunkLine {
+    pub kind: LineKind,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Hunk {
+    /// The `@@` line as written, quoted in error messages.
+    pub header: String,
+    /// The old side's first line (1-based) from the header: only a hint.
+    pub old_start: Option<usize>,
+    pub old_count: Option<usize>,
+    pub lines: Vec<HunkLine>,
+    /// `\ No newline at end of file` followed the old side's last line.
+    pub old_missing_newline: bool,
+    /// `\ No newline at end of file` followed the new side's last line.
+    pub new_missing_newline: bool,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ParseError {
+    #[error("the diff is empty: no `---`/`+++` file header and no `@@` hunk found")]
+    Empty,
+    #[error("line {line}: a `@@` hunk comes before any `--- a/path` / `+++ b/path` file header")]
+    HunkWithoutFile { line: usize },
+    #[error("`{path}`: binary patches cannot be applied; use write_file or a shell command")]
+    Binary { path: String },
+    #[error("`{path}`: the file header has no `@@` hunks")]
+    NoHunks { path: String },
+}
+
+impl Hunk {
+    pub fn old_lines(&self) -> impl Iterator<Item = &str> {
+        self.lines
+            .iter()
+            .filter(|line| line.kind != LineKind::Add)
+            .map(|line| line.text.as_str())
+    }
+
+    pub fn old_len(&self) -> usize {
+        self.old_lines().count()
+    }
+
+    /// The first few lines of the hunk, for error messages.
+    pub fn preview(&self) -> String {
+        let shown: Vec<String> = self
+            .lines
+            .iter()
+            .take(3)
+            .map(|line| {
+                let sign = match line.kind {
+                    LineKind::Context => ' ',
+                    LineKind::Remove => '-',
+                    LineKind::Add => '+',
+                };
+                format!("{sign}{}", line.text)
+            })
+            .collect();
+        shown.join("\n")
+    }
+}
+
+impl FilePatch {
+    /// The path to name in messages: the new path, or the old one for deletions.
+    pub fn display_path(&self) -> String {
+        let raw = self
+            .new_path
+            .as_deref()
+            .or(self.old_path.as_deref())
+            .unwrap_or("?");
+        raw.strip_prefix("b/")
+            .or_else(|| raw.strip_prefix("a/"))
+            .unwrap_or(raw)
+            .to_string()
+    }
+}
+
+struct Parser {
+    files: Vec<FilePatch>,
+    file: Option<FilePatch>,
+    hunk: Option<Hunk>,
+}
+
+pub fn parse(diff: &str) -> Result<Vec<FilePatch>, ParseError> {
+    let lines: Vec<&str> = diff
+        .split('\n')
+        .map(|line| line.strip_suffix('\r').unwrap_or(line))
+        .filter(|line| !line.starts_with("```"))
+        .collect();
+    let mut parser = Parser {
+        files: Vec::new(),
+        file: None,
+        hunk: None,
+    };
+    let mut index = 0;
+    while index < lines.len() {
+        let line = lines[index];
+        let next = lines.get(index + 1).copied().unwrap_or("");
+        if let Some(rest) = line.strip_prefix("diff --git ") {
+            parser.start_file(git_header_paths(rest), true);
+        } else if line.starts_with("--- ") && next.starts_with("+++ ") {
+            parser.file_header(header_path(&line[4..]), header_path(&next[4..]));
+            index += 1;
+        } else if line.starts_with("@@") {
+            parser.start_hunk(line, index + 1)?;
+        } else if parser.hunk.is_some() {
+            parser.hunk_line(line);
+        } else {
+            parser.metadata(line)?;
+        }
+        index += 1;
+    }
+    parser.finish_file()?;
+    if parser.files.is_empty() {
+        return Err(ParseError::Empty);
+    }
+    Ok(parser.files)
+}
+
+impl Parser {
+    fn start_file(&mut self, paths: (Option<String>, Option<String>), git_format: bool) {
+        self.finish_hunk();
+        if let Some(file) = self.file.take() {
+            self.files.push(file);
+        }
+        self.file = Some(FilePatch {
+            old_path: paths.0,
+            new_path: paths.1,
+            git_format,
+            ..FilePatch::default()
+        });
+    }
+
+    fn file_header(&mut self, old: Option<String>, new: Option<String>) {
+        self.finish_hunk();
+        match &mut self.file {
+            // `diff --git` already opened this file: the ---/+++ lines just confirm the paths.
+            Some(file) if file.git_format && file.hunks.is_empty() => {
+                file.new_file |= old.is_none();
+                file.deleted_file |= new.is_none();
+                file.old_path = old;
+                file.new_path = new;
+            }
+            Some(_) | None => self.start_file((old, new), false),
+        }
+    }
+
+    fn start_hunk(&mut self, line: &str, line_number: usize) -> Result<(), ParseError> {
+        self.finish_hunk();
+        if self.file.is_none() {
+            return Err(ParseError::HunkWithoutFile { line: line_number });
+        }
+        let (old_start, old_count) = hunk_header_numbers(line);
+        self.hunk = Some(Hunk {
+            header: line.to_string(),
+            old_start,
+            old_count,
+            ..Hunk::default()
+        });
+        Ok(())
+    }
+
+    fn hunk_line(&mut self, line: &str) {
+        let Some(hunk) = &mut self.hunk else { return };
+        let (kind, text) = match line.chars().next() {
+            Some(' ') => (LineKind::Context, &line[1..]),
+            Some('-') => (LineKind::Remove, &line[1..]),
+            Some('+') => (LineKind::Add, &line[1..]),
+            // Models drop the space of blank context lines; editors strip it too.
+            None => (LineKind::Context, ""),
+            Some('\\') => {
+                match hunk.lines.last().map(|last| last.kind) {
+                    Some(LineKind::Remove) => hunk.old_missing_newline = true,
+                    Some(LineKind::Add) => hunk.new_missing_newline = true,
+                    Some(LineKind::Context) => {
+                        hunk.old_missing_newline = true;
+                        hunk.new_missing_newline = true;
+                    }
+                    None => {}
+                }
+                return;
+            }
+            Some(_) => {
+                // Prose or metadata after the hunk ends it.
+                self.finish_hunk();
+                return;
+            }
+        };
+        hunk.lines.push(HunkLine {
+            kind,
+            text: text.to_string(),
+        });
+    }
+
+    fn metadata(&mut self, line: &str) -> Result<(), ParseError> {
+        let Some(file) = &mut self.file else {
+            return Ok(());
+        };
+        if line.starts_with("GIT binary patch")
+            || (line.starts_with("Binary files ") && line.ends_with(" differ"))
+        {
+            return Err(ParseError::Binary {
+                path: file.display_path(),
+            });
+        }
+        if line.starts_with("new file mode") {
+            file.new_file = true;
+        } else if line.starts_with("deleted file mode") {
+            file.deleted_file = true;
+        } else if let Some(from) = line.strip_prefix("rename from ") {
+            file.old_path = Some(format!("a/{}", unquote(from)));
+        } else if let Some(to) = line.strip_prefix("rename to ") {
+            file.new_path = Some(format!("b/{}", unquote(to)));
+        }
+        Ok(())
+    }
+
+    fn finish_hunk(&mut self) {
+        let Some(mut hunk) = self.hunk.take() else {
+            return;
+        };
+        trim_trailing_blank_context(&mut hunk);
+        if let Some(file) = &mut self.file
+            && !hunk.lines.is_empty()
+        {
+            file.hunks.push(hunk);
+        }
+    }
+
+    fn finish_file(&mut self) -> Result<(), ParseError> {
+        self.finish_hunk();
+        if let Some(mut file) = self.file.take() {
+            if file.new_file {
+                file.old_path = None;
+            }
+            if file.deleted_file {
+                file.new_path = None;
+            }
+            let is_rename = file.old_path.is_some() && file.new_path.is_some() && file.git_format;
+            if file.hunks.is_empty() && !(file.new_file || file.deleted_file || is_rename) {
+                return Err(ParseError::NoHunks {
+                    path: file.display_path(),
+                });
+            }
+            self.files.push(file);
+        }
+        Ok(())
+    }
+}
+
+/// Blank lines at the end of a hunk are usually the blank line that ends the diff text, not context.
+fn trim_trailing_blank_context(hunk: &mut Hunk) {
+    let expected = hunk.old_count.unwrap_or(0);
+    while let Some(last) = hunk.lines.last() {
+        let surplus = hunk.old_count.is_none() || hunk.old_len() > expected;
+        if last.kind == LineKind::Context && last.text.is_empty() && surplus {
+            hunk.lines.pop();
+        } else {
+            break;
+        }
+    }
+}
+
+/// `-12,5 +12,6` → (Some(12), Some(5)); anything unparseable gives no hint.
+fn hunk_header_numbers(line: &str) -> (Option<usize>, Option<usize>) {
+    let Some(old) = line.split_whitespace().find(|part| part.starts_with('-')) else {
+        return (None, None);
+    };
+    let mut numbers = old[1..].splitn(2, ',');
+    let start = numbers.next().and_then(|start| start.parse().ok());
+    let count = match numbers.next() {
+        Some(count) => count.parse().ok(),
+        None => start.map(|_| 1),
+    };
+    (start, count)
+}
+
+/// The path of a `---`/`+++` line: timestamps (after a tab) dropped, quotes removed.
+fn header_path(rest: &str) -> Option<String> {
+    let path = rest.split('\t').next().unwrap_or(rest).trim();
+    let path = unquote(path);
+    if path == "/dev/null" || path.is_empty() {
+        None
+    } else {
+        Some(path)
+    }
+}
+
+/// `a/x b/y` from a `diff --git` line (paths without spaces; quoted ones are unquoted).
+fn git_header_paths(rest: &str) -> (Option<String>, Option<String>) {
+    if let Some(split) = rest.find(" b/") {
+        return (
+            Some(unquote(&rest[..split])),
+            Some(unquote(&rest[split + 1..])),
+        );
+    }
+    let mut parts = rest.split_whitespace().map(unquote);
+    (parts.next(), parts.next())
+}
+
+fn unquote(path: &str) -> String {
+    let path = path.trim();
+    match path
+        .strip_prefix('"')
+        .and_then(|inner| inner.strip_suffix('"'))
+    {
+        Some(inner) => inner.replace("\\\"", "\"").replace("\\\\", "\\"),
+        None => path.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(kind: LineKind, text: &str) -> HunkLine {
+        HunkLine {
+            kind,
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn git_diff_with_metadata() {
+        let diff = "diff --git a/src/x.rs b/src/x.rs\nindex 123..456 100644\n--- a/src/x.rs\n+++ b/src/x.rs\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n";
+        assert_eq!(
+            parse(diff).unwrap(),
+            vec![FilePatch {
+                old_path: Some("a/src/x.rs".into()),
+                new_path: Some("b/src/x.rs".into()),
+                git_format: true,
+                hunks: vec![Hunk {
+                    header: "@@ -1,2 +1,2 @@".into(),
+                    old_start: Some(1),
+                    old_count: Some(2),
+                    lines: vec![
+                        line(LineKind::Context, "a"),
+                        line(LineKind::Remove, "b"),
+                        line(LineKind::Add, "c")
+                    ],
+                    ..Hunk::default()
+                }],
+                ..FilePatch::default()
+            }]
+        );
+    }
+
+    #[test]
+    fn loose_fenced_diff_with_timestamps_and_bare_header() {
+        let diff = "```diff\n--- x.txt\t2024-01-01 00:00:00\n+++ x.txt\t2024-01-02\n@@ @@\n a\n\n-b\n+c\n```\n";
+        let files = parse(diff).unwrap();
+        assert_eq!(files[0].old_path.as_deref(), Some("x.txt"));
+        assert_eq!(files[0].hunks[0].old_start, None);
+        assert_eq!(
+            files[0].hunks[0].lines,
+            vec![
+                line(LineKind::Context, "a"),
+                line(LineKind::Context, ""),
+                line(LineKind::Remove, "b"),
+                line(LineKind::Add, "c")
+            ]
+        );
+    }
+
+    #[test]
+    fn new_deleted_and_no_newline_markers() {
+        let diff = "--- /dev/null\n+++ b/new.txt\n@@ -0,0 +1 @@\n+hello\n\\ No newline at end of file\n--- a/old.txt\n+++ /dev/null\n@@ -1 +0,0 @@\n-bye\n";
+        let files = parse(diff).unwrap();
+        assert_eq!(files.len(), 2);
+        assert_eq!(files[0].old_path, None);
+        assert!(files[0].hunks[0].new_missing_newline);
+        assert_eq!(files[1].new_path, None);
+    }
+
+    #[test]
+    fn binary_and_headerless_diffs_are_refused() {
+        let binary =
+            "diff --git a/img.png b/img.png\nBinary files a/img.png and b/img.png differ\n";
+        assert_eq!(
+            parse(binary),
+            Err(ParseError::Binary {
+                path: "img.png".into()
+            })
+        );
+        assert_eq!(
+            parse("@@ -1 +1 @@\n-a\n+b\n"),
+            Err(ParseError::HunkWithoutFile { line: 1 })
+        );
+        assert_eq!(parse("just prose"), Err(ParseError::Empty));
+    }
+
+    #[test]
+    fn git_rename_without_hunks() {
+        let diff = "diff --git a/old.rs b/new.rs\nsimilarity index 100%\nrename from old.rs\nrename to new.rs\n";
+        let files = parse(diff).unwrap();
+        assert_eq!(files[0].old_path.as_deref(), Some("a/old.rs"));
+        assert_eq!(files[0].new_path.as_deref(), Some("b/new.rs"));
+    }
+}

@@ -1,0 +1,227 @@
+use super::*;
+
+struct Tree {
+    _dir: tempfile::TempDir,
+    workspace: Workspace,
+}
+
+impl Tree {
+    fn new(files: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, content) in files {
+            let full = dir.path().join(path);
+            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+            std::fs::write(full, content).unwrap();
+        }
+        let workspace = Workspace::new(dir.path()).unwrap();
+        Self {
+            _dir: dir,
+            workspace,
+        }
+    }
+
+    fn apply(&self, diff: &str) -> Result<(), ApplyError> {
+        let edit = prepare(&self.workspace, diff)?;
+        edit.commit().unwrap();
+        Ok(())
+    }
+
+    fn read(&self, path: &str) -> String {
+        std::fs::read_to_string(self.workspace.root().join(path)).unwrap()
+    }
+}
+
+const SOURCE: &str = "fn one() {\n    1\n}\n\nfn two() {\n    2\n}\n\nfn three() {\n    3\n}\n";
+
+#[test]
+fn exact_hunk_applies() {
+    let tree = Tree::new(&[("src/lib.rs", SOURCE)]);
+    tree.apply(
+        "--- a/src/lib.rs\n+++ b/src/lib.rs\n@@ -5,3 +5,3 @@\n fn two() {\n-    2\n+    22\n }\n",
+    )
+    .unwrap();
+    assert_eq!(
+        tree.read("src/lib.rs"),
+        SOURCE.replace("    2\n", "    22\n")
+    );
+}
+
+#[test]
+fn wrong_line_numbers_are_only_a_hint() {
+    let tree = Tree::new(&[("lib.rs", SOURCE)]);
+    tree.apply("--- lib.rs\n+++ lib.rs\n@@ -40,3 +40,3 @@\n fn three() {\n-    3\n+    33\n }\n")
+        .unwrap();
+    assert_eq!(tree.read("lib.rs"), SOURCE.replace("    3\n", "    33\n"));
+}
+
+#[test]
+fn hunks_out_of_order_apply() {
+    let tree = Tree::new(&[("lib.rs", SOURCE)]);
+    let diff = "--- a/lib.rs\n+++ b/lib.rs\n@@ @@\n fn three() {\n-    3\n+    33\n@@ @@\n fn one() {\n-    1\n+    11\n";
+    tree.apply(diff).unwrap();
+    assert_eq!(
+        tree.read("lib.rs"),
+        SOURCE
+            .replace("    3\n", "    33\n")
+            .replace("    1\n", "    11\n")
+    );
+}
+
+#[test]
+fn trailing_whitespace_drift_matches() {
+    let tree = Tree::new(&[("a.txt", "alpha  \nbeta\ngamma\n")]);
+    tree.apply("--- a.txt\n+++ a.txt\n@@ @@\n alpha\n-beta\n+BETA\n gamma\n")
+        .unwrap();
+    assert_eq!(tree.read("a.txt"), "alpha  \nBETA\ngamma\n");
+}
+
+#[test]
+fn indentation_drift_reindents_added_lines() {
+    let tree = Tree::new(&[("a.py", "def f():\n\tif x:\n\t\treturn 1\n\treturn 2\n")]);
+    tree.apply("--- a.py\n+++ a.py\n@@ @@\n     if x:\n-        return 1\n+        log(x)\n+        return 10\n").unwrap();
+    assert_eq!(
+        tree.read("a.py"),
+        "def f():\n\tif x:\n\t\tlog(x)\n\t\treturn 10\n\treturn 2\n"
+    );
+}
+
+#[test]
+fn unicode_quotes_and_dashes_match() {
+    let tree = Tree::new(&[("a.txt", "say \u{201C}hi\u{201D} \u{2014} ok\nnext\n")]);
+    tree.apply("--- a.txt\n+++ a.txt\n@@ @@\n-say \"hi\" - ok\n+say hello\n next\n")
+        .unwrap();
+    assert_eq!(tree.read("a.txt"), "say hello\nnext\n");
+}
+
+#[test]
+fn crlf_and_missing_final_newline_are_kept() {
+    let tree = Tree::new(&[("w.txt", "a\r\nb\r\nc")]);
+    tree.apply("--- w.txt\n+++ w.txt\n@@ -1,3 +1,4 @@\n a\n-b\n+B\n+B2\n c\n")
+        .unwrap();
+    assert_eq!(tree.read("w.txt"), "a\r\nB\r\nB2\r\nc");
+}
+
+#[test]
+fn no_newline_markers_are_honoured() {
+    let tree = Tree::new(&[("n.txt", "a\nb")]);
+    tree.apply("--- n.txt\n+++ n.txt\n@@ -1,2 +1,2 @@\n a\n-b\n\\ No newline at end of file\n+b\n")
+        .unwrap();
+    assert_eq!(tree.read("n.txt"), "a\nb\n");
+}
+
+#[test]
+fn missing_context_line_is_fuzzed_away() {
+    let tree = Tree::new(&[("lib.rs", SOURCE)]);
+    // The model invented a context line before `fn two() {`.
+    tree.apply(
+        "--- lib.rs\n+++ lib.rs\n@@ -4,4 +4,4 @@\n // two\n fn two() {\n-    2\n+    22\n }\n",
+    )
+    .unwrap();
+    assert_eq!(tree.read("lib.rs"), SOURCE.replace("    2\n", "    22\n"));
+}
+
+#[test]
+fn new_deleted_and_renamed_files() {
+    let tree = Tree::new(&[("old.txt", "bye\n"), ("mv.txt", "keep\n")]);
+    let diff = "--- /dev/null\n+++ b/dir/new.txt\n@@ -0,0 +1,2 @@\n+hello\n+world\n--- a/old.txt\n+++ /dev/null\n@@ -1 +0,0 @@\n-bye\ndiff --git a/mv.txt b/moved.txt\nsimilarity index 100%\nrename from mv.txt\nrename to moved.txt\n";
+    tree.apply(diff).unwrap();
+    assert_eq!(tree.read("dir/new.txt"), "hello\nworld\n");
+    assert!(!tree.workspace.root().join("old.txt").exists());
+    assert!(!tree.workspace.root().join("mv.txt").exists());
+    assert_eq!(tree.read("moved.txt"), "keep\n");
+}
+
+#[test]
+fn ambiguous_hunk_is_refused_with_both_lines() {
+    let tree = Tree::new(&[("d.txt", "x\ny\nz\nx\ny\nz\n")]);
+    let error = tree
+        .apply("--- d.txt\n+++ d.txt\n@@ @@\n x\n-y\n+Y\n")
+        .unwrap_err();
+    let ApplyError::Hunk(hunk) = &error else {
+        panic!("{error}")
+    };
+    assert_eq!(hunk.problem, HunkProblem::Ambiguous { lines: vec![1, 4] });
+    assert_eq!(tree.read("d.txt"), "x\ny\nz\nx\ny\nz\n");
+}
+
+#[test]
+fn hint_breaks_ties_between_equal_matches() {
+    let tree = Tree::new(&[("d.txt", "x\ny\nz\nx\ny\nz\n")]);
+    tree.apply("--- d.txt\n+++ d.txt\n@@ -4,2 +4,2 @@\n x\n-y\n+Y\n")
+        .unwrap();
+    assert_eq!(tree.read("d.txt"), "x\ny\nz\nx\nY\nz\n");
+}
+
+#[test]
+fn context_not_found_shows_the_closest_region() {
+    let tree = Tree::new(&[("lib.rs", SOURCE)]);
+    let error = tree
+        .apply("--- lib.rs\n+++ lib.rs\n@@ @@\n fn two() {\n-    two\n+    22\n }\n")
+        .unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains("`lib.rs` hunk 1"), "{message}");
+    assert!(message.contains("     5\tfn two() {"), "{message}");
+}
+
+#[test]
+fn a_failing_second_file_leaves_the_first_untouched() {
+    let tree = Tree::new(&[("a.txt", "a\n"), ("b.txt", "b\n")]);
+    let error = tree
+        .apply("--- a.txt\n+++ a.txt\n@@ @@\n-a\n+A\n--- b.txt\n+++ b.txt\n@@ @@\n-nope\n+B\n")
+        .unwrap_err();
+    assert!(error.to_string().contains("`b.txt` hunk 1"), "{error}");
+    assert_eq!(tree.read("a.txt"), "a\n");
+}
+
+#[test]
+fn overlapping_hunks_are_refused() {
+    let tree = Tree::new(&[("o.txt", "1\n2\n3\n4\n")]);
+    let error = tree.apply("--- o.txt\n+++ o.txt\n@@ -1,3 +1,3 @@\n 1\n-2\n+two\n 3\n@@ -2,2 +2,2 @@\n 2\n-3\n+three\n").unwrap_err();
+    assert!(matches!(error, ApplyError::Hunk(_)), "{error}");
+    assert_eq!(tree.read("o.txt"), "1\n2\n3\n4\n");
+}
+
+#[test]
+fn creating_an_existing_file_and_patching_a_missing_one_are_refused() {
+    let tree = Tree::new(&[("a.txt", "a\n")]);
+    assert_eq!(
+        tree.apply("--- /dev/null\n+++ b/a.txt\n@@ -0,0 +1 @@\n+x\n"),
+        Err(ApplyError::FileExists {
+            path: "a.txt".into()
+        })
+    );
+    assert_eq!(
+        tree.apply("--- a/missing.txt\n+++ b/missing.txt\n@@ @@\n-a\n+b\n"),
+        Err(ApplyError::FileMissing {
+            path: "missing.txt".into()
+        })
+    );
+}
+
+#[test]
+fn paths_outside_the_workspace_are_refused() {
+    let tree = Tree::new(&[]);
+    let error = tree
+        .apply("--- /dev/null\n+++ ../escape.txt\n@@ -0,0 +1 @@\n+x\n")
+        .unwrap_err();
+    assert!(
+        matches!(error, ApplyError::Path(PathError::Outside { .. })),
+        "{error}"
+    );
+}
+
+#[test]
+fn the_same_file_twice_in_one_diff() {
+    let tree = Tree::new(&[("t.txt", "a\nb\nc\n")]);
+    tree.apply("--- t.txt\n+++ t.txt\n@@ @@\n-a\n+A\n--- t.txt\n+++ t.txt\n@@ @@\n-c\n+C\n")
+        .unwrap();
+    assert_eq!(tree.read("t.txt"), "A\nb\nC\n");
+}
+
+#[test]
+fn pure_insertion_uses_the_line_number() {
+    let tree = Tree::new(&[("i.txt", "a\nb\n")]);
+    tree.apply("--- i.txt\n+++ i.txt\n@@ -1,0 +2 @@\n+inserted\n")
+        .unwrap();
+    assert_eq!(tree.read("i.txt"), "a\ninserted\nb\n");
+}

@@ -1,0 +1,304 @@
+/*!
+A set of file changes computed but not yet written, and the all-or-nothing commit of it.
+
+Commit writes each file to a temp file in its own directory and renames it over the original (mode
+bits kept), so no reader ever sees a half-written file. If a later file fails, every file already
+replaced is put back, so a failed commit leaves the tree as it was.
+*/
+
+use std::fs::Permissions;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use similar::TextDiff;
+
+/// What happens to one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeKind {
+    Create,
+    Modify,
+    Delete,
+}
+
+/// One file's planned change: its old and new content (None where the file does not exist).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileChange {
+    /// Path relative to the workspace root, for display.
+    pub path: String,
+    pub absolute: PathBuf,
+    pub kind: ChangeKind,
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+/// Changes to one or more files, all written by [`PreparedEdit::commit`] or none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreparedEdit {
+    pub changes: Vec<FileChange>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    #[error(
+        "`{path}` changed on disk since the edit was prepared; nothing was written, read it again"
+    )]
+    Stale { path: String },
+    #[error("writing `{path}` failed ({source}); every file was restored, nothing was changed")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+impl FileChange {
+    pub fn added_removed(&self) -> (usize, usize) {
+        let diff = self.text_diff();
+        let (mut added, mut removed) = (0, 0);
+        for op in diff.ops() {
+            for change in diff.iter_changes(op) {
+                match change.tag() {
+                    similar::ChangeTag::Insert => added += 1,
+                    similar::ChangeTag::Delete => removed += 1,
+                    similar::ChangeTag::Equal => {}
+                }
+            }
+        }
+        (added, removed)
+    }
+
+    /// The change as a unified diff with `a/` and `b/` headers, as `git diff` would print it.
+    pub fn unified_diff(&self) -> String {
+        let old_name = match self.kind {
+            ChangeKind::Create => "/dev/null".to_string(),
+            ChangeKind::Modify | ChangeKind::Delete => format!("a/{}", self.path),
+        };
+        let new_name = match self.kind {
+            ChangeKind::Delete => "/dev/null".to_string(),
+            ChangeKind::Modify | ChangeKind::Create => format!("b/{}", self.path),
+        };
+        self.text_diff()
+            .unified_diff()
+            .context_radius(3)
+            .header(&old_name, &new_name)
+            .to_string()
+    }
+
+    fn text_diff(&self) -> TextDiff<'_, '_, str> {
+        TextDiff::from_lines(
+            self.old.as_deref().unwrap_or(""),
+            self.new.as_deref().unwrap_or(""),
+        )
+    }
+}
+
+impl PreparedEdit {
+    /// The whole edit as one unified diff.
+    pub fn unified_diff(&self) -> String {
+        self.changes.iter().map(FileChange::unified_diff).collect()
+    }
+
+    /// `path: +added -removed` per file, one per line.
+    pub fn summary(&self) -> String {
+        self.changes
+            .iter()
+            .map(|change| {
+                let (added, removed) = change.added_removed();
+                let verb = match change.kind {
+                    ChangeKind::Create => " (created)",
+                    ChangeKind::Modify => "",
+                    ChangeKind::Delete => " (deleted)",
+                };
+                format!("{}: +{added} -{removed}{verb}", change.path)
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Writes every change, or none: checks first that no file changed since it was read.
+    pub fn commit(&self) -> Result<(), CommitError> {
+        for change in &self.changes {
+            let current = std::fs::read(&change.absolute).ok();
+            let expected = change.old.as_ref().map(|old| old.as_bytes().to_vec());
+            if current != expected {
+                return Err(CommitError::Stale {
+                    path: change.path.clone(),
+                });
+            }
+        }
+        let mut done: Vec<Undo> = Vec::new();
+        for change in &self.changes {
+            match apply_one(change) {
+                Ok(undo) => done.push(undo),
+                Err(source) => {
+                    done.into_iter().rev().for_each(Undo::restore);
+                    return Err(CommitError::Write {
+                        path: change.path.clone(),
+                        source,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How to put one file back as it was.
+struct Undo {
+    path: PathBuf,
+    old: Option<(Vec<u8>, Permissions)>,
+    created_dirs: Vec<PathBuf>,
+}
+
+impl Undo {
+    fn restore(self) {
+        // Best effort: we are already reporting the original failure.
+        let _ = match self.old {
+            Some((bytes, permissions)) => write_atomically(&self.path, &bytes, Some(permissions)),
+            None => std::fs::remove_file(&self.path),
+        };
+        for dir in self.created_dirs.iter().rev() {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+}
+
+fn apply_one(change: &FileChange) -> std::io::Result<Undo> {
+    let path = &change.absolute;
+    let permissions = std::fs::metadata(path).ok().map(|meta| meta.permissions());
+    let old = match (&change.old, permissions.clone()) {
+        (Some(old), Some(permissions)) => Some((old.as_bytes().to_vec(), permissions)),
+        _ => None,
+    };
+    let mut created_dirs = Vec::new();
+    match &change.new {
+        Some(new) => {
+            if let Some(parent) = path.parent() {
+                created_dirs = missing_ancestors(parent);
+                std::fs::create_dir_all(parent)?;
+            }
+            write_atomically(path, new.as_bytes(), permissions)?;
+        }
+        None => std::fs::remove_file(path)?,
+    }
+    Ok(Undo {
+        path: path.clone(),
+        old,
+        created_dirs,
+    })
+}
+
+fn missing_ancestors(dir: &Path) -> Vec<PathBuf> {
+    let mut missing: Vec<PathBuf> = dir
+        .ancestors()
+        .take_while(|ancestor| !ancestor.exists())
+        .map(Path::to_path_buf)
+        .collect();
+    missing.reverse();
+    missing
+}
+
+/// Writes `bytes` to a temp file beside `path`, then renames it over `path`.
+pub(crate) fn write_atomically(
+    path: &Path,
+    bytes: &[u8],
+    permissions: Option<Permissions>,
+) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+    temp.write_all(bytes)?;
+    temp.as_file().sync_all()?;
+    if let Some(permissions) = permissions {
+        temp.as_file().set_permissions(permissions)?;
+    }
+    temp.persist(path).map_err(|error| error.error)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn change(dir: &Path, name: &str, old: Option<&str>, new: Option<&str>) -> FileChange {
+        let kind = match (old, new) {
+            (None, _) => ChangeKind::Create,
+            (_, None) => ChangeKind::Delete,
+            _ => ChangeKind::Modify,
+        };
+        FileChange {
+            path: name.into(),
+            absolute: dir.join(name),
+            kind,
+            old: old.map(str::to_string),
+            new: new.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn commit_keeps_mode_bits() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("run.sh");
+        std::fs::write(&script, "echo a\n").unwrap();
+        std::fs::set_permissions(&script, Permissions::from_mode(0o755)).unwrap();
+        let edit = PreparedEdit {
+            changes: vec![change(
+                dir.path(),
+                "run.sh",
+                Some("echo a\n"),
+                Some("echo b\n"),
+            )],
+        };
+        edit.commit().unwrap();
+        assert_eq!(std::fs::read_to_string(&script).unwrap(), "echo b\n");
+        assert_eq!(
+            std::fs::metadata(&script).unwrap().permissions().mode() & 0o777,
+            0o755
+        );
+    }
+
+    #[test]
+    fn a_failed_write_restores_earlier_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.txt"), "old\n").unwrap();
+        // `blocker` is a file, so creating `blocker/b.txt` fails after a.txt was replaced.
+        std::fs::write(dir.path().join("blocker"), "").unwrap();
+        let edit = PreparedEdit {
+            changes: vec![
+                change(dir.path(), "a.txt", Some("old\n"), Some("new\n")),
+                change(dir.path(), "blocker/b.txt", None, Some("x\n")),
+            ],
+        };
+        let error = edit.commit().unwrap_err();
+        assert!(matches!(error, CommitError::Write { ref path, .. } if path == "blocker/b.txt"));
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("a.txt")).unwrap(),
+            "old\n"
+        );
+    }
+
+    #[test]
+    fn stale_content_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.txt"), "changed meanwhile\n").unwrap();
+        let edit = PreparedEdit {
+            changes: vec![change(dir.path(), "a.txt", Some("old\n"), Some("new\n"))],
+        };
+        assert!(matches!(edit.commit(), Err(CommitError::Stale { .. })));
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("a.txt")).unwrap(),
+            "changed meanwhile\n"
+        );
+    }
+
+    #[test]
+    fn summary_counts_lines() {
+        let dir = Path::new("/w");
+        let edit = PreparedEdit {
+            changes: vec![
+                change(dir, "a", Some("1\n2\n3\n"), Some("1\nx\n3\ny\n")),
+                change(dir, "b", None, Some("new\n")),
+            ],
+        };
+        assert_eq!(edit.summary(), "a: +2 -1\nb: +1 -0 (created)");
+    }
+}

@@ -1,0 +1,29 @@
+/*!
+The local tools of the agent.
+
+Each tool is a plain function over a [`Workspace`]: it knows nothing about models, HTTP or approval.
+The agent decides *whether* an action may happen; this crate decides *what* it does, and makes sure
+no path leaves the workspace and no file is ever left half-written.
+
+Edits are two-phase: [`apply_diff::prepare`] and [`write_file::prepare`] compute a [`PreparedEdit`]
+(every file's old and new content) without touching the disk, so the caller can show the diff and ask
+for approval; [`PreparedEdit::commit`] then writes all files atomically, restoring the ones already
+replaced if a later write fails.
+*/
+
+pub mod apply_diff;
+mod edit;
+pub mod list_files;
+mod output;
+pub mod read_file;
+mod registry;
+pub mod run_command;
+mod schema;
+pub mod search;
+mod workspace;
+pub mod write_file;
+
+pub use edit::{ChangeKind, CommitError, FileChange, PreparedEdit};
+pub use output::{ToolOutput, ToolStatus, truncate_head_tail};
+pub use registry::{CallError, ToolCall, ToolName, ToolSpec};
+pub use workspace::{PathError, Workspace};

@@ -1,0 +1,286 @@
+/*!
+The tool list the model sees, and the parsing of a model's call into typed arguments.
+
+A call that cannot be parsed is not fatal: [`CallError`]'s message is written for the model, so it
+can correct the call on its next turn.
+*/
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::apply_diff::ApplyDiffArgs;
+use crate::list_files::ListFilesArgs;
+use crate::read_file::ReadFileArgs;
+use crate::run_command::RunCommandArgs;
+use crate::schema::parameters_for;
+use crate::search::SearchArgs;
+use crate::write_file::WriteFileArgs;
+
+/// Every tool the agent offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolName {
+    ReadFile,
+    ListFiles,
+    Search,
+    RunCommand,
+    ApplyDiff,
+    WriteFile,
+}
+
+/// One tool as advertised to the model: an OpenAI function definition.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ToolSpec {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub parameters: Value,
+}
+
+/// A call with its arguments parsed and checked against the tool's schema.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ToolCall {
+    ReadFile(ReadFileArgs),
+    ListFiles(ListFilesArgs),
+    Search(SearchArgs),
+    RunCommand(RunCommandArgs),
+    ApplyDiff(ApplyDiffArgs),
+    WriteFile(WriteFileArgs),
+}
+
+/// Why a call could not be parsed; the message is meant for the model.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CallError {
+    #[error("unknown tool `{name}`; the available tools are: {known}")]
+    UnknownTool { name: String, known: String },
+    #[error(
+        "the arguments of `{tool}` are not valid JSON ({message}); send one JSON object, e.g. {example}"
+    )]
+    MalformedJson {
+        tool: &'static str,
+        message: String,
+        example: &'static str,
+    },
+    #[error("the arguments of `{tool}` do not match its schema: {message}; expected {example}")]
+    SchemaMismatch {
+        tool: &'static str,
+        message: String,
+        example: &'static str,
+    },
+}
+
+impl ToolName {
+    pub const ALL: [ToolName; 6] = [
+        ToolName::ReadFile,
+        ToolName::ListFiles,
+        ToolName::Search,
+        ToolName::RunCommand,
+        ToolName::ApplyDiff,
+        ToolName::WriteFile,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ToolName::ReadFile => "read_file",
+            ToolName::ListFiles => "list_files",
+            ToolName::Search => "search",
+            ToolName::RunCommand => "run_command",
+            ToolName::ApplyDiff => "apply_diff",
+            ToolName::WriteFile => "write_file",
+        }
+    }
+
+    pub fn parse(name: &str) -> Result<Self, CallError> {
+        Self::ALL
+            .into_iter()
+            .find(|tool| tool.as_str() == name.trim())
+            .ok_or_else(|| CallError::UnknownTool {
+                name: name.to_string(),
+                known: Self::ALL.map(ToolName::as_str).join(", "),
+            })
+    }
+
+    fn description(self) -> &'static str {
+        match self {
+            ToolName::ReadFile => {
+                "Read a text file of the workspace. Returns its lines numbered from 1 (`N\\tline`). \
+                 Use offset and limit to page through large files."
+            }
+            ToolName::ListFiles => {
+                "List files and directories (directories end with `/`), honouring .gitignore."
+            }
+            ToolName::Search => {
+                "Search file contents with a regular expression (Rust regex syntax), honouring \
+                 .gitignore and skipping binary files. Returns `path:line:text` for each match."
+            }
+            ToolName::RunCommand => {
+                "Run a shell command with `bash -c` in the workspace root and return its exit code \
+                 and combined stdout+stderr (long output keeps its head and tail). Needs approval."
+            }
+            ToolName::ApplyDiff => {
+                "Edit files by applying a unified diff (one or more files; `--- a/path`, \
+                 `+++ b/path`, `@@` hunks with a few lines of context). New files use \
+                 `--- /dev/null`, deleted files `+++ /dev/null`. Either every hunk applies or \
+                 nothing is written. Needs approval."
+            }
+            ToolName::WriteFile => {
+                "Create a file or replace its whole content. Prefer apply_diff for small changes \
+                 to existing files. Needs approval."
+            }
+        }
+    }
+
+    /// An example of valid arguments, quoted in error messages so the model can copy the shape.
+    fn example(self) -> &'static str {
+        match self {
+            ToolName::ReadFile => r#"{"path": "src/main.rs", "offset": 1, "limit": 200}"#,
+            ToolName::ListFiles => r#"{"path": "src", "max_depth": 2}"#,
+            ToolName::Search => r#"{"pattern": "fn main", "path": "src", "glob": "*.rs"}"#,
+            ToolName::RunCommand => r#"{"command": "cargo test", "timeout_secs": 300}"#,
+            ToolName::ApplyDiff => {
+                r#"{"diff": "--- a/src/lib.rs\n+++ b/src/lib.rs\n@@ -1,3 +1,3 @@\n ...\n"}"#
+            }
+            ToolName::WriteFile => r#"{"path": "notes.txt", "content": "hello\n"}"#,
+        }
+    }
+
+    pub fn spec(self) -> ToolSpec {
+        let parameters = match self {
+            ToolName::ReadFile => parameters_for::<ReadFileArgs>(),
+            ToolName::ListFiles => parameters_for::<ListFilesArgs>(),
+            ToolName::Search => parameters_for::<SearchArgs>(),
+            ToolName::RunCommand => parameters_for::<RunCommandArgs>(),
+            ToolName::ApplyDiff => parameters_for::<ApplyDiffArgs>(),
+            ToolName::WriteFile => parameters_for::<WriteFileArgs>(),
+        };
+        ToolSpec {
+            name: self.as_str(),
+            description: self.description(),
+            parameters,
+        }
+    }
+
+    pub fn specs() -> Vec<ToolSpec> {
+        Self::ALL.into_iter().map(Self::spec).collect()
+    }
+}
+
+impl ToolCall {
+    /// Parses a model's call. Empty arguments count as `{}`, since some models send nothing for
+    /// tools whose arguments are all optional.
+    pub fn parse(name: &str, arguments: &str) -> Result<Self, CallError> {
+        let tool = ToolName::parse(name)?;
+        let arguments = if arguments.trim().is_empty() {
+            "{}"
+        } else {
+            arguments
+        };
+        let value: Value =
+            serde_json::from_str(arguments).map_err(|error| CallError::MalformedJson {
+                tool: tool.as_str(),
+                message: error.to_string(),
+                example: tool.example(),
+            })?;
+        Ok(match tool {
+            ToolName::ReadFile => ToolCall::ReadFile(typed(tool, value)?),
+            ToolName::ListFiles => ToolCall::ListFiles(typed(tool, value)?),
+            ToolName::Search => ToolCall::Search(typed(tool, value)?),
+            ToolName::RunCommand => ToolCall::RunCommand(typed(tool, value)?),
+            ToolName::ApplyDiff => ToolCall::ApplyDiff(typed(tool, value)?),
+            ToolName::WriteFile => ToolCall::WriteFile(typed(tool, value)?),
+        })
+    }
+
+    pub fn name(&self) -> ToolName {
+        match self {
+            ToolCall::ReadFile(_) => ToolName::ReadFile,
+            ToolCall::ListFiles(_) => ToolName::ListFiles,
+            ToolCall::Search(_) => ToolName::Search,
+            ToolCall::RunCommand(_) => ToolName::RunCommand,
+            ToolCall::ApplyDiff(_) => ToolName::ApplyDiff,
+            ToolCall::WriteFile(_) => ToolName::WriteFile,
+        }
+    }
+
+    /// The argument a human wants to see on the one-line summary of the call.
+    pub fn headline(&self) -> String {
+        match self {
+            ToolCall::ReadFile(args) => args.path.clone(),
+            ToolCall::ListFiles(args) => args.path.clone().unwrap_or_else(|| ".".into()),
+            ToolCall::Search(args) => args.pattern.clone(),
+            ToolCall::RunCommand(args) => args.command.clone(),
+            ToolCall::ApplyDiff(args) => crate::apply_diff::touched_paths(&args.diff).join(", "),
+            ToolCall::WriteFile(args) => args.path.clone(),
+        }
+    }
+}
+
+fn typed<T: DeserializeOwned>(tool: ToolName, value: Value) -> Result<T, CallError> {
+    if !value.is_object() {
+        return Err(CallError::SchemaMismatch {
+            tool: tool.as_str(),
+            message: format!("expected a JSON object, got `{value}`"),
+            example: tool.example(),
+        });
+    }
+    serde_json::from_value(value).map_err(|error| CallError::SchemaMismatch {
+        tool: tool.as_str(),
+        message: error.to_string(),
+        example: tool.example(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schemas_are_plain_function_parameters() {
+        let spec = ToolName::ReadFile.spec();
+        assert_eq!(
+            spec.parameters,
+            serde_json::json!({
+                "type": "object",
+                "properties": {
+                    "path": {"type": "string", "description": "Path of the file, relative to the workspace root."},
+                    "offset": {"type": "integer", "minimum": 1, "description": "First line to return, 1-based (default 1)."},
+                    "limit": {"type": "integer", "minimum": 1, "description": "Number of lines to return (default 2000)."}
+                },
+                "required": ["path"],
+                "additionalProperties": false
+            })
+        );
+    }
+
+    #[test]
+    fn every_field_has_a_description() {
+        for spec in ToolName::specs() {
+            let properties = spec.parameters["properties"].as_object().unwrap();
+            for (field, schema) in properties {
+                assert!(schema["description"].is_string(), "{}.{field}", spec.name);
+            }
+        }
+    }
+
+    #[test]
+    fn bad_calls_explain_themselves() {
+        assert!(matches!(
+            ToolCall::parse("nope", "{}"),
+            Err(CallError::UnknownTool { .. })
+        ));
+        let malformed = ToolCall::parse("read_file", "{\"path\": ").unwrap_err();
+        assert!(
+            malformed.to_string().contains("not valid JSON"),
+            "{malformed}"
+        );
+        let mismatch = ToolCall::parse("read_file", r#"{"file": "x"}"#).unwrap_err();
+        assert!(
+            mismatch.to_string().contains("unknown field `file`"),
+            "{mismatch}"
+        );
+        let wrong_type = ToolCall::parse("read_file", r#"{"path": 3}"#).unwrap_err();
+        assert!(
+            wrong_type.to_string().contains("invalid type"),
+            "{wrong_type}"
+        );
+    }
+}

@@ -1,0 +1,220 @@
+/*!
+The one place that turns a model-given path into a real path inside the workspace, or refuses it.
+
+Every tool resolves paths here. `..` that climbs out, absolute paths outside the root, and symlinks
+whose target lies outside the root are all refused, including for files that do not exist yet (the
+nearest existing ancestor is resolved instead).
+*/
+
+use std::path::{Component, Path, PathBuf};
+
+/// Why a path was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PathError {
+    #[error("path `{0}` is empty")]
+    Empty(String),
+    #[error(
+        "path `{path}` is outside the workspace {root}; use a path relative to the workspace root"
+    )]
+    Outside { path: String, root: String },
+    #[error("path `{path}` leads outside the workspace through the symlink `{link}`")]
+    SymlinkEscape { path: String, link: String },
+    #[error("cannot resolve `{path}`: {message}")]
+    Io { path: String, message: String },
+}
+
+/// The directory the agent works in; the root is canonical (symlinks resolved).
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    root: PathBuf,
+    scrubbed_env: Vec<String>,
+}
+
+impl Workspace {
+    /// Opens a workspace at `root`, which must be an existing directory.
+    pub fn new(root: &Path) -> std::io::Result<Self> {
+        let root = root.canonicalize()?;
+        if !root.is_dir() {
+            return Err(std::io::Error::other(format!(
+                "{} is not a directory",
+                root.display()
+            )));
+        }
+        Ok(Self {
+            root,
+            scrubbed_env: Vec::new(),
+        })
+    }
+
+    /// Names environment variables that commands run in this workspace must not see (API keys).
+    pub fn with_scrubbed_env(mut self, names: Vec<String>) -> Self {
+        self.scrubbed_env = names;
+        self
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn scrubbed_env(&self) -> &[String] {
+        &self.scrubbed_env
+    }
+
+    /// Resolves `path` (relative to the root, or absolute inside it) to an absolute path inside
+    /// the workspace. The path need not exist.
+    pub fn resolve(&self, path: &str) -> Result<PathBuf, PathError> {
+        let trimmed = path.trim();
+        if trimmed.is_empty() {
+            return Err(PathError::Empty(path.to_string()));
+        }
+        let given = Path::new(trimmed);
+        let joined = if given.is_absolute() {
+            given.to_path_buf()
+        } else {
+            self.root.join(given)
+        };
+        let normalized = self.normalize(&joined, path)?;
+        self.check_symlinks(&normalized, path)?;
+        Ok(normalized)
+    }
+
+    /// The path relative to the root, with `/` separators, for messages and diffs.
+    pub fn relative(&self, path: &Path) -> String {
+        path.strip_prefix(&self.root)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .replace('\\', "/")
+    }
+
+    /// Removes `.` and `..` lexically; refuses anything that ends up outside the root.
+    fn normalize(&self, joined: &Path, original: &str) -> Result<PathBuf, PathError> {
+        let mut out = PathBuf::new();
+        for component in joined.components() {
+            match component {
+                Component::ParentDir => {
+                    if !out.pop() {
+                        return Err(self.outside(original));
+                    }
+                }
+                Component::CurDir => {}
+                Component::Prefix(_) | Component::RootDir | Component::Normal(_) => {
+                    out.push(component.as_os_str())
+                }
+            }
+        }
+        if out.starts_with(&self.root) {
+            Ok(out)
+        } else {
+            Err(self.outside(original))
+        }
+    }
+
+    /// Walks from the root down to `path`, resolving each existing component, so that a symlink
+    /// anywhere on the way that points outside the workspace is caught.
+    fn check_symlinks(&self, path: &Path, original: &str) -> Result<(), PathError> {
+        let Ok(rest) = path.strip_prefix(&self.root) else {
+            return Err(self.outside(original));
+        };
+        let mut current = self.root.clone();
+        for component in rest.components() {
+            current.push(component);
+            match std::fs::symlink_metadata(&current) {
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    let target = current.canonicalize().map_err(|error| PathError::Io {
+                        path: original.to_string(),
+                        message: format!("broken symlink {}: {error}", self.relative(&current)),
+                    })?;
+                    if !target.starts_with(&self.root) {
+                        return Err(PathError::SymlinkEscape {
+                            path: original.to_string(),
+                            link: self.relative(&current),
+                        });
+                    }
+                }
+                Ok(_) => {}
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+                Err(error) => {
+                    return Err(PathError::Io {
+                        path: original.to_string(),
+                        message: error.to_string(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn outside(&self, original: &str) -> PathError {
+        PathError::Outside {
+            path: original.to_string(),
+            root: self.root.display().to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn workspace() -> (tempfile::TempDir, Workspace) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("src")).unwrap();
+        std::fs::write(dir.path().join("src/lib.rs"), "fn main() {}\n").unwrap();
+        let ws = Workspace::new(dir.path()).unwrap();
+        (dir, ws)
+    }
+
+    #[test]
+    fn relative_paths_resolve_inside() {
+        let (_dir, ws) = workspace();
+        assert_eq!(
+            ws.resolve("src/lib.rs").unwrap(),
+            ws.root().join("src/lib.rs")
+        );
+        assert_eq!(
+            ws.resolve("./src/../src/new.rs").unwrap(),
+            ws.root().join("src/new.rs")
+        );
+        assert_eq!(ws.resolve(".").unwrap(), ws.root().to_path_buf());
+    }
+
+    #[test]
+    fn parent_escape_is_refused() {
+        let (_dir, ws) = workspace();
+        assert!(matches!(
+            ws.resolve("../etc/passwd"),
+            Err(PathError::Outside { .. })
+        ));
+        assert!(matches!(
+            ws.resolve("src/../../x"),
+            Err(PathError::Outside { .. })
+        ));
+    }
+
+    #[test]
+    fn absolute_paths_outside_are_refused_inside_accepted() {
+        let (_dir, ws) = workspace();
+        assert!(matches!(
+            ws.resolve("/etc/passwd"),
+            Err(PathError::Outside { .. })
+        ));
+        let inside = ws.root().join("src/lib.rs");
+        assert_eq!(ws.resolve(&inside.display().to_string()).unwrap(), inside);
+    }
+
+    #[test]
+    fn symlink_out_of_the_workspace_is_refused() {
+        let (_dir, ws) = workspace();
+        let outside = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), ws.root().join("link")).unwrap();
+        assert_eq!(
+            ws.resolve("link/secret.txt"),
+            Err(PathError::SymlinkEscape {
+                path: "link/secret.txt".into(),
+                link: "link".into()
+            })
+        );
+        std::os::unix::fs::symlink(ws.root().join("src"), ws.root().join("inner")).unwrap();
+        assert!(ws.resolve("inner/lib.rs").is_ok());
+    }
+}
