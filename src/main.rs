@@ -1,1 +1,62 @@
-fn main() {}
+/*!
+`agent`: a coding agent for GLM and any OpenAI-compatible endpoint.
+
+This file parses the command line, dispatches, and maps errors to exit codes; nothing else.
+*/
+
+mod agent;
+mod cli;
+mod config;
+mod model;
+mod review;
+mod run;
+mod session;
+mod tools_cmd;
+mod ui;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+
+/// Exit codes, documented in README.md.
+mod exit {
+    pub const SUCCESS: u8 = 0;
+    /// Setup or unrecoverable API error; for `tools call`, the tool reported an error.
+    pub const FAILURE: u8 = 1;
+    pub const TURN_LIMIT: u8 = 3;
+    pub const REPEATED_CALL: u8 = 4;
+    /// The run finished, but at least one edit or command was not approved.
+    pub const DENIED: u8 = 5;
+    pub const INTERRUPTED: u8 = 130;
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => return fail(&anyhow::Error::from(error)),
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Run(args) => run::run(args).await,
+            Command::Tools(args) => tools_cmd::tools(args).await,
+        }
+    });
+    // Leftover blocking reads (an unanswered prompt) must not keep the process alive.
+    runtime.shutdown_background();
+    match result {
+        Ok(code) => code,
+        Err(error) => fail(&error),
+    }
+}
+
+fn fail(error: &anyhow::Error) -> ExitCode {
+    let chain: Vec<String> = error.chain().map(ToString::to_string).collect();
+    eprintln!("error: {}", chain.join(": "));
+    ExitCode::from(exit::FAILURE)
+}

@@ -1,0 +1,137 @@
+/*!
+The one event stream every front end consumes: the terminal view, `--json`, the transcript.
+Events are plain data; the loop emits them and never looks at who listens.
+*/
+
+use agent_tools::ToolStatus;
+use serde::Serialize;
+
+use crate::model::wire::ToolCallMessage;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    SessionStarted {
+        session_id: String,
+        model: String,
+        base_url: String,
+        provider_kind: String,
+        workspace: String,
+        task: String,
+    },
+    TurnStarted {
+        turn: u32,
+    },
+    Reasoning {
+        text: String,
+    },
+    Content {
+        text: String,
+    },
+    Retrying {
+        attempt: u32,
+        delay_ms: u64,
+        reason: String,
+    },
+    /// The whole assistant turn as received (and as kept in history).
+    AssistantTurn {
+        turn: u32,
+        reasoning: String,
+        content: String,
+        tool_calls: Vec<ToolCallMessage>,
+        finish_reason: Option<String>,
+    },
+    ToolCallStarted {
+        id: String,
+        name: String,
+        headline: String,
+        arguments: String,
+    },
+    ApprovalRequested {
+        id: String,
+        action: ApprovalAction,
+    },
+    ApprovalDecided {
+        id: String,
+        approved: bool,
+        reason: Option<String>,
+    },
+    ToolResult {
+        id: String,
+        name: String,
+        status: ToolStatus,
+        content: String,
+    },
+    Usage {
+        turn: u32,
+        prompt_tokens: u64,
+        cached_tokens: u64,
+        completion_tokens: u64,
+    },
+    Finished {
+        outcome: Outcome,
+        answer: String,
+        turns: u32,
+        prompt_tokens: u64,
+        cached_tokens: u64,
+        completion_tokens: u64,
+        elapsed_ms: u64,
+        denied_actions: u32,
+    },
+}
+
+/// What needs approval.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ApprovalAction {
+    /// An edit, as the unified diff of what would change.
+    Edit {
+        diff: String,
+        summary: String,
+    },
+    Command {
+        command: String,
+    },
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Outcome {
+    /// The model answered without a tool call.
+    Completed,
+    TurnLimit {
+        max_turns: u32,
+    },
+    Interrupted,
+    /// The model kept making the same call.
+    RepeatedCall {
+        name: String,
+    },
+    Error {
+        message: String,
+    },
+}
+
+/// A consumer of events.
+pub trait EventSink: Send {
+    fn emit(&mut self, event: &Event);
+}
+
+/// Fans each event out to every sink, in order.
+#[derive(Default)]
+pub struct Events {
+    sinks: Vec<Box<dyn EventSink>>,
+}
+
+impl Events {
+    pub fn new(sinks: Vec<Box<dyn EventSink>>) -> Self {
+        Self { sinks }
+    }
+
+    pub fn emit(&mut self, event: Event) {
+        for sink in &mut self.sinks {
+            sink.emit(&event);
+        }
+    }
+}

@@ -1,0 +1,232 @@
+/*!
+The agent loop: send the history, receive one whole assistant turn, run its tool calls in order,
+append everything, repeat until the model answers without a tool call.
+
+History is append-only and every request carries the same system prompt and tools, so each
+request's messages begin with the previous request's, byte for byte (what GLM's prefix cache and
+preserved thinking need).
+*/
+
+mod dispatch;
+pub mod event;
+mod repeat;
+
+use std::time::Instant;
+
+use agent_tools::{ToolCall, ToolStatus};
+use tokio_util::sync::CancellationToken;
+
+pub use dispatch::ToolRunner;
+use event::{Event, Events, Outcome};
+use repeat::{RepeatGuard, Repetition};
+
+use crate::model::wire::{Message, ToolCallMessage};
+use crate::model::{ModelClient, ModelError, Piece, Progress, Turn};
+
+/// Token counts summed over a session.
+#[derive(Debug, Default, Clone, Copy)]
+struct Totals {
+    prompt: u64,
+    cached: u64,
+    completion: u64,
+}
+
+pub struct Agent<'a> {
+    pub client: &'a ModelClient,
+    pub tools: ToolRunner,
+    pub events: Events,
+    pub max_turns: u32,
+    /// Fired by the first Ctrl-C: finish the running tool, then stop.
+    pub stop: CancellationToken,
+}
+
+impl Agent<'_> {
+    /// Runs the task to its end and returns how it ended (also emitted as `Finished`).
+    pub async fn run(&mut self, system_prompt: String, task: String) -> Outcome {
+        let started = Instant::now();
+        let mut history = vec![
+            Message::System {
+                content: system_prompt,
+            },
+            Message::User { content: task },
+        ];
+        let mut totals = Totals::default();
+        let mut repeats = RepeatGuard::default();
+        let mut answer = String::new();
+        let mut turns = 0;
+        let outcome = loop {
+            if turns == self.max_turns {
+                break Outcome::TurnLimit {
+                    max_turns: self.max_turns,
+                };
+            }
+            turns += 1;
+            self.events.emit(Event::TurnStarted { turn: turns });
+            let turn = match self.request(&history).await {
+                Ok(turn) => turn,
+                Err(ModelError::Cancelled) => break Outcome::Interrupted,
+                Err(error) => {
+                    break Outcome::Error {
+                        message: describe(&error),
+                    };
+                }
+            };
+            self.record(turns, &turn, &mut totals);
+            history.push(turn.to_message());
+            answer = turn.content.clone();
+            if turn.tool_calls.is_empty() {
+                break Outcome::Completed;
+            }
+            if let Some(outcome) = self
+                .run_calls(&turn.tool_calls, &mut history, &mut repeats)
+                .await
+            {
+                break outcome;
+            }
+        };
+        self.events.emit(Event::Finished {
+            outcome: outcome.clone(),
+            answer,
+            turns,
+            prompt_tokens: totals.prompt,
+            cached_tokens: totals.cached,
+            completion_tokens: totals.completion,
+            elapsed_ms: started.elapsed().as_millis() as u64,
+            denied_actions: self.tools.denied_actions(),
+        });
+        outcome
+    }
+
+    async fn request(&mut self, history: &[Message]) -> Result<Turn, ModelError> {
+        let events = &mut self.events;
+        let mut on_progress = |progress: Progress| {
+            events.emit(match progress {
+                Progress::Piece(Piece::Reasoning(text)) => Event::Reasoning { text },
+                Progress::Piece(Piece::Content(text)) => Event::Content { text },
+                Progress::Retrying(notice) => Event::Retrying {
+                    attempt: notice.attempt,
+                    delay_ms: notice.delay.as_millis() as u64,
+                    reason: notice.reason,
+                },
+            })
+        };
+        self.client
+            .complete(history, &self.stop, &mut on_progress)
+            .await
+    }
+
+    fn record(&mut self, turn_number: u32, turn: &Turn, totals: &mut Totals) {
+        self.events.emit(Event::AssistantTurn {
+            turn: turn_number,
+            reasoning: turn.reasoning.clone(),
+            content: turn.content.clone(),
+            tool_calls: turn.tool_calls.clone(),
+            finish_reason: turn.finish_reason.clone(),
+        });
+        if let Some(usage) = turn.usage {
+            totals.prompt += usage.prompt_tokens;
+            totals.cached += usage.cached_tokens;
+            totals.completion += usage.completion_tokens;
+            self.events.emit(Event::Usage {
+                turn: turn_number,
+                prompt_tokens: usage.prompt_tokens,
+                cached_tokens: usage.cached_tokens,
+                completion_tokens: usage.completion_tokens,
+            });
+        }
+    }
+
+    /// Answers every call of the turn, in order, with exactly one tool message each. Returns an
+    /// outcome when the run must stop.
+    async fn run_calls(
+        &mut self,
+        calls: &[ToolCallMessage],
+        history: &mut Vec<Message>,
+        repeats: &mut RepeatGuard,
+    ) -> Option<Outcome> {
+        let mut stop_with: Option<Outcome> = None;
+        for call in calls {
+            let name = call.function.name.as_str();
+            let arguments = call.function.arguments.as_str();
+            let parsed = ToolCall::parse(name, arguments).map_err(|error| error.to_string());
+            let headline = parsed
+                .as_ref()
+                .map(ToolCall::headline)
+                .unwrap_or_else(|_| clip(arguments));
+            self.events.emit(Event::ToolCallStarted {
+                id: call.id.clone(),
+                name: name.to_string(),
+                headline,
+                arguments: arguments.to_string(),
+            });
+            let repetition = repeats.observe(name, arguments);
+            let (status, content) = if let Some(outcome) = &stop_with {
+                (ToolStatus::Error, not_run_message(outcome))
+            } else if self.stop.is_cancelled() {
+                stop_with = Some(Outcome::Interrupted);
+                (
+                    ToolStatus::Error,
+                    "not run: the user interrupted the session".to_string(),
+                )
+            } else if repetition == Repetition::Stop {
+                stop_with = Some(Outcome::RepeatedCall {
+                    name: name.to_string(),
+                });
+                (
+                    ToolStatus::Error,
+                    format!(
+                        "not run: the same call was made {} times in a row",
+                        repeat::STOP_AT
+                    ),
+                )
+            } else {
+                let output = self.tools.run(&call.id, parsed, &mut self.events).await;
+                let mut content = output.content;
+                if let Repetition::Warn(count) = repetition {
+                    content.push_str(&repeat::warning(count));
+                }
+                (output.status, content)
+            };
+            self.events.emit(Event::ToolResult {
+                id: call.id.clone(),
+                name: name.to_string(),
+                status,
+                content: content.clone(),
+            });
+            history.push(Message::Tool {
+                tool_call_id: call.id.clone(),
+                content,
+            });
+        }
+        if stop_with.is_none() && self.stop.is_cancelled() {
+            stop_with = Some(Outcome::Interrupted);
+        }
+        stop_with
+    }
+}
+
+fn not_run_message(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Interrupted => "not run: the user interrupted the session".into(),
+        Outcome::RepeatedCall { .. } => {
+            "not run: the session was stopped for repeating a call".into()
+        }
+        Outcome::Completed | Outcome::TurnLimit { .. } | Outcome::Error { .. } => "not run".into(),
+    }
+}
+
+fn describe(error: &ModelError) -> String {
+    match error.hint() {
+        Some(hint) => format!("{error} ({hint})"),
+        None => error.to_string(),
+    }
+}
+
+fn clip(text: &str) -> String {
+    let clipped: String = text.chars().take(80).collect();
+    if clipped.len() < text.len() {
+        format!("{clipped}…")
+    } else {
+        clipped
+    }
+}

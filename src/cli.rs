@@ -1,0 +1,102 @@
+/*! Command-line definitions (clap). Parsing only; `main.rs` dispatches. */
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "agent",
+    version,
+    about = "A coding agent for GLM and any OpenAI-compatible endpoint"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a task in the workspace until the model answers without a tool call.
+    Run(RunArgs),
+    /// List the tools the model is offered, or run one locally.
+    Tools(ToolsArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProviderKind {
+    /// GLM (bigmodel.cn, z.ai): sends `thinking` and `tool_stream`.
+    Glm,
+    /// Any OpenAI-compatible server: standard fields only.
+    Openai,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct WorkspaceArgs {
+    /// Workspace directory (default: the current directory).
+    #[arg(short = 'C', long = "workspace", value_name = "DIR")]
+    pub workspace: Option<PathBuf>,
+    /// Approve every edit and command without asking.
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The task; `-` reads it from stdin.
+    pub task: String,
+    #[command(flatten)]
+    pub workspace: WorkspaceArgs,
+    /// Named provider from the config file (built in: bigmodel, zai).
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// Provider kind for a custom base URL.
+    #[arg(long, value_enum)]
+    pub provider_kind: Option<ProviderKind>,
+    /// Model name (default glm-4.7-flash).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Base URL of the chat-completions API.
+    #[arg(long)]
+    pub base_url: Option<String>,
+    /// Stop after this many model turns (default 100).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_turns: Option<u32>,
+    /// Turn GLM's thinking off.
+    #[arg(long)]
+    pub no_thinking: bool,
+    /// Sampling temperature (0-1 for GLM).
+    #[arg(long)]
+    pub temperature: Option<f32>,
+    /// Maximum tokens per model answer.
+    #[arg(long)]
+    pub max_tokens: Option<u32>,
+    /// Print one JSON event per line on stdout instead of the human view.
+    #[arg(long)]
+    pub json: bool,
+    /// Directory for session transcripts (default ~/.local/share/agent/sessions).
+    #[arg(long, value_name = "DIR")]
+    pub sessions_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ToolsArgs {
+    #[command(subcommand)]
+    pub action: Option<ToolsAction>,
+    /// Print the tool list as JSON (the exact `tools` array sent to the model).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ToolsAction {
+    /// Run one tool in the workspace, as the agent loop would, and print its result.
+    Call {
+        /// Tool name, e.g. read_file.
+        name: String,
+        /// Arguments as a JSON object; `-` reads them from stdin.
+        arguments: String,
+        #[command(flatten)]
+        workspace: WorkspaceArgs,
+    },
+}

@@ -1,0 +1,239 @@
+/*!
+Layered settings: built-in defaults < `~/.config/agent/config.toml` < `.agent/config.toml` in the
+workspace < environment < flags. Providers are named (`bigmodel` and `zai` are built in) and have a
+kind: `glm` sends GLM's `thinking`/`tool_stream` fields, `openai` only standard ones.
+*/
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+use crate::cli::{ProviderKind, RunArgs};
+
+pub const DEFAULT_BASE_URL: &str = "https://open.bigmodel.cn/api/paas/v4";
+pub const DEFAULT_MODEL: &str = "glm-4.7-flash";
+pub const DEFAULT_MAX_TURNS: u32 = 100;
+/// Variables searched for the API key, in order (after a provider's own `api_key_env`).
+pub const KEY_VARIABLES: [&str; 3] = ["AGENT_API_KEY", "ZAI_API_KEY", "ZHIPUAI_API_KEY"];
+
+/// What a config file may say.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub provider: Option<String>,
+    pub model: Option<String>,
+    pub max_turns: Option<u32>,
+    pub thinking: Option<bool>,
+    pub temperature: Option<f32>,
+    pub max_tokens: Option<u32>,
+    pub sessions_dir: Option<PathBuf>,
+    pub stream_idle_timeout_secs: Option<u64>,
+    #[serde(default)]
+    pub providers: BTreeMap<String, ProviderConfig>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    pub base_url: Option<String>,
+    pub kind: Option<ProviderKindName>,
+    pub model: Option<String>,
+    /// Environment variable holding this provider's key (tried after AGENT_API_KEY).
+    pub api_key_env: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderKindName {
+    Glm,
+    Openai,
+}
+
+/// Everything a run needs to talk to the model, resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub base_url: String,
+    pub kind: ProviderKind,
+    pub model: String,
+    pub api_key: String,
+    pub max_turns: u32,
+    pub thinking: bool,
+    pub temperature: Option<f32>,
+    pub max_tokens: Option<u32>,
+    pub sessions_dir: PathBuf,
+    pub stream_idle_timeout_secs: u64,
+}
+
+impl FileConfig {
+    /// Loads the user's config, then the workspace's on top of it.
+    pub fn load(workspace: &Path) -> Result<Self> {
+        let mut config = Self::default();
+        if let Some(dir) = config_home() {
+            config.merge(Self::read(&dir.join("agent/config.toml"))?);
+        }
+        config.merge(Self::read(&workspace.join(".agent/config.toml"))?);
+        Ok(config)
+    }
+
+    fn read(path: &Path) -> Result<Self> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => toml::from_str(&text)
+                .with_context(|| format!("invalid config file {}", path.display())),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(error) => Err(error).with_context(|| format!("cannot read {}", path.display())),
+        }
+    }
+
+    fn merge(&mut self, other: Self) {
+        self.provider = other.provider.or(self.provider.take());
+        self.model = other.model.or(self.model.take());
+        self.max_turns = other.max_turns.or(self.max_turns);
+        self.thinking = other.thinking.or(self.thinking);
+        self.temperature = other.temperature.or(self.temperature);
+        self.max_tokens = other.max_tokens.or(self.max_tokens);
+        self.sessions_dir = other.sessions_dir.or(self.sessions_dir.take());
+        self.stream_idle_timeout_secs = other
+            .stream_idle_timeout_secs
+            .or(self.stream_idle_timeout_secs);
+        for (name, provider) in other.providers {
+            self.providers.insert(name, provider);
+        }
+    }
+
+    fn provider(&self, name: &str) -> Option<ProviderConfig> {
+        if let Some(provider) = self.providers.get(name) {
+            return Some(provider.clone());
+        }
+        let builtin = |url: &str| ProviderConfig {
+            base_url: Some(url.to_string()),
+            kind: Some(ProviderKindName::Glm),
+            ..ProviderConfig::default()
+        };
+        match name {
+            "bigmodel" => Some(builtin(DEFAULT_BASE_URL)),
+            "zai" | "z.ai" => Some(builtin("https://api.z.ai/api/paas/v4")),
+            _ => None,
+        }
+    }
+}
+
+/// Reads one environment variable, treating empty as unset.
+fn env(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.trim().is_empty())
+}
+
+fn config_home() -> Option<PathBuf> {
+    env("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|home| Path::new(&home).join(".config")))
+}
+
+fn data_home() -> PathBuf {
+    env("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|home| Path::new(&home).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from(".agent"))
+}
+
+/// The API key variables to remove from commands' environment: the standard ones, the
+/// provider's own, and any other variable holding the same value.
+pub fn secret_variables(api_key: &str) -> Vec<String> {
+    let mut names: Vec<String> = KEY_VARIABLES.iter().map(ToString::to_string).collect();
+    names.extend(
+        std::env::vars()
+            .filter(|(_, value)| !api_key.is_empty() && value.trim() == api_key)
+            .map(|(name, _)| name),
+    );
+    names.sort();
+    names.dedup();
+    names
+}
+
+impl Settings {
+    pub fn resolve(args: &RunArgs, config: &FileConfig) -> Result<Self> {
+        let provider_name = args
+            .provider
+            .clone()
+            .or_else(|| env("AGENT_PROVIDER"))
+            .or(config.provider.clone());
+        let provider = match &provider_name {
+            Some(name) => match config.provider(name) {
+                Some(provider) => provider,
+                None => {
+                    bail!("unknown provider `{name}`: define [providers.{name}] in the config file")
+                }
+            },
+            None => ProviderConfig::default(),
+        };
+        let base_url = args
+            .base_url
+            .clone()
+            .or_else(|| env("AGENT_BASE_URL"))
+            .or(provider.base_url.clone())
+            .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
+        let kind = match (
+            args.provider_kind,
+            env("AGENT_PROVIDER_KIND").as_deref(),
+            provider.kind,
+        ) {
+            (Some(kind), _, _) => kind,
+            (None, Some("openai"), _) => ProviderKind::Openai,
+            (None, Some("glm"), _) => ProviderKind::Glm,
+            (None, Some(other), _) => {
+                bail!("AGENT_PROVIDER_KIND must be `glm` or `openai`, not `{other}`")
+            }
+            (None, None, Some(ProviderKindName::Openai)) => ProviderKind::Openai,
+            (None, None, Some(ProviderKindName::Glm) | None) => ProviderKind::Glm,
+        };
+        let model = args
+            .model
+            .clone()
+            .or_else(|| env("AGENT_MODEL"))
+            .or(provider.model.clone())
+            .or(config.model.clone())
+            .unwrap_or_else(|| DEFAULT_MODEL.to_string());
+        let api_key = find_api_key(provider.api_key_env.as_deref())?;
+        let sessions_dir = args
+            .sessions_dir
+            .clone()
+            .or_else(|| env("AGENT_SESSIONS_DIR").map(PathBuf::from))
+            .or(config.sessions_dir.clone())
+            .unwrap_or_else(|| data_home().join("agent/sessions"));
+        let idle = env("AGENT_STREAM_IDLE_TIMEOUT_SECS")
+            .map(|value| value.parse::<u64>())
+            .transpose()
+            .context("AGENT_STREAM_IDLE_TIMEOUT_SECS must be a whole number of seconds")?;
+        Ok(Self {
+            base_url: base_url.trim_end_matches('/').to_string(),
+            kind,
+            model,
+            api_key,
+            max_turns: args
+                .max_turns
+                .or(config.max_turns)
+                .unwrap_or(DEFAULT_MAX_TURNS),
+            thinking: !args.no_thinking && config.thinking.unwrap_or(true),
+            temperature: args.temperature.or(config.temperature),
+            max_tokens: args.max_tokens.or(config.max_tokens),
+            sessions_dir,
+            stream_idle_timeout_secs: idle.or(config.stream_idle_timeout_secs).unwrap_or(300),
+        })
+    }
+}
+
+fn find_api_key(provider_variable: Option<&str>) -> Result<String> {
+    let mut names: Vec<&str> = vec![KEY_VARIABLES[0]];
+    names.extend(provider_variable);
+    names.extend(&KEY_VARIABLES[1..]);
+    match names.iter().find_map(|name| env(name)) {
+        Some(key) => Ok(key.trim().to_string()),
+        None => bail!(
+            "no API key: set one of {} (e.g. export ZAI_API_KEY=...)",
+            names.join(", ")
+        ),
+    }
+}

@@ -1,0 +1,133 @@
+/*!
+Model API errors and what to do about each: GLM's business codes decide between retrying,
+backing off longer, and stopping with a message the user can act on.
+*/
+
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("HTTP {status}{}: {message}", code.as_ref().map(|code| format!(" (code {code})")).unwrap_or_default())]
+    Http {
+        status: u16,
+        code: Option<String>,
+        message: String,
+        retry_after: Option<Duration>,
+    },
+    #[error("API error{}: {message}", code.as_ref().map(|code| format!(" {code}")).unwrap_or_default())]
+    InStream {
+        code: Option<String>,
+        message: String,
+    },
+    #[error("connection failed: {0}")]
+    Transport(String),
+    #[error("the stream ended before [DONE]")]
+    StreamCut,
+    #[error("the stream sent no data for {0}s")]
+    Idle(u64),
+    #[error("unparseable stream event: {0}")]
+    BadEvent(String),
+    #[error("the model's inference failed (finish_reason network_error)")]
+    NetworkError,
+    #[error(
+        "the model's answer was blocked by the provider's content filter (finish_reason sensitive)"
+    )]
+    Sensitive,
+    #[error("interrupted")]
+    Cancelled,
+}
+
+/// How a failed attempt is handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recovery {
+    Retry,
+    /// Overload: retry, starting from a longer delay.
+    RetrySlowly,
+    Fatal,
+}
+
+impl ModelError {
+    pub fn recovery(&self) -> Recovery {
+        match self {
+            ModelError::Http { status, code, .. } => recovery_for(Some(*status), code.as_deref()),
+            ModelError::InStream { code, .. } => recovery_for(None, code.as_deref()),
+            ModelError::Transport(_)
+            | ModelError::StreamCut
+            | ModelError::Idle(_)
+            | ModelError::BadEvent(_)
+            | ModelError::NetworkError => Recovery::Retry,
+            ModelError::Sensitive | ModelError::Cancelled => Recovery::Fatal,
+        }
+    }
+
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ModelError::Http { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// A hint for the user on a fatal error, if we know one.
+    pub fn hint(&self) -> Option<&'static str> {
+        let (status, code) = match self {
+            ModelError::Http { status, code, .. } => (Some(*status), code.as_deref()),
+            ModelError::InStream { code, .. } => (None, code.as_deref()),
+            _ => return None,
+        };
+        match (status, code) {
+            (Some(401 | 403), _) => {
+                Some("check the API key (AGENT_API_KEY, ZAI_API_KEY or ZHIPUAI_API_KEY)")
+            }
+            (_, Some("1113")) => Some("the account has no balance left"),
+            (_, Some("1304" | "1308" | "1310")) => {
+                Some("a usage cap was reached; it resets at the time given above")
+            }
+            (_, Some("1211")) => Some("unknown model: check --model"),
+            (_, Some("1261")) => Some("the prompt is longer than the model's context window"),
+            _ => None,
+        }
+    }
+}
+
+fn recovery_for(status: Option<u16>, code: Option<&str>) -> Recovery {
+    match code {
+        Some("1113" | "1304" | "1308" | "1310" | "1210" | "1211" | "1214" | "1261" | "1301") => {
+            return Recovery::Fatal;
+        }
+        Some("1305" | "1312") => return Recovery::RetrySlowly,
+        Some("1302" | "1303") => return Recovery::Retry,
+        _ => {}
+    }
+    match status {
+        Some(429 | 408 | 409) => Recovery::Retry,
+        Some(status) if status >= 500 => Recovery::Retry,
+        Some(_) => Recovery::Fatal,
+        // An error frame inside a 200 stream with an unknown code: worth another try.
+        None => Recovery::Retry,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn http(status: u16, code: Option<&str>) -> ModelError {
+        ModelError::Http {
+            status,
+            code: code.map(str::to_string),
+            message: String::new(),
+            retry_after: None,
+        }
+    }
+
+    #[test]
+    fn business_codes_decide_recovery() {
+        assert_eq!(http(429, Some("1302")).recovery(), Recovery::Retry);
+        assert_eq!(http(429, Some("1113")).recovery(), Recovery::Fatal);
+        assert_eq!(http(503, Some("1305")).recovery(), Recovery::RetrySlowly);
+        assert_eq!(http(500, None).recovery(), Recovery::Retry);
+        assert_eq!(http(400, Some("1214")).recovery(), Recovery::Fatal);
+        assert_eq!(http(401, None).recovery(), Recovery::Fatal);
+        assert_eq!(ModelError::StreamCut.recovery(), Recovery::Retry);
+    }
+}

@@ -1,0 +1,12 @@
+/*!
+The chat-completions client: wire types, delta accumulation, errors and retries.
+*/
+
+mod accumulate;
+mod client;
+mod error;
+pub mod wire;
+
+pub use accumulate::{Piece, Turn};
+pub use client::{ModelClient, Progress};
+pub use error::ModelError;

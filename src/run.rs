@@ -1,0 +1,166 @@
+/*!
+`agent run`: wires settings, the model client, the tools, the event sinks and Ctrl-C handling
+around one [`Agent`] run, and turns its outcome into an exit code.
+*/
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use agent_tools::{ToolName, Workspace, run_command};
+use anyhow::{Context, Result, bail};
+use tokio_util::sync::CancellationToken;
+
+use crate::agent::event::{Event, EventSink, Events, Outcome};
+use crate::agent::{Agent, ToolRunner};
+use crate::cli::{ProviderKind, RunArgs};
+use crate::config::{FileConfig, Settings, secret_variables};
+use crate::exit;
+use crate::model::ModelClient;
+use crate::model::wire::ToolDefinition;
+use crate::review::{ApprovalMode, Approver};
+use crate::session::{Transcript, new_session_id};
+use crate::ui::{JsonLines, TerminalView};
+
+const SYSTEM_PROMPT: &str = include_str!("../prompts/system.md");
+
+pub async fn run(args: RunArgs) -> Result<ExitCode> {
+    let task = read_task(&args.task)?;
+    let workspace = open_workspace(args.workspace.workspace.as_deref())?;
+    let config = FileConfig::load(workspace.root())?;
+    let settings = Settings::resolve(&args, &config)?;
+    let workspace = workspace.with_scrubbed_env(secret_variables(&settings.api_key));
+    let client = ModelClient::new(&settings, tool_definitions())?;
+
+    let now = jiff::Zoned::now();
+    let session_id = new_session_id(&now);
+    let transcript =
+        Transcript::create(&settings.sessions_dir, &now, &session_id, &settings.api_key)?;
+    tracing_note(&args, transcript.path());
+    let front: Box<dyn EventSink> = if args.json {
+        Box::new(JsonLines)
+    } else {
+        Box::new(TerminalView::new())
+    };
+    let mut events = Events::new(vec![Box::new(transcript), front]);
+    events.emit(Event::SessionStarted {
+        session_id,
+        model: settings.model.clone(),
+        base_url: settings.base_url.clone(),
+        provider_kind: match settings.kind {
+            ProviderKind::Glm => "glm".into(),
+            ProviderKind::Openai => "openai".into(),
+        },
+        workspace: workspace.root().display().to_string(),
+        task: task.clone(),
+    });
+
+    let stop = CancellationToken::new();
+    let hard_stop = CancellationToken::new();
+    watch_ctrl_c(stop.clone(), hard_stop.clone());
+    let system_prompt = system_prompt(workspace.root(), &now);
+    let tools = ToolRunner::new(
+        workspace,
+        Approver::new(ApprovalMode::detect(args.workspace.yes)),
+        hard_stop,
+    );
+    let mut agent = Agent {
+        client: &client,
+        tools,
+        events,
+        max_turns: settings.max_turns,
+        stop,
+    };
+    let outcome = agent.run(system_prompt, task).await;
+    Ok(exit_code(&outcome, agent.tools.denied_actions()))
+}
+
+fn exit_code(outcome: &Outcome, denied: u32) -> ExitCode {
+    ExitCode::from(match outcome {
+        Outcome::Completed if denied > 0 => exit::DENIED,
+        Outcome::Completed => exit::SUCCESS,
+        Outcome::Error { .. } => exit::FAILURE,
+        Outcome::TurnLimit { .. } => exit::TURN_LIMIT,
+        Outcome::RepeatedCall { .. } => exit::REPEATED_CALL,
+        Outcome::Interrupted => exit::INTERRUPTED,
+    })
+}
+
+/// The transcript's path, on stderr, for the human view only (`--json` keeps stderr quiet).
+fn tracing_note(args: &RunArgs, path: &Path) {
+    if !args.json {
+        eprintln!(
+            "{}",
+            console::style(format!("session transcript: {}", path.display())).dim()
+        );
+    }
+}
+
+fn read_task(task: &str) -> Result<String> {
+    let task = if task == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("cannot read the task from stdin")?;
+        text
+    } else {
+        task.to_string()
+    };
+    if task.trim().is_empty() {
+        bail!("the task is empty");
+    }
+    Ok(task)
+}
+
+pub fn open_workspace(dir: Option<&Path>) -> Result<Workspace> {
+    let dir = match dir {
+        Some(dir) => dir.to_path_buf(),
+        None => std::env::current_dir().context("cannot read the current directory")?,
+    };
+    Workspace::new(&dir).with_context(|| format!("workspace {}", dir.display()))
+}
+
+pub fn tool_definitions() -> Vec<ToolDefinition> {
+    ToolName::specs()
+        .into_iter()
+        .map(|function| ToolDefinition {
+            kind: "function",
+            function,
+        })
+        .collect()
+}
+
+/// The system prompt with the workspace facts filled in, then the project's AGENTS.md if any.
+fn system_prompt(root: &Path, now: &jiff::Zoned) -> String {
+    let mut prompt = SYSTEM_PROMPT
+        .replace("{workspace}", &root.display().to_string())
+        .replace("{os}", std::env::consts::OS)
+        .replace("{date}", &now.strftime("%Y-%m-%d").to_string());
+    let agents: PathBuf = root.join("AGENTS.md");
+    if let Ok(text) = std::fs::read_to_string(&agents) {
+        prompt.push_str("\n\n# Project instructions (AGENTS.md)\n\n");
+        prompt.push_str(text.trim_end());
+        prompt.push('\n');
+    }
+    prompt
+}
+
+/// First Ctrl-C: finish the running tool, then stop. Second: kill running commands, exit now.
+fn watch_ctrl_c(stop: CancellationToken, hard_stop: CancellationToken) {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        stop.cancel();
+        eprintln!(
+            "\n{}",
+            console::style("stopping after the running tool (Ctrl-C again to quit now)").yellow()
+        );
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        hard_stop.cancel();
+        run_command::kill_running_commands();
+        std::process::exit(i32::from(exit::INTERRUPTED));
+    });
+}

@@ -1,0 +1,70 @@
+/*!
+Session transcripts: every event of a session appended as one JSON line to
+`<sessions_dir>/<date>/<session-id>.jsonl`, flushed per event so a crash loses nothing.
+*/
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::agent::event::{Event, EventSink};
+
+/// A new session's id: its start time and a random suffix, sortable and unique enough.
+pub fn new_session_id(now: &jiff::Zoned) -> String {
+    format!(
+        "{}-{:06x}",
+        now.strftime("%Y%m%d-%H%M%S"),
+        fastrand::u32(..0x100_0000)
+    )
+}
+
+pub struct Transcript {
+    file: File,
+    path: PathBuf,
+    /// Never written to disk, even if a tool printed it.
+    secret: String,
+}
+
+impl Transcript {
+    pub fn create(
+        sessions_dir: &Path,
+        now: &jiff::Zoned,
+        session_id: &str,
+        secret: &str,
+    ) -> Result<Self> {
+        let dir = sessions_dir.join(now.strftime("%Y-%m-%d").to_string());
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        let path = dir.join(format!("{session_id}.jsonl"));
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        Ok(Self {
+            file,
+            path,
+            secret: secret.to_string(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl EventSink for Transcript {
+    fn emit(&mut self, event: &Event) {
+        let Ok(mut line) = serde_json::to_string(event) else {
+            return;
+        };
+        if !self.secret.is_empty() && line.contains(&self.secret) {
+            line = line.replace(&self.secret, "[redacted]");
+        }
+        line.push('\n');
+        // A full disk must not kill the session; the terminal still shows everything.
+        let _ = self.file.write_all(line.as_bytes());
+    }
+}

@@ -1,0 +1,189 @@
+/*!
+The human view: thinking dimmed and answer text streamed as they arrive, one line per tool call
+and its outcome, retries in yellow, and a usage summary at the end.
+
+The final answer always ends up on stdout: streamed there when stdout is a terminal, printed there
+at the end otherwise (the live text then goes to stderr, so a pipe gets just the answer).
+*/
+
+use std::io::{IsTerminal, Write};
+
+use console::style;
+
+use crate::agent::event::{ApprovalAction, Event, EventSink, Outcome};
+use agent_tools::ToolStatus;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stream {
+    Nothing,
+    Reasoning,
+    Content,
+}
+
+pub struct TerminalView {
+    stdout_is_terminal: bool,
+    streaming: Stream,
+}
+
+impl TerminalView {
+    pub fn new() -> Self {
+        Self {
+            stdout_is_terminal: std::io::stdout().is_terminal(),
+            streaming: Stream::Nothing,
+        }
+    }
+
+    /// Ends a streamed block with a newline before anything else is printed.
+    fn end_stream(&mut self) {
+        match self.streaming {
+            Stream::Nothing => {}
+            Stream::Reasoning => eprintln!(),
+            Stream::Content if self.stdout_is_terminal => println!(),
+            Stream::Content => eprintln!(),
+        }
+        self.streaming = Stream::Nothing;
+    }
+
+    fn stream(&mut self, kind: Stream, text: &str) {
+        if self.streaming != kind {
+            self.end_stream();
+            self.streaming = kind;
+        }
+        match kind {
+            Stream::Reasoning => eprint!("{}", style(text).dim()),
+            Stream::Content if self.stdout_is_terminal => {
+                print!("{text}");
+                let _ = std::io::stdout().flush();
+            }
+            Stream::Content | Stream::Nothing => eprint!("{text}"),
+        }
+    }
+
+    fn finished(&mut self, outcome: &Outcome, answer: &str, summary: String) {
+        self.end_stream();
+        if !self.stdout_is_terminal && !answer.is_empty() {
+            println!("{answer}");
+        }
+        match outcome {
+            Outcome::Completed => {}
+            Outcome::TurnLimit { max_turns } => eprintln!(
+                "{}",
+                style(format!("stopped: reached --max-turns {max_turns}")).red()
+            ),
+            Outcome::Interrupted => eprintln!("{}", style("stopped: interrupted").red()),
+            Outcome::RepeatedCall { name } => eprintln!(
+                "{}",
+                style(format!(
+                    "stopped: the model called {name} with the same arguments 6 times in a row"
+                ))
+                .red()
+            ),
+            Outcome::Error { message } => eprintln!("{}", style(format!("error: {message}")).red()),
+        }
+        eprintln!("{}", style(summary).dim());
+    }
+}
+
+impl EventSink for TerminalView {
+    fn emit(&mut self, event: &Event) {
+        match event {
+            Event::Reasoning { text } => self.stream(Stream::Reasoning, text),
+            Event::Content { text } => self.stream(Stream::Content, text),
+            Event::Retrying {
+                attempt,
+                delay_ms,
+                reason,
+            } => {
+                self.end_stream();
+                eprintln!(
+                    "{}",
+                    style(format!(
+                        "retrying in {:.1}s (attempt {attempt} failed: {reason})",
+                        *delay_ms as f64 / 1000.0
+                    ))
+                    .yellow()
+                );
+            }
+            Event::ToolCallStarted { name, headline, .. } => {
+                self.end_stream();
+                eprintln!(
+                    "{} {} {}",
+                    style("●").cyan(),
+                    style(name).bold(),
+                    first_line(headline)
+                );
+            }
+            Event::ApprovalRequested {
+                action: ApprovalAction::Edit { summary, .. },
+                ..
+            } => {
+                eprintln!("  {}", style(summary.replace('\n', ", ")).dim());
+            }
+            Event::ApprovalDecided {
+                approved: false,
+                reason,
+                ..
+            } => {
+                eprintln!(
+                    "  {}",
+                    style(format!(
+                        "not approved{}",
+                        reason
+                            .as_deref()
+                            .map(|r| format!(": {r}"))
+                            .unwrap_or_default()
+                    ))
+                    .yellow()
+                );
+            }
+            Event::ToolResult {
+                status, content, ..
+            } => {
+                let line = first_line(content);
+                match status {
+                    ToolStatus::Success => {
+                        eprintln!("  {} {}", style("└").dim(), style(line).dim())
+                    }
+                    ToolStatus::Error => eprintln!("  {} {}", style("└").dim(), style(line).red()),
+                }
+            }
+            Event::Finished {
+                outcome,
+                answer,
+                turns,
+                prompt_tokens,
+                cached_tokens,
+                completion_tokens,
+                elapsed_ms,
+                denied_actions,
+            } => {
+                let denied = if *denied_actions > 0 {
+                    format!(" · {denied_actions} actions denied")
+                } else {
+                    String::new()
+                };
+                let summary = format!(
+                    "{turns} turns · {prompt_tokens} prompt tokens ({cached_tokens} cached) · {completion_tokens} completion tokens · {:.1}s{denied}",
+                    *elapsed_ms as f64 / 1000.0
+                );
+                self.finished(outcome, answer, summary);
+            }
+            Event::SessionStarted { .. }
+            | Event::TurnStarted { .. }
+            | Event::AssistantTurn { .. }
+            | Event::ApprovalRequested { .. }
+            | Event::ApprovalDecided { .. }
+            | Event::Usage { .. } => {}
+        }
+    }
+}
+
+fn first_line(text: &str) -> String {
+    let line = text.lines().next().unwrap_or("");
+    let clipped: String = line.chars().take(120).collect();
+    if clipped.len() < line.len() || text.lines().nth(1).is_some() {
+        format!("{clipped} …")
+    } else {
+        clipped
+    }
+}
