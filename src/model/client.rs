@@ -95,7 +95,7 @@ impl ModelClient {
             messages,
             tools: &self.tools,
             stream: true,
-            thinking: glm.then(|| Thinking {
+            thinking: glm.then_some(Thinking {
                 kind: if self.thinking { "enabled" } else { "disabled" },
                 clear_thinking: false,
             }),

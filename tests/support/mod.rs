@@ -1,0 +1,409 @@
+/*!
+Test support: an in-process mock GLM server that speaks the streaming chat-completions format and
+plays a script of replies (streams, HTTP errors, cut streams, garbage, stalls), recording every
+request; and a helper that runs the real `agent` binary against it in a temp workspace.
+*/
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde_json::{Value, json};
+
+pub const API_KEY: &str = "test-secret-key-0123456789";
+
+/// One scripted answer of the mock server.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// A complete stream: these `data:` payloads, then `data: [DONE]`.
+    Stream(Vec<String>),
+    /// An HTTP error with a GLM error body.
+    Error {
+        status: u16,
+        code: &'static str,
+        retry_after: Option<&'static str>,
+    },
+    /// These payloads, then the connection ends without `[DONE]`.
+    Cut(Vec<String>),
+    /// A payload that is not JSON, in an otherwise normal stream.
+    Garbage,
+    /// These payloads, then silence forever.
+    Stall(Vec<String>),
+}
+
+/// Builds the chunks of one assistant turn, as GLM streams them.
+#[derive(Debug, Default, Clone)]
+pub struct TurnBuilder {
+    reasoning: Vec<String>,
+    content: Vec<String>,
+    calls: Vec<(String, String, String)>,
+    split: usize,
+    usage: (u64, u64, u64),
+}
+
+pub fn turn() -> TurnBuilder {
+    TurnBuilder {
+        split: 1,
+        usage: (100, 10, 0),
+        ..TurnBuilder::default()
+    }
+}
+
+impl TurnBuilder {
+    pub fn reasoning(mut self, text: &str) -> Self {
+        self.reasoning.push(text.to_string());
+        self
+    }
+    pub fn content(mut self, text: &str) -> Self {
+        self.content.push(text.to_string());
+        self
+    }
+    pub fn call(mut self, id: &str, name: &str, arguments: &str) -> Self {
+        self.calls
+            .push((id.to_string(), name.to_string(), arguments.to_string()));
+        self
+    }
+    /// Streams each call's arguments in this many pieces (tool_stream style).
+    pub fn split_arguments(mut self, pieces: usize) -> Self {
+        self.split = pieces.max(1);
+        self
+    }
+    pub fn usage(mut self, prompt: u64, completion: u64, cached: u64) -> Self {
+        self.usage = (prompt, completion, cached);
+        self
+    }
+
+    pub fn chunks(&self) -> Vec<String> {
+        let mut chunks = Vec::new();
+        let delta = |delta: Value| {
+            json!({"id": "chatcmpl-1", "created": 1, "model": "glm-4.7-flash", "choices": [{"index": 0, "delta": delta}]}).to_string()
+        };
+        for text in &self.reasoning {
+            chunks.push(delta(
+                json!({"role": "assistant", "reasoning_content": text}),
+            ));
+        }
+        for text in &self.content {
+            chunks.push(delta(json!({"role": "assistant", "content": text})));
+        }
+        for (index, (id, name, arguments)) in self.calls.iter().enumerate() {
+            let pieces = split_in(arguments, self.split);
+            chunks.push(delta(json!({"role": "assistant", "tool_calls": [{"index": index, "id": id, "type": "function", "function": {"name": name, "arguments": pieces[0]}}]})));
+            for piece in &pieces[1..] {
+                chunks.push(delta(
+                    json!({"tool_calls": [{"index": index, "function": {"arguments": piece}}]}),
+                ));
+            }
+        }
+        let finish = if self.calls.is_empty() {
+            "stop"
+        } else {
+            "tool_calls"
+        };
+        let (prompt, completion, cached) = self.usage;
+        chunks.push(json!({
+            "id": "chatcmpl-1", "created": 1, "model": "glm-4.7-flash",
+            "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": finish}],
+            "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion,
+                      "prompt_tokens_details": {"cached_tokens": cached}}
+        }).to_string());
+        chunks
+    }
+
+    pub fn reply(&self) -> Reply {
+        Reply::Stream(self.chunks())
+    }
+}
+
+fn split_in(text: &str, pieces: usize) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let size = chars.len().div_ceil(pieces).max(1);
+    let mut out: Vec<String> = chars
+        .chunks(size)
+        .map(|chunk| chunk.iter().collect())
+        .collect();
+    if out.is_empty() {
+        out.push(String::new());
+    }
+    out
+}
+
+#[derive(Clone)]
+struct Shared {
+    script: Arc<Mutex<VecDeque<Reply>>>,
+    requests: Arc<Mutex<Vec<Recorded>>>,
+}
+
+/// One request as the server received it.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub body: Value,
+    pub raw: String,
+    pub authorization: String,
+}
+
+pub struct MockGlm {
+    pub url: String,
+    shared: Shared,
+}
+
+impl MockGlm {
+    pub async fn start(script: Vec<Reply>) -> Self {
+        let shared = Shared {
+            script: Arc::new(Mutex::new(script.into())),
+            requests: Arc::new(Mutex::new(Vec::new())),
+        };
+        let app = axum::Router::new()
+            .route("/v4/chat/completions", axum::routing::post(handle))
+            .with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self {
+            url: format!("http://{address}/v4"),
+            shared,
+        }
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.shared.requests.lock().unwrap().clone()
+    }
+
+    pub fn remaining(&self) -> usize {
+        self.shared.script.lock().unwrap().len()
+    }
+}
+
+async fn handle(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let raw = String::from_utf8_lossy(&body).into_owned();
+    let authorization = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let parsed = serde_json::from_str(&raw).unwrap_or(Value::Null);
+    shared.requests.lock().unwrap().push(Recorded {
+        body: parsed,
+        raw,
+        authorization,
+    });
+    let reply = shared.script.lock().unwrap().pop_front();
+    match reply {
+        None => error_response(500, "9999", None, "mock script exhausted"),
+        Some(Reply::Error {
+            status,
+            code,
+            retry_after,
+        }) => error_response(status, code, retry_after, "scripted error"),
+        Some(Reply::Stream(chunks)) => sse(chunks, Ending::Done),
+        Some(Reply::Cut(chunks)) => sse(chunks, Ending::Cut),
+        Some(Reply::Garbage) => sse(vec!["{not json".to_string()], Ending::Done),
+        Some(Reply::Stall(chunks)) => sse(chunks, Ending::Stall),
+    }
+}
+
+fn error_response(status: u16, code: &str, retry_after: Option<&str>, message: &str) -> Response {
+    let mut builder = Response::builder()
+        .status(StatusCode::from_u16(status).unwrap())
+        .header("content-type", "application/json");
+    if let Some(retry_after) = retry_after {
+        builder = builder.header("retry-after", retry_after);
+    }
+    builder
+        .body(Body::from(
+            json!({"error": {"code": code, "message": message}}).to_string(),
+        ))
+        .unwrap()
+}
+
+enum Ending {
+    Done,
+    Cut,
+    Stall,
+}
+
+fn sse(chunks: Vec<String>, ending: Ending) -> Response {
+    let mut frames: Vec<Result<Bytes, std::io::Error>> = chunks
+        .into_iter()
+        .map(|chunk| Ok(Bytes::from(format!("data: {chunk}\n\n"))))
+        .collect();
+    if matches!(ending, Ending::Done) {
+        frames.push(Ok(Bytes::from("data: [DONE]\n\n")));
+    }
+    let head = futures_util::stream::iter(frames);
+    let body = match ending {
+        Ending::Done | Ending::Cut => Body::from_stream(head),
+        Ending::Stall => {
+            use futures_util::StreamExt;
+            Body::from_stream(head.chain(futures_util::stream::pending()))
+        }
+    };
+    Response::builder()
+        .status(200)
+        .header("content-type", "text/event-stream")
+        .body(body)
+        .unwrap()
+}
+
+/// A temp workspace (a git repository) plus a home and a sessions dir of its own.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+    pub workspace: PathBuf,
+    pub home: PathBuf,
+}
+
+impl Sandbox {
+    pub fn new(files: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let workspace = dir.path().join("repo");
+        let home = dir.path().join("home");
+        std::fs::create_dir_all(&workspace).unwrap();
+        std::fs::create_dir_all(&home).unwrap();
+        for (path, content) in files {
+            let full = workspace.join(path);
+            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+            std::fs::write(full, content).unwrap();
+        }
+        let git = |args: &[&str]| {
+            let status = std::process::Command::new("git")
+                .args(args)
+                .current_dir(&workspace)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .unwrap();
+            assert!(status.success(), "git {args:?}");
+        };
+        git(&["init", "-q"]);
+        git(&["-c", "user.name=t", "-c", "user.email=t@t", "add", "-A"]);
+        git(&[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-qm",
+            "init",
+            "--allow-empty",
+        ]);
+        Self {
+            dir,
+            workspace,
+            home,
+        }
+    }
+
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.workspace.join(relative)
+    }
+
+    pub fn read(&self, relative: &str) -> String {
+        std::fs::read_to_string(self.path(relative)).unwrap()
+    }
+
+    pub fn sessions_dir(&self) -> PathBuf {
+        self.dir.path().join("sessions")
+    }
+
+    /// The `agent` command with a clean environment pointing at `mock`.
+    pub fn agent(&self, mock: &MockGlm) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_agent"));
+        command
+            .current_dir(&self.workspace)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", &self.home)
+            .env("AGENT_API_KEY", API_KEY)
+            .env("AGENT_BASE_URL", &mock.url)
+            .env("AGENT_SESSIONS_DIR", self.sessions_dir())
+            .env("AGENT_RETRY_BASE_MS", "10")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        command
+    }
+
+    /// Every transcript line of every session.
+    pub fn transcript_events(&self) -> Vec<Value> {
+        let mut events = Vec::new();
+        for file in walk(&self.sessions_dir()) {
+            let text = std::fs::read_to_string(file).unwrap();
+            events.extend(
+                text.lines()
+                    .map(|line| serde_json::from_str::<Value>(line).unwrap()),
+            );
+        }
+        events
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return files;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+/// What a finished run printed.
+#[derive(Debug)]
+pub struct Finished {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs the command to its end (a generous guard, not a sleep: a hung agent fails the test).
+pub async fn finish(mut command: tokio::process::Command) -> Finished {
+    let output = tokio::time::timeout(Duration::from_secs(120), command.output())
+        .await
+        .expect("agent did not finish")
+        .unwrap();
+    Finished {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// The `tool` messages of a request, as (tool_call_id, content).
+pub fn tool_messages(request: &Recorded) -> Vec<(String, String)> {
+    request.body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|message| message["role"] == "tool")
+        .map(|message| {
+            (
+                message["tool_call_id"].as_str().unwrap().to_string(),
+                message["content"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The content of the tool message answering `id` in the last request.
+pub fn tool_result(requests: &[Recorded], id: &str) -> String {
+    let last = requests.last().unwrap();
+    tool_messages(last)
+        .into_iter()
+        .find(|(call, _)| call == id)
+        .map(|(_, content)| content)
+        .unwrap_or_else(|| panic!("no tool message for {id}"))
+}
