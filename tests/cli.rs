@@ -221,8 +221,7 @@ async fn a_model_repeating_itself_is_warned_then_stopped() {
     let events = sandbox.transcript_events();
     let last_result = events
         .iter()
-        .filter(|event| event["type"] == "tool_result")
-        .last()
+        .rfind(|event| event["type"] == "tool_result")
         .unwrap();
     assert_eq!(
         last_result["content"],
