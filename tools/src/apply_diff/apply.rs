@@ -147,11 +147,32 @@ fn reindent(body: &[HunkLine], index: usize, file_from_start: &[String]) -> Stri
     let Some(file_line) = file_from_start.get(old_position(reference)) else {
         return text.clone();
     };
-    let hunk_indent = indentation(&body[reference].text);
-    let file_indent = indentation(file_line);
+    shift_indentation(
+        text,
+        indentation(&body[reference].text),
+        indentation(file_line),
+    )
+}
+
+/// Moves `text` from the hunk's indentation to the file's: deeper or shallower by the same amount
+/// when one indentation extends the other, or with the hunk's prefix swapped for the file's
+/// (tabs for spaces) otherwise.
+fn shift_indentation(text: &str, hunk_indent: &str, file_indent: &str) -> String {
+    if let Some(extra) = file_indent.strip_prefix(hunk_indent) {
+        return format!("{extra}{text}");
+    }
+    if hunk_indent.starts_with(file_indent) {
+        let surplus = hunk_indent.len() - file_indent.len();
+        let own = indentation(text);
+        return if own.len() >= surplus {
+            text[surplus..].to_string()
+        } else {
+            text.trim_start().to_string()
+        };
+    }
     match text.strip_prefix(hunk_indent) {
-        Some(rest) if hunk_indent != file_indent => format!("{file_indent}{rest}"),
-        Some(_) | None => text.clone(),
+        Some(rest) => format!("{file_indent}{rest}"),
+        None => text.to_string(),
     }
 }
 
@@ -162,6 +183,14 @@ fn indentation(line: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn indentation_shifts_both_ways() {
+        assert_eq!(shift_indentation("    }", "      ", "    "), "  }");
+        assert_eq!(shift_indentation("  x", "  ", "    "), "    x");
+        assert_eq!(shift_indentation("        y", "    ", "\t"), "\t    y");
+        assert_eq!(shift_indentation("z", "    ", "  "), "z");
+    }
 
     #[test]
     fn split_and_join_round_trip() {

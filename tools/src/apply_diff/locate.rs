@@ -152,7 +152,12 @@ impl<'a> Haystack<'a> {
                     skip_front,
                     skip_back,
                 };
-                match choose(&candidates, expected) {
+                // The hint is where the whole hunk starts; the needle starts after the skipped lines.
+                match choose(
+                    &candidates,
+                    expected.map(|start| start + skip_front),
+                    hunk.header_is_exact(),
+                ) {
                     Choice::One(start) => return Ok(placed(start)),
                     Choice::Tie(starts) => {
                         return Err(Failure::Ambiguous(
@@ -221,22 +226,31 @@ enum Choice {
     Tie(Vec<usize>),
 }
 
-fn choose(candidates: &[usize], expected: Option<usize>) -> Choice {
+/// How far from the hint (in lines) a candidate may be for the hint to pick it...
+const HINT_WINDOW: usize = 3;
+/// ...when no other candidate is within this many lines of the hint.
+const HINT_CLEARANCE: usize = 20;
+
+/// Picks among equally good candidates. A hint from a header whose counts match its body (a
+/// tool-made diff) decides when it points exactly at one. Otherwise the hint decides only when
+/// one candidate is near it and every other one is far: a hint that is off by some lines must not
+/// silently select a duplicate.
+fn choose(candidates: &[usize], expected: Option<usize>, trusted: bool) -> Choice {
     match (candidates, expected) {
         ([], _) => Choice::None,
         ([only], _) => Choice::One(*only),
         (many, None) => Choice::Tie(many.to_vec()),
         (many, Some(expected)) => {
-            let distance = |start: &usize| start.abs_diff(expected);
-            let best = many.iter().map(distance).min().unwrap_or(0);
-            let nearest: Vec<usize> = many
-                .iter()
-                .copied()
-                .filter(|start| distance(start) == best)
-                .collect();
-            match nearest.as_slice() {
-                [only] => Choice::One(*only),
-                _ => Choice::Tie(nearest),
+            let mut by_distance: Vec<usize> = many.to_vec();
+            by_distance.sort_by_key(|start| (start.abs_diff(expected), *start));
+            let nearest = by_distance[0].abs_diff(expected);
+            let next = by_distance[1].abs_diff(expected);
+            if (trusted && nearest == 0) || (nearest <= HINT_WINDOW && next > HINT_CLEARANCE) {
+                Choice::One(by_distance[0])
+            } else {
+                let mut tied: Vec<usize> = by_distance.into_iter().take(2).collect();
+                tied.sort_unstable();
+                Choice::Tie(tied)
             }
         }
     }

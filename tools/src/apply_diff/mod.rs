@@ -278,33 +278,46 @@ fn new_file_content(hunks: &[Hunk]) -> String {
     content
 }
 
-/// Places every hunk (in the diff's order, hints shifted by where earlier hunks really landed),
-/// checks they do not overlap, and applies them.
+/// Places every hunk, checks that none overlap, and applies them.
+///
+/// Hunks that match one place only are placed first; they tell how far the diff's line numbers
+/// are off (the drift), which then sharpens the hints of the hunks that match several places.
 fn apply_hunks(path: &str, content: &str, hunks: &[Hunk]) -> Result<String, ApplyError> {
     let lines = Lines::split(content);
     let mut haystack = Haystack::new(&lines.texts);
-    let mut placed: Vec<(usize, &Hunk, Placement)> = Vec::new();
-    let mut drift: isize = 0;
+    let mut placements: Vec<Option<Placement>> = vec![None; hunks.len()];
+    let mut ambiguous = Vec::new();
     for (number, hunk) in hunks.iter().enumerate() {
-        let expected = hunk
-            .old_start
-            .map(|start| (start.max(1) as isize - 1 + drift).max(0) as usize);
-        let taken: Vec<(usize, usize)> = placed.iter().map(|(_, _, p)| (p.start, p.len)).collect();
-        let placement = haystack.place(hunk, expected, &taken).map_err(|failure| {
-            let problem = match failure {
-                Failure::NotFound => HunkProblem::NotFound {
-                    closest: closest(&lines.texts, hunk),
-                },
-                Failure::Ambiguous(lines) => HunkProblem::Ambiguous { lines },
-                Failure::NoContext => HunkProblem::NoContext,
-            };
-            hunk_error(path, number, hunk, problem)
-        })?;
-        if let Some(expected) = expected {
-            drift += placement.start as isize - expected as isize;
+        match haystack.place(hunk, None, &[]) {
+            Ok(placement) => placements[number] = Some(placement),
+            Err(Failure::Ambiguous(_)) => ambiguous.push(number),
+            Err(failure) => return Err(placement_error(path, &lines, number, hunk, failure)),
         }
-        placed.push((number, hunk, placement));
     }
+    for number in ambiguous {
+        let hunk = &hunks[number];
+        let expected = hunk.old_start.map(|start| {
+            let hinted = start.max(1) as isize - 1 + drift_near(number, hunks, &placements);
+            hinted.max(0) as usize
+        });
+        let taken: Vec<(usize, usize)> = placements
+            .iter()
+            .flatten()
+            .map(|p| (p.start, p.len))
+            .collect();
+        let placement = haystack
+            .place(hunk, expected, &taken)
+            .map_err(|failure| placement_error(path, &lines, number, hunk, failure))?;
+        placements[number] = Some(placement);
+    }
+    let mut placed: Vec<(usize, &Hunk, Placement)> = placements
+        .into_iter()
+        .zip(hunks)
+        .enumerate()
+        .filter_map(|(number, (placement, hunk))| {
+            placement.map(|placement| (number, hunk, placement))
+        })
+        .collect();
     placed.sort_by_key(|(_, _, placement)| (placement.start, placement.len));
     for pair in placed.windows(2) {
         let (first, second) = (&pair[0], &pair[1]);
@@ -318,6 +331,35 @@ fn apply_hunks(path: &str, content: &str, hunks: &[Hunk]) -> Result<String, Appl
         .map(|(_, hunk, placement)| (*hunk, *placement))
         .collect();
     Ok(apply::apply(&lines, &ordered).join())
+}
+
+/// How far off the line numbers of the placed hunk nearest to hunk `number` were.
+fn drift_near(number: usize, hunks: &[Hunk], placements: &[Option<Placement>]) -> isize {
+    let drift_of = |index: usize| {
+        let placement = placements[index]?;
+        let start = hunks[index].old_start?;
+        Some(placement.start as isize - (start.max(1) as isize - 1) - placement.skip_front as isize)
+    };
+    let before = (0..number).rev().find_map(drift_of);
+    let after = (number + 1..hunks.len()).find_map(drift_of);
+    before.or(after).unwrap_or(0)
+}
+
+fn placement_error(
+    path: &str,
+    lines: &Lines,
+    number: usize,
+    hunk: &Hunk,
+    failure: Failure,
+) -> ApplyError {
+    let problem = match failure {
+        Failure::NotFound => HunkProblem::NotFound {
+            closest: closest(&lines.texts, hunk),
+        },
+        Failure::Ambiguous(lines) => HunkProblem::Ambiguous { lines },
+        Failure::NoContext => HunkProblem::NoContext,
+    };
+    hunk_error(path, number, hunk, problem)
 }
 
 fn hunk_error(path: &str, index: usize, hunk: &Hunk, problem: HunkProblem) -> ApplyError {

@@ -36,6 +36,7 @@ pub struct Hunk {
     /// The old side's first line (1-based) from the header: only a hint.
     pub old_start: Option<usize>,
     pub old_count: Option<usize>,
+    pub new_count: Option<usize>,
     pub lines: Vec<HunkLine>,
     /// `\ No newline at end of file` followed the old side's last line.
     pub old_missing_newline: bool,
@@ -65,6 +66,19 @@ impl Hunk {
 
     pub fn old_len(&self) -> usize {
         self.old_lines().count()
+    }
+
+    /// The header's counts agree with the body: the diff was made by a tool, so its line number
+    /// can be trusted to pick between identical places.
+    pub fn header_is_exact(&self) -> bool {
+        let new_len = self
+            .lines
+            .iter()
+            .filter(|line| line.kind != LineKind::Remove)
+            .count();
+        self.old_start.is_some()
+            && self.old_count == Some(self.old_len())
+            && self.new_count == Some(new_len)
     }
 
     /// The first few lines of the hunk, for error messages.
@@ -109,8 +123,9 @@ struct Parser {
 
 pub fn parse(diff: &str) -> Result<Vec<FilePatch>, ParseError> {
     let lines: Vec<&str> = diff
-        .split('\n')
-        .map(|line| line.strip_suffix('\r').unwrap_or(line))
+        .lines()
+        // A diff of a CRLF file may itself have been converted to CRLF: drop every trailing CR.
+        .map(|line| line.trim_end_matches('\r'))
         .filter(|line| !line.starts_with("```"))
         .collect();
     let mut parser = Parser {
@@ -176,11 +191,13 @@ impl Parser {
         if self.file.is_none() {
             return Err(ParseError::HunkWithoutFile { line: line_number });
         }
-        let (old_start, old_count) = hunk_header_numbers(line);
+        let (old_start, old_count) = hunk_header_numbers(line, '-');
+        let (_, new_count) = hunk_header_numbers(line, '+');
         self.hunk = Some(Hunk {
             header: line.to_string(),
             old_start,
             old_count,
+            new_count,
             ..Hunk::default()
         });
         Ok(())
@@ -212,6 +229,17 @@ impl Parser {
                 return;
             }
         };
+        // After `\ No newline at end of file`, that side of the file has ended: a line for it
+        // (such as the blank line that ends the diff text) is not part of the hunk.
+        let past_end = match kind {
+            LineKind::Context => hunk.old_missing_newline || hunk.new_missing_newline,
+            LineKind::Remove => hunk.old_missing_newline,
+            LineKind::Add => hunk.new_missing_newline,
+        };
+        if past_end {
+            self.finish_hunk();
+            return;
+        }
         hunk.lines.push(HunkLine {
             kind,
             text: text.to_string(),
@@ -287,12 +315,12 @@ fn trim_trailing_blank_context(hunk: &mut Hunk) {
     }
 }
 
-/// `-12,5 +12,6` → (Some(12), Some(5)); anything unparseable gives no hint.
-fn hunk_header_numbers(line: &str) -> (Option<usize>, Option<usize>) {
-    let Some(old) = line.split_whitespace().find(|part| part.starts_with('-')) else {
+/// `@@ -12,5 +12,6 @@` with `side` '-' → (Some(12), Some(5)); anything unparseable gives no hint.
+fn hunk_header_numbers(line: &str, side: char) -> (Option<usize>, Option<usize>) {
+    let Some(part) = line.split_whitespace().find(|part| part.starts_with(side)) else {
         return (None, None);
     };
-    let mut numbers = old[1..].splitn(2, ',');
+    let mut numbers = part[1..].splitn(2, ',');
     let start = numbers.next().and_then(|start| start.parse().ok());
     let count = match numbers.next() {
         Some(count) => count.parse().ok(),
@@ -359,6 +387,7 @@ mod tests {
                     header: "@@ -1,2 +1,2 @@".into(),
                     old_start: Some(1),
                     old_count: Some(2),
+                    new_count: Some(2),
                     lines: vec![
                         line(LineKind::Context, "a"),
                         line(LineKind::Remove, "b"),

@@ -225,3 +225,17 @@ fn pure_insertion_uses_the_line_number() {
         .unwrap();
     assert_eq!(tree.read("i.txt"), "a\ninserted\nb\n");
 }
+
+#[test]
+fn nothing_follows_an_end_of_file_marker() {
+    // With a context line missing, the diff's trailing newline must not pass for a blank context
+    // line (it would make the hunk match once, in the wrong place): the hunk stays ambiguous.
+    let source = "    }\n}\n\nfn b() {\n    }\n}\n";
+    let tree = Tree::new(&[("e.rs", source)]);
+    let error = tree.apply("--- a/e.rs\n+++ b/e.rs\n@@ -4,3 +4,3 @@\n     }\n-}\n+}\n\\ No newline at end of file\n\n").unwrap_err();
+    let ApplyError::Hunk(hunk) = &error else {
+        panic!("{error}")
+    };
+    assert_eq!(hunk.problem, HunkProblem::Ambiguous { lines: vec![1, 5] });
+    assert_eq!(tree.read("e.rs"), source);
+}
