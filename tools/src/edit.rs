@@ -206,7 +206,6 @@ pub(crate) fn write_atomically(
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut temp = tempfile::NamedTempFile::new_in(dir)?;
     temp.write_all(bytes)?;
-    temp.as_file().sync_all()?;
     if let Some(permissions) = permissions {
         temp.as_file().set_permissions(permissions)?;
     }

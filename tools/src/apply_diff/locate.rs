@@ -6,7 +6,10 @@ and dashes. If that fails, up to [`MAX_FUZZ`] context lines are dropped from eit
 or misremember context). Several equally good places make the hunk ambiguous, and it is refused.
 */
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+
+use rustc_hash::FxHashMap;
 
 use super::parse::{Hunk, LineKind};
 
@@ -29,12 +32,14 @@ impl Level {
         Level::Unicode,
     ];
 
-    pub fn normalize(self, line: &str) -> String {
+    /// The line as compared at this level; borrowed unless Unicode normalisation changes it.
+    pub fn normalize(self, line: &str) -> Cow<'_, str> {
         match self {
-            Level::Exact => line.to_string(),
-            Level::TrailingWhitespace => line.trim_end().to_string(),
-            Level::Whitespace => line.trim().to_string(),
-            Level::Unicode => line.trim().chars().map(plain_char).collect(),
+            Level::Exact => Cow::Borrowed(line),
+            Level::TrailingWhitespace => Cow::Borrowed(line.trim_end()),
+            Level::Whitespace => Cow::Borrowed(line.trim()),
+            Level::Unicode if line.is_ascii() => Cow::Borrowed(line.trim()),
+            Level::Unicode => Cow::Owned(line.trim().chars().map(plain_char).collect()),
         }
     }
 }
@@ -72,7 +77,7 @@ pub enum Failure {
 /// The file's lines, with per-level indexes built on first use.
 pub struct Haystack<'a> {
     lines: &'a [String],
-    indexes: HashMap<Level, HashMap<String, Vec<usize>>>,
+    indexes: HashMap<Level, FxHashMap<Cow<'a, str>, Vec<usize>>>,
 }
 
 impl<'a> Haystack<'a> {
@@ -83,10 +88,10 @@ impl<'a> Haystack<'a> {
         }
     }
 
-    fn index(&mut self, level: Level) -> &HashMap<String, Vec<usize>> {
+    fn index(&mut self, level: Level) -> &FxHashMap<Cow<'a, str>, Vec<usize>> {
         let lines = self.lines;
         self.indexes.entry(level).or_insert_with(|| {
-            let mut index: HashMap<String, Vec<usize>> = HashMap::new();
+            let mut index: FxHashMap<Cow<'a, str>, Vec<usize>> = FxHashMap::default();
             for (number, line) in lines.iter().enumerate() {
                 index.entry(level.normalize(line)).or_default().push(number);
             }
@@ -96,14 +101,20 @@ impl<'a> Haystack<'a> {
 
     /// Every start where `needle` matches at `level`.
     fn matches(&mut self, needle: &[&str], level: Level) -> Vec<usize> {
-        let normalized: Vec<String> = needle.iter().map(|line| level.normalize(line)).collect();
+        let normalized: Vec<Cow<'_, str>> =
+            needle.iter().map(|line| level.normalize(line)).collect();
         let lines = self.lines;
         let index = self.index(level);
         // Anchor on the rarest line of the needle, then verify the rest.
         let Some((anchor_offset, positions)) = normalized
             .iter()
             .enumerate()
-            .map(|(offset, line)| (offset, index.get(line).map_or(&[][..], Vec::as_slice)))
+            .map(|(offset, line)| {
+                (
+                    offset,
+                    index.get(line.as_ref()).map_or(&[][..], Vec::as_slice),
+                )
+            })
             .min_by_key(|(_, positions)| positions.len())
         else {
             return Vec::new();
@@ -259,23 +270,20 @@ fn choose(candidates: &[usize], expected: Option<usize>, trusted: bool) -> Choic
 /// The region of the file most like the hunk's old lines, for "context not found" errors:
 /// (0-based start, length), or None when no line is even similar.
 pub fn closest_region(lines: &[String], hunk: &Hunk) -> Option<(usize, usize)> {
-    let wanted: Vec<String> = hunk
+    let wanted: Vec<Cow<'_, str>> = hunk
         .old_lines()
         .map(|line| Level::Unicode.normalize(line))
         .collect();
-    let mut positions: HashMap<&str, Vec<usize>> = HashMap::new();
-    let normalized: Vec<String> = lines
-        .iter()
-        .map(|line| Level::Unicode.normalize(line))
-        .collect();
-    for (number, line) in normalized.iter().enumerate() {
+    let mut positions: HashMap<Cow<'_, str>, Vec<usize>> = HashMap::new();
+    for (number, line) in lines.iter().enumerate() {
+        let line = Level::Unicode.normalize(line);
         if !line.is_empty() {
-            positions.entry(line.as_str()).or_default().push(number);
+            positions.entry(line).or_default().push(number);
         }
     }
     let mut votes: HashMap<isize, usize> = HashMap::new();
     for (offset, line) in wanted.iter().enumerate() {
-        for &position in positions.get(line.as_str()).map_or(&[][..], Vec::as_slice) {
+        for &position in positions.get(line.as_ref()).map_or(&[][..], Vec::as_slice) {
             *votes
                 .entry(position as isize - offset as isize)
                 .or_default() += 1;

@@ -1,0 +1,78 @@
+//! Property tests for `apply_diff`: no input makes the parser or the applier panic, and a refused
+//! diff leaves every file of the tree byte for byte as it was.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use agent_tools::Workspace;
+use agent_tools::apply_diff::prepare;
+use proptest::prelude::*;
+
+const FILE: &str =
+    "fn main() {\n    let x = 1;\n    println!(\"{x}\");\n}\n\nfn other() {\n    let x = 1;\n}\n";
+
+fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        if entry.path().is_file() {
+            files.insert(
+                entry.file_name().to_string_lossy().into_owned(),
+                std::fs::read(entry.path()).unwrap(),
+            );
+        }
+    }
+    files
+}
+
+/// Diff-like text: header, hunk and body lines in any order, with noise.
+fn diff_like() -> impl Strategy<Value = String> {
+    let line = prop_oneof![
+        Just("--- a/main.rs".to_string()),
+        Just("+++ b/main.rs".to_string()),
+        Just("--- /dev/null".to_string()),
+        Just("+++ /dev/null".to_string()),
+        Just("diff --git a/main.rs b/main.rs".to_string()),
+        Just("@@ -1,3 +1,3 @@".to_string()),
+        Just("@@ @@".to_string()),
+        "@@ -[0-9]{1,3}(,[0-9]{1,2})? \\+[0-9]{1,3}(,[0-9]{1,2})? @@".prop_map(|s| s),
+        Just("\\ No newline at end of file".to_string()),
+        Just("```diff".to_string()),
+        Just("rename from main.rs".to_string()),
+        Just("rename to moved.rs".to_string()),
+        " (fn main\\(\\) \\{|    let x = 1;|\\}|)".prop_map(|s| s),
+        "[-+ ](fn main\\(\\) \\{|    let x = [0-9];|\\}|.{0,12})".prop_map(|s| s),
+        ".{0,20}".prop_map(|s| s),
+    ];
+    prop::collection::vec(line, 0..24).prop_map(|lines| lines.join("\n"))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_text_is_applied_or_refused_without_panic(diff in diff_like()) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("main.rs"), FILE).unwrap();
+        let before = snapshot(dir.path());
+        let workspace = Workspace::new(dir.path()).unwrap();
+        match prepare(&workspace, &diff) {
+            Ok(edit) => { edit.commit().unwrap(); }
+            Err(error) => {
+                prop_assert!(!error.to_string().is_empty());
+                prop_assert_eq!(snapshot(dir.path()), before);
+            }
+        }
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("main.rs"), FILE).unwrap();
+        let before = snapshot(dir.path());
+        let workspace = Workspace::new(dir.path()).unwrap();
+        if prepare(&workspace, &String::from_utf8_lossy(&bytes)).is_err() {
+            prop_assert_eq!(snapshot(dir.path()), before);
+        }
+    }
+}
