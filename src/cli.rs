@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub use crate::review::ApprovalMode;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "agent",
@@ -21,6 +23,24 @@ pub enum Command {
     Run(RunArgs),
     /// List the tools the model is offered, or run one locally.
     Tools(ToolsArgs),
+    /// Revert the last turn's edits of the newest session in this workspace (or a whole session).
+    Undo(HistoryArgs),
+    /// Print everything a session changed, as a unified diff.
+    Diff(HistoryArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Session id (default: the newest session that edited this workspace). With `undo`, reverts
+    /// the whole session.
+    #[arg(long)]
+    pub session: Option<String>,
+    /// Workspace directory (default: the current directory).
+    #[arg(short = 'C', long = "workspace", value_name = "DIR")]
+    pub workspace: Option<PathBuf>,
+    /// Directory of session transcripts (default ~/.local/share/agent/sessions).
+    #[arg(long, value_name = "DIR")]
+    pub sessions_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -36,9 +56,12 @@ pub struct WorkspaceArgs {
     /// Workspace directory (default: the current directory).
     #[arg(short = 'C', long = "workspace", value_name = "DIR")]
     pub workspace: Option<PathBuf>,
-    /// Approve every edit and command without asking.
-    #[arg(short = 'y', long)]
+    /// Approve every edit and command without asking (same as `--approval all`).
+    #[arg(short = 'y', long, conflicts_with = "approval")]
     pub yes: bool,
+    /// What needs approval: ask (default), edits (apply edits, ask for commands), all, none (dry run).
+    #[arg(long, value_enum)]
+    pub approval: Option<ApprovalMode>,
 }
 
 #[derive(Debug, Args)]

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
-use crate::cli::{ProviderKind, RunArgs};
+use crate::cli::{ApprovalMode, ProviderKind, RunArgs, WorkspaceArgs};
+use crate::review::{Approver, CommandRules, Interaction};
 
 pub const DEFAULT_BASE_URL: &str = "https://open.bigmodel.cn/api/paas/v4";
 pub const DEFAULT_MODEL: &str = "glm-4.7-flash";
@@ -30,6 +31,13 @@ pub struct FileConfig {
     pub max_tokens: Option<u32>,
     pub sessions_dir: Option<PathBuf>,
     pub stream_idle_timeout_secs: Option<u64>,
+    pub approval: Option<ApprovalMode>,
+    /// Command prefixes that run without asking, e.g. "make test".
+    #[serde(default)]
+    pub allow_commands: Vec<String>,
+    /// Command prefixes that are never run, e.g. "git push".
+    #[serde(default)]
+    pub deny_commands: Vec<String>,
     #[serde(default)]
     pub providers: BTreeMap<String, ProviderConfig>,
 }
@@ -119,6 +127,34 @@ impl FileConfig {
     }
 }
 
+/// Where transcripts and edit journals live: flag, then env, then config, then the XDG data dir.
+pub fn sessions_dir(flag: Option<&Path>, config: &FileConfig) -> PathBuf {
+    flag.map(Path::to_path_buf)
+        .or_else(|| env("AGENT_SESSIONS_DIR").map(PathBuf::from))
+        .or(config.sessions_dir.clone())
+        .unwrap_or_else(|| data_home().join("agent/sessions"))
+}
+
+/// The approver for a run: `--yes`/`--approval` beat the config; default `ask`. Questions go to
+/// the terminal only when stdin is one.
+pub fn approver(args: &WorkspaceArgs, config: &FileConfig) -> Approver {
+    let mode = match (args.yes, args.approval) {
+        (true, _) => ApprovalMode::All,
+        (false, Some(mode)) => mode,
+        (false, None) => config.approval.unwrap_or(ApprovalMode::Ask),
+    };
+    let interaction = if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        Interaction::Terminal
+    } else {
+        Interaction::Unattended
+    };
+    Approver::new(
+        mode,
+        interaction,
+        CommandRules::from_strings(&config.allow_commands, &config.deny_commands),
+    )
+}
+
 /// Reads one environment variable, treating empty as unset.
 fn env(name: &str) -> Option<String> {
     std::env::var(name)
@@ -197,12 +233,7 @@ impl Settings {
             .or(config.model.clone())
             .unwrap_or_else(|| DEFAULT_MODEL.to_string());
         let api_key = find_api_key(provider.api_key_env.as_deref())?;
-        let sessions_dir = args
-            .sessions_dir
-            .clone()
-            .or_else(|| env("AGENT_SESSIONS_DIR").map(PathBuf::from))
-            .or(config.sessions_dir.clone())
-            .unwrap_or_else(|| data_home().join("agent/sessions"));
+        let sessions_dir = sessions_dir(args.sessions_dir.as_deref(), config);
         let idle = env("AGENT_STREAM_IDLE_TIMEOUT_SECS")
             .map(|value| value.parse::<u64>())
             .transpose()

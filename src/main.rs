@@ -7,6 +7,7 @@ This file parses the command line, dispatches, and maps errors to exit codes; no
 mod agent;
 mod cli;
 mod config;
+mod history;
 mod model;
 mod review;
 mod run;
@@ -29,6 +30,8 @@ mod exit {
     pub const REPEATED_CALL: u8 = 4;
     /// The run finished, but at least one edit or command was not approved.
     pub const DENIED: u8 = 5;
+    /// The user answered `q` at a review prompt.
+    pub const QUIT: u8 = 6;
     pub const INTERRUPTED: u8 = 130;
 }
 
@@ -45,6 +48,8 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Run(args) => run::run(args).await,
             Command::Tools(args) => tools_cmd::tools(args).await,
+            Command::Undo(args) => history::undo(args),
+            Command::Diff(args) => history::diff(args),
         }
     });
     // Leftover blocking reads (an unanswered prompt) must not keep the process alive.

@@ -14,12 +14,11 @@ use tokio_util::sync::CancellationToken;
 use crate::agent::event::{Event, EventSink, Events, Outcome};
 use crate::agent::{Agent, ToolRunner};
 use crate::cli::{ProviderKind, RunArgs};
-use crate::config::{FileConfig, Settings, secret_variables};
+use crate::config::{FileConfig, Settings, approver, secret_variables};
 use crate::exit;
 use crate::model::ModelClient;
 use crate::model::wire::ToolDefinition;
-use crate::review::{ApprovalMode, Approver};
-use crate::session::{Transcript, new_session_id};
+use crate::session::{EditJournal, Transcript, new_session_id};
 use crate::ui::{JsonLines, TerminalView};
 
 const SYSTEM_PROMPT: &str = include_str!("../prompts/system.md");
@@ -37,6 +36,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
     let transcript =
         Transcript::create(&settings.sessions_dir, &now, &session_id, &settings.api_key)?;
     tracing_note(&args, transcript.path());
+    let journal_path = transcript.journal_path();
     let front: Box<dyn EventSink> = if args.json {
         Box::new(JsonLines)
     } else {
@@ -59,11 +59,9 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
     let hard_stop = CancellationToken::new();
     watch_ctrl_c(stop.clone(), hard_stop.clone());
     let system_prompt = system_prompt(workspace.root(), &now);
-    let tools = ToolRunner::new(
-        workspace,
-        Approver::new(ApprovalMode::detect(args.workspace.yes)),
-        hard_stop,
-    );
+    let journal = EditJournal::create(&journal_path, &workspace)?;
+    let approver = approver(&args.workspace, &config);
+    let tools = ToolRunner::new(workspace, approver, hard_stop).with_journal(journal);
     let mut agent = Agent {
         client: &client,
         tools,
@@ -83,6 +81,7 @@ fn exit_code(outcome: &Outcome, denied: u32) -> ExitCode {
         Outcome::TurnLimit { .. } => exit::TURN_LIMIT,
         Outcome::RepeatedCall { .. } => exit::REPEATED_CALL,
         Outcome::Interrupted => exit::INTERRUPTED,
+        Outcome::Quit => exit::QUIT,
     })
 }
 

@@ -13,9 +13,8 @@ use tokio_util::sync::CancellationToken;
 use crate::agent::ToolRunner;
 use crate::agent::event::Events;
 use crate::cli::{ToolsAction, ToolsArgs};
-use crate::config::secret_variables;
+use crate::config::{FileConfig, approver, secret_variables};
 use crate::exit;
-use crate::review::{ApprovalMode, Approver};
 use crate::run::{open_workspace, tool_definitions};
 
 pub async fn tools(args: ToolsArgs) -> Result<ExitCode> {
@@ -40,7 +39,7 @@ pub async fn tools(args: ToolsArgs) -> Result<ExitCode> {
             };
             let root = open_workspace(workspace.workspace.as_deref())?
                 .with_scrubbed_env(secret_variables(""));
-            let approver = Approver::new(ApprovalMode::detect(workspace.yes));
+            let approver = approver(&workspace, &FileConfig::load(root.root())?);
             let mut runner = ToolRunner::new(root, approver, CancellationToken::new());
             let call = ToolCall::parse(&name, &arguments).map_err(|error| error.to_string());
             let output = runner.run("local", call, &mut Events::default()).await;

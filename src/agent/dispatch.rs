@@ -12,10 +12,14 @@ use tokio_util::sync::CancellationToken;
 
 use super::event::{ApprovalAction, Event, Events};
 use crate::review::{Approver, Decision};
+use crate::session::EditJournal;
 
 pub struct ToolRunner {
     workspace: Workspace,
     approver: Approver,
+    /// Where applied edits are recorded for undo (none for `agent tools call`).
+    journal: Option<EditJournal>,
+    turn: u32,
     /// Fired when the user insists on quitting: running commands are killed.
     hard_stop: CancellationToken,
 }
@@ -25,8 +29,20 @@ impl ToolRunner {
         Self {
             workspace,
             approver,
+            journal: None,
+            turn: 0,
             hard_stop,
         }
+    }
+
+    pub fn with_journal(mut self, journal: EditJournal) -> Self {
+        self.journal = Some(journal);
+        self
+    }
+
+    /// The turn whose edits are being applied (the checkpoint they belong to).
+    pub fn set_turn(&mut self, turn: u32) {
+        self.turn = turn;
     }
 
     pub fn denied_actions(&self) -> u32 {
@@ -52,14 +68,23 @@ impl ToolRunner {
                 let action = ApprovalAction::Command {
                     command: args.command.clone(),
                 };
-                match self.approve(id, action, events).await {
-                    Decision::Approved => {
+                events.emit(Event::ApprovalRequested {
+                    id: id.to_string(),
+                    action,
+                });
+                let decision = self.approver.review_command(&args.command).await;
+                emit_decision(events, id, &decision);
+                match decision {
+                    Decision::Approved { .. } => {
                         run_command::run(&self.workspace, &args, self.hard_stop.cancelled()).await
                     }
                     Decision::Denied { reason } => ToolOutput::error(format!(
                         "the user did not approve running this command; it was not run.{}",
                         because(&reason)
                     )),
+                    Decision::Quit => {
+                        ToolOutput::error("the user refused this command and stopped the session")
+                    }
                 }
             }
             ToolCall::ApplyDiff(args) => match apply_diff::prepare(workspace, &args.diff) {
@@ -71,6 +96,10 @@ impl ToolRunner {
                 Err(error) => ToolOutput::error(format!("nothing was written: {error}")),
             },
         }
+    }
+
+    pub fn quit_requested(&self) -> bool {
+        self.approver.quit_requested()
     }
 
     async fn review_and_commit(
@@ -88,35 +117,64 @@ impl ToolRunner {
             diff: edit.unified_diff(),
             summary: edit.summary(),
         };
-        match self.approve(id, action, events).await {
-            Decision::Approved => match edit.commit() {
-                Ok(()) => ToolOutput::success(format!("applied:\n{}", edit.summary())),
-                Err(error) => ToolOutput::error(error.to_string()),
-            },
+        events.emit(Event::ApprovalRequested {
+            id: id.to_string(),
+            action,
+        });
+        let decision = self.approver.review_edit(&edit).await;
+        emit_decision(events, id, &decision);
+        match decision {
+            Decision::Approved {
+                edit: reviewed,
+                note,
+            } => {
+                let applied = reviewed.unwrap_or(edit);
+                match applied.commit() {
+                    Ok(()) => {
+                        let note = note.map(|note| format!("\n({note})")).unwrap_or_default();
+                        let journal = match self
+                            .journal
+                            .as_mut()
+                            .map(|journal| journal.record(self.turn, &applied))
+                        {
+                            Some(Err(error)) => {
+                                format!("\n(warning: could not record the edit for undo: {error})")
+                            }
+                            Some(Ok(())) | None => String::new(),
+                        };
+                        ToolOutput::success(format!(
+                            "applied:\n{}{note}{journal}",
+                            applied.summary()
+                        ))
+                    }
+                    Err(error) => ToolOutput::error(error.to_string()),
+                }
+            }
             Decision::Denied { reason } => ToolOutput::error(format!(
                 "the user did not approve this edit; nothing was written.{}",
                 because(&reason)
             )),
+            Decision::Quit => ToolOutput::error(
+                "the user rejected this edit and stopped the session; nothing was written",
+            ),
         }
     }
+}
 
-    async fn approve(&mut self, id: &str, action: ApprovalAction, events: &mut Events) -> Decision {
-        events.emit(Event::ApprovalRequested {
-            id: id.to_string(),
-            action: action.clone(),
-        });
-        let decision = self.approver.decide(&action).await;
-        let (approved, reason) = match &decision {
-            Decision::Approved => (true, None),
-            Decision::Denied { reason } => (false, Some(reason.clone())),
-        };
-        events.emit(Event::ApprovalDecided {
-            id: id.to_string(),
-            approved,
-            reason,
-        });
-        decision
-    }
+fn emit_decision(events: &mut Events, id: &str, decision: &Decision) {
+    let (approved, reason) = match decision {
+        Decision::Approved { note, .. } => (true, note.clone()),
+        Decision::Denied { reason } => (
+            false,
+            Some(reason.clone()).filter(|reason| !reason.is_empty()),
+        ),
+        Decision::Quit => (false, Some("the user stopped the session".to_string())),
+    };
+    events.emit(Event::ApprovalDecided {
+        id: id.to_string(),
+        approved,
+        reason,
+    });
 }
 
 fn because(reason: &str) -> String {

@@ -104,6 +104,8 @@ pub enum Outcome {
         max_turns: u32,
     },
     Interrupted,
+    /// The user answered `q` at a review prompt.
+    Quit,
     /// The model kept making the same call.
     RepeatedCall {
         name: String,

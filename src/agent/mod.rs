@@ -62,6 +62,7 @@ impl Agent<'_> {
             }
             turns += 1;
             self.events.emit(Event::TurnStarted { turn: turns });
+            self.tools.set_turn(turns);
             let turn = match self.request(&history).await {
                 Ok(turn) => turn,
                 Err(ModelError::Cancelled) => break Outcome::Interrupted,
@@ -162,6 +163,9 @@ impl Agent<'_> {
             let repetition = repeats.observe(name, arguments);
             let (status, content) = if let Some(outcome) = &stop_with {
                 (ToolStatus::Error, not_run_message(outcome))
+            } else if self.tools.quit_requested() {
+                stop_with = Some(Outcome::Quit);
+                (ToolStatus::Error, not_run_message(&Outcome::Quit))
             } else if self.stop.is_cancelled() {
                 stop_with = Some(Outcome::Interrupted);
                 (
@@ -198,6 +202,9 @@ impl Agent<'_> {
                 content,
             });
         }
+        if stop_with.is_none() && self.tools.quit_requested() {
+            stop_with = Some(Outcome::Quit);
+        }
         if stop_with.is_none() && self.stop.is_cancelled() {
             stop_with = Some(Outcome::Interrupted);
         }
@@ -211,6 +218,7 @@ fn not_run_message(outcome: &Outcome) -> String {
         Outcome::RepeatedCall { .. } => {
             "not run: the session was stopped for repeating a call".into()
         }
+        Outcome::Quit => "not run: the user stopped the session at a review prompt".into(),
         Outcome::Completed | Outcome::TurnLimit { .. } | Outcome::Error { .. } => "not run".into(),
     }
 }

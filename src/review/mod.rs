@@ -1,51 +1,101 @@
 /*!
-Approval of edits and commands: everything with `--yes`, nothing when no one is at a terminal, and
-a y/n question with a colored diff otherwise.
+Approval of edits and commands: the mode (`--approval ask|edits|all|none`), the read-only
+command allowlist, allow/deny rules from the settings, session-wide "always" answers, and the
+interactive review on a terminal. With no terminal, whatever would be asked is denied.
 */
 
+mod hunks;
+mod interactive;
+mod readonly;
 mod render;
 
-use std::io::{BufRead, IsTerminal, Write};
+use agent_tools::PreparedEdit;
+use clap::ValueEnum;
+use serde::Deserialize;
 
-pub use render::colored_diff;
+use interactive::{CommandAnswer, EditAnswer};
+pub use readonly::is_read_only;
+pub use render::render_edit;
 
-use crate::agent::event::ApprovalAction;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ApprovalMode {
-    /// `--yes`: approve everything.
-    All,
-    /// Ask on the terminal.
+    /// Ask for edits and for commands that are not read-only.
     Ask,
-    /// No terminal and no `--yes`: nothing is applied or run.
-    Deny,
+    /// Apply edits without asking; ask for commands that are not read-only.
+    Edits,
+    /// Ask nothing (same as --yes).
+    All,
+    /// Dry run: show edits, never apply or run anything.
+    None,
 }
 
-impl ApprovalMode {
-    /// `--yes` wins; otherwise ask if stdin is a terminal, deny if not.
-    pub fn detect(yes: bool) -> Self {
-        match (yes, std::io::stdin().is_terminal()) {
-            (true, _) => ApprovalMode::All,
-            (false, true) => ApprovalMode::Ask,
-            (false, false) => ApprovalMode::Deny,
-        }
-    }
+/// Whether someone can answer questions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interaction {
+    Terminal,
+    Unattended,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
-    Approved,
-    Denied { reason: String },
+    /// Go ahead; for edits, possibly with a changed edit (hunks picked, edited by the user) and a
+    /// note for the model saying what was applied.
+    Approved {
+        edit: Option<PreparedEdit>,
+        note: Option<String>,
+    },
+    Denied {
+        reason: String,
+    },
+    /// Denied, and the user wants the run to stop.
+    Quit,
+}
+
+/// Command prefixes (as words) that are always allowed or always denied.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommandRules {
+    pub allow: Vec<Vec<String>>,
+    pub deny: Vec<Vec<String>>,
+}
+
+impl CommandRules {
+    pub fn from_strings(allow: &[String], deny: &[String]) -> Self {
+        let words = |rules: &[String]| {
+            rules
+                .iter()
+                .filter_map(|rule| shlex::split(rule))
+                .filter(|w| !w.is_empty())
+                .collect()
+        };
+        Self {
+            allow: words(allow),
+            deny: words(deny),
+        }
+    }
 }
 
 pub struct Approver {
     mode: ApprovalMode,
+    interaction: Interaction,
+    rules: CommandRules,
+    accept_all_edits: bool,
+    session_allowed: Vec<Vec<String>>,
     denied: u32,
+    quit: bool,
 }
 
 impl Approver {
-    pub fn new(mode: ApprovalMode) -> Self {
-        Self { mode, denied: 0 }
+    pub fn new(mode: ApprovalMode, interaction: Interaction, rules: CommandRules) -> Self {
+        Self {
+            mode,
+            interaction,
+            rules,
+            accept_all_edits: false,
+            session_allowed: Vec::new(),
+            denied: 0,
+            quit: false,
+        }
     }
 
     /// How many actions were refused so far.
@@ -53,60 +103,142 @@ impl Approver {
         self.denied
     }
 
-    pub async fn decide(&mut self, action: &ApprovalAction) -> Decision {
-        let decision = match self.mode {
-            ApprovalMode::All => Decision::Approved,
-            ApprovalMode::Deny => Decision::Denied {
-                reason: "no one is at a terminal to approve it and --yes was not given".into(),
-            },
-            ApprovalMode::Ask => ask(action.clone()).await,
+    /// The user answered `q` at a prompt.
+    pub fn quit_requested(&self) -> bool {
+        self.quit
+    }
+
+    pub async fn review_edit(&mut self, edit: &PreparedEdit) -> Decision {
+        let decision = match (self.mode, self.interaction) {
+            (ApprovalMode::None, _) => {
+                eprintln!("{}", render_edit(edit));
+                Decision::Denied {
+                    reason: "dry run (--approval none): edits are shown, never applied".into(),
+                }
+            }
+            (ApprovalMode::All | ApprovalMode::Edits, _) => approved(),
+            (ApprovalMode::Ask, _) if self.accept_all_edits => approved(),
+            (ApprovalMode::Ask, Interaction::Unattended) => unattended(),
+            (ApprovalMode::Ask, Interaction::Terminal) => {
+                let edit = edit.clone();
+                match tokio::task::spawn_blocking(move || interactive::ask_edit(&edit)).await {
+                    Ok(EditAnswer::Apply { edit, note }) => Decision::Approved {
+                        edit: Some(edit),
+                        note,
+                    },
+                    Ok(EditAnswer::AcceptAll) => {
+                        self.accept_all_edits = true;
+                        approved()
+                    }
+                    Ok(EditAnswer::Reject { reason }) => Decision::Denied { reason },
+                    Ok(EditAnswer::Quit) | Err(_) => Decision::Quit,
+                }
+            }
         };
-        if matches!(decision, Decision::Denied { .. }) {
-            self.denied += 1;
+        self.count(decision)
+    }
+
+    pub async fn review_command(&mut self, command: &str) -> Decision {
+        let words = shlex::split(command).unwrap_or_default();
+        let decision = if let Some(rule) = self
+            .rules
+            .deny
+            .iter()
+            .find(|rule| starts_with(&words, rule))
+        {
+            Decision::Denied {
+                reason: format!(
+                    "commands starting with `{}` are denied by the settings",
+                    rule.join(" ")
+                ),
+            }
+        } else {
+            match (self.mode, self.interaction) {
+                (ApprovalMode::None, _) => Decision::Denied {
+                    reason: "dry run (--approval none): commands are never run".into(),
+                },
+                (ApprovalMode::All, _) => approved(),
+                (ApprovalMode::Ask | ApprovalMode::Edits, _)
+                    if self.allowed_without_asking(command, &words) =>
+                {
+                    approved()
+                }
+                (ApprovalMode::Ask | ApprovalMode::Edits, Interaction::Unattended) => unattended(),
+                (ApprovalMode::Ask | ApprovalMode::Edits, Interaction::Terminal) => {
+                    let shown = command.to_string();
+                    match tokio::task::spawn_blocking(move || interactive::ask_command(&shown))
+                        .await
+                    {
+                        Ok(CommandAnswer::Run) => approved(),
+                        Ok(CommandAnswer::AlwaysAllowPrefix) => {
+                            self.session_allowed.push(command_prefix(&words));
+                            approved()
+                        }
+                        Ok(CommandAnswer::Reject { reason }) => Decision::Denied { reason },
+                        Ok(CommandAnswer::Quit) | Err(_) => Decision::Quit,
+                    }
+                }
+            }
+        };
+        self.count(decision)
+    }
+
+    fn allowed_without_asking(&self, command: &str, words: &[String]) -> bool {
+        is_read_only(command)
+            || (is_simple(command)
+                && self
+                    .rules
+                    .allow
+                    .iter()
+                    .chain(&self.session_allowed)
+                    .any(|rule| starts_with(words, rule)))
+    }
+
+    fn count(&mut self, decision: Decision) -> Decision {
+        match &decision {
+            Decision::Approved { .. } => {}
+            Decision::Denied { .. } => self.denied += 1,
+            Decision::Quit => {
+                self.denied += 1;
+                self.quit = true;
+            }
         }
         decision
     }
 }
 
-async fn ask(action: ApprovalAction) -> Decision {
-    let answer = tokio::task::spawn_blocking(move || prompt(&action)).await;
-    match answer {
-        Ok(Some(true)) => Decision::Approved,
-        Ok(Some(false)) => Decision::Denied {
-            reason: String::new(),
-        },
-        Ok(None) | Err(_) => Decision::Denied {
-            reason: "the terminal closed before an answer".into(),
-        },
+fn approved() -> Decision {
+    Decision::Approved {
+        edit: None,
+        note: None,
     }
 }
 
-/// Shows the action and reads y/n from stdin; None at end of input.
-fn prompt(action: &ApprovalAction) -> Option<bool> {
-    let mut stderr = std::io::stderr().lock();
-    let question = match action {
-        ApprovalAction::Edit { diff, .. } => {
-            let _ = write!(stderr, "{}", colored_diff(diff));
-            "Apply this edit?"
+fn unattended() -> Decision {
+    Decision::Denied {
+        reason: "no one is at a terminal to approve it (use --yes or --approval)".into(),
+    }
+}
+
+fn starts_with(words: &[String], prefix: &[String]) -> bool {
+    !prefix.is_empty()
+        && words.len() >= prefix.len()
+        && words.iter().zip(prefix).all(|(word, want)| word == want)
+}
+
+/// An allow rule covers one plain command, not a pipeline or list that merely starts with it.
+fn is_simple(command: &str) -> bool {
+    !command.contains(['|', '&', ';', '>', '<', '$', '`', '\n'])
+}
+
+/// What "always allow" covers: the program and its subcommand (`cargo test`, `npm run`), or the
+/// program alone when the next word is an option or a path.
+fn command_prefix(words: &[String]) -> Vec<String> {
+    match words {
+        [program, sub, ..] if !sub.starts_with('-') && !sub.contains(['/', '.']) => {
+            vec![program.clone(), sub.clone()]
         }
-        ApprovalAction::Command { command } => {
-            let _ = writeln!(stderr, "{}", console::style(format!("$ {command}")).bold());
-            "Run this command?"
-        }
-    };
-    let stdin = std::io::stdin();
-    loop {
-        let _ = write!(stderr, "{question} [y/n] ");
-        let _ = stderr.flush();
-        let mut line = String::new();
-        match stdin.lock().read_line(&mut line) {
-            Ok(0) | Err(_) => return None,
-            Ok(_) => {}
-        }
-        match line.trim().to_ascii_lowercase().as_str() {
-            "y" | "yes" => return Some(true),
-            "n" | "no" => return Some(false),
-            _ => continue,
-        }
+        [program, ..] => vec![program.clone()],
+        [] => Vec::new(),
     }
 }

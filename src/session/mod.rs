@@ -3,6 +3,8 @@ Session transcripts: every event of a session appended as one JSON line to
 `<sessions_dir>/<date>/<session-id>.jsonl`, flushed per event so a crash loses nothing.
 */
 
+mod journal;
+
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -10,6 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use crate::agent::event::{Event, EventSink};
+pub use journal::{EditJournal, JOURNAL_SUFFIX, UndoScope, diff, undo};
 
 /// A new session's id: its start time and a random suffix, sortable and unique enough.
 pub fn new_session_id(now: &jiff::Zoned) -> String {
@@ -52,6 +55,13 @@ impl Transcript {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Where this session's edit journal goes.
+    pub fn journal_path(&self) -> PathBuf {
+        self.path
+            .with_extension("")
+            .with_extension(JOURNAL_SUFFIX.trim_start_matches('.'))
     }
 }
 

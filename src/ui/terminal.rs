@@ -71,6 +71,7 @@ impl TerminalView {
                 style(format!("stopped: reached --max-turns {max_turns}")).red()
             ),
             Outcome::Interrupted => eprintln!("{}", style("stopped: interrupted").red()),
+            Outcome::Quit => eprintln!("{}", style("stopped at your request").red()),
             Outcome::RepeatedCall { name } => eprintln!(
                 "{}",
                 style(format!(

@@ -1,0 +1,139 @@
+/*!
+A file change split into hunks for per-hunk review, the rebuild of the file from the accepted
+hunks only, and the colored rendering with line numbers.
+*/
+
+use std::ops::Range;
+
+use agent_tools::{ChangeKind, FileChange};
+use console::style;
+use similar::{ChangeTag, TextDiff};
+
+/// One reviewable hunk of a file change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hunk {
+    pub header: String,
+    old: Range<usize>,
+    new: Range<usize>,
+    /// Colored, with old and new line numbers.
+    pub rendered: String,
+}
+
+pub fn hunks(old: &str, new: &str) -> Vec<Hunk> {
+    let diff = TextDiff::from_lines(old, new);
+    let mut out = Vec::new();
+    for hunk in diff.unified_diff().context_radius(3).iter_hunks() {
+        let ops = hunk.ops();
+        let (Some(first), Some(last)) = (ops.first(), ops.last()) else {
+            continue;
+        };
+        let header = hunk.header().to_string();
+        let mut rendered = format!("{}\n", style(&header).cyan());
+        for op in ops {
+            for change in diff.iter_changes(op) {
+                let number = |index: Option<usize>| {
+                    index.map_or("     ".to_string(), |index| format!("{:>5}", index + 1))
+                };
+                let text = change.value().trim_end_matches(['\n', '\r']);
+                let line = format!(
+                    "{} {} ",
+                    number(change.old_index()),
+                    number(change.new_index())
+                );
+                let body = match change.tag() {
+                    ChangeTag::Equal => format!(" {text}"),
+                    ChangeTag::Delete => style(format!("-{text}")).red().to_string(),
+                    ChangeTag::Insert => style(format!("+{text}")).green().to_string(),
+                };
+                rendered.push_str(&format!("{}{body}\n", style(line).dim()));
+            }
+        }
+        out.push(Hunk {
+            header,
+            old: first.old_range().start..last.old_range().end,
+            new: first.new_range().start..last.new_range().end,
+            rendered,
+        });
+    }
+    out
+}
+
+/// The file as it is when only the hunks marked `true` are applied.
+pub fn rebuild(old: &str, new: &str, hunks: &[Hunk], accepted: &[bool]) -> String {
+    let diff = TextDiff::from_lines(old, new);
+    let old_lines: Vec<&str> = (0..diff.old_len())
+        .filter_map(|index| diff.old_slice(index))
+        .collect();
+    let new_lines: Vec<&str> = (0..diff.new_len())
+        .filter_map(|index| diff.new_slice(index))
+        .collect();
+    let mut out = String::new();
+    let mut cursor = 0;
+    for (hunk, &take) in hunks.iter().zip(accepted) {
+        old_lines[cursor..hunk.old.start]
+            .iter()
+            .for_each(|line| out.push_str(line));
+        let lines = if take {
+            &new_lines[hunk.new.clone()]
+        } else {
+            &old_lines[hunk.old.clone()]
+        };
+        lines.iter().for_each(|line| out.push_str(line));
+        cursor = hunk.old.end;
+    }
+    old_lines[cursor..]
+        .iter()
+        .for_each(|line| out.push_str(line));
+    out
+}
+
+/// A file's header line for review.
+pub fn file_header(change: &FileChange) -> String {
+    let (added, removed) = change.added_removed();
+    let what = match change.kind {
+        ChangeKind::Create => "new file",
+        ChangeKind::Modify => "modified",
+        ChangeKind::Delete => "deleted",
+    };
+    format!(
+        "{} ({what}, +{added} -{removed})",
+        style(&change.path).bold()
+    )
+}
+
+/// The whole change, colored, with line numbers.
+pub fn render_change(change: &FileChange) -> String {
+    let mut out = format!("{}\n", file_header(change));
+    for hunk in hunks(
+        change.old.as_deref().unwrap_or(""),
+        change.new.as_deref().unwrap_or(""),
+    ) {
+        out.push_str(&hunk.rendered);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepted_hunks_only_are_applied() {
+        let old: String = (1..=30).map(|i| format!("line {i}\n")).collect();
+        let new = old
+            .replace("line 2\n", "line two\n")
+            .replace("line 25\n", "line twenty-five\n");
+        let split = hunks(&old, &new);
+        assert_eq!(split.len(), 2);
+        assert_eq!(
+            rebuild(&old, &new, &split, &[true, false]),
+            old.replace("line 2\n", "line two\n")
+        );
+        assert_eq!(
+            rebuild(&old, &new, &split, &[false, true]),
+            old.replace("line 25\n", "line twenty-five\n")
+        );
+        assert_eq!(rebuild(&old, &new, &split, &[true, true]), new);
+        assert_eq!(rebuild(&old, &new, &split, &[false, false]), old);
+    }
+}
