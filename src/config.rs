@@ -105,6 +105,9 @@ impl FileConfig {
         self.stream_idle_timeout_secs = other
             .stream_idle_timeout_secs
             .or(self.stream_idle_timeout_secs);
+        self.approval = other.approval.or(self.approval);
+        self.allow_commands.extend(other.allow_commands);
+        self.deny_commands.extend(other.deny_commands);
         for (name, provider) in other.providers {
             self.providers.insert(name, provider);
         }

@@ -1,0 +1,296 @@
+//! Interactive review in a real pseudo-terminal: the colored diff, one-key answers (`s` with
+//! per-hunk `y`/`n`, `e` with `$EDITOR`, `d` with a typed reason, `q`), and command prompts with
+//! "always allow".
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use expectrl::process::unix::WaitStatus;
+use expectrl::session::OsSession;
+use expectrl::{Eof, Expect, Session};
+use serde_json::json;
+use support::{MockGlm, Sandbox, tool_result, turn};
+
+const LINES: usize = 30;
+
+fn numbered() -> String {
+    (1..=LINES).map(|i| format!("line {i}\n")).collect()
+}
+
+/// A diff with two hunks far apart: line 2 and line 25 change.
+fn two_hunk_diff() -> String {
+    "--- a/notes.txt\n+++ b/notes.txt\n@@ -1,4 +1,4 @@\n line 1\n-line 2\n+line TWO\n line 3\n line 4\n@@ -23,5 +23,5 @@\n line 23\n line 24\n-line 25\n+line TWENTY-FIVE\n line 26\n line 27\n".to_string()
+}
+
+/// Runs the agent in a pseudo-terminal, lets `interact` answer its prompts, returns the exit code.
+async fn in_terminal(
+    sandbox: &Sandbox,
+    mock: &MockGlm,
+    args: &[&str],
+    env: &[(&str, &str)],
+    interact: fn(&mut OsSession),
+) -> i32 {
+    let command = sandbox.agent(mock);
+    let mut command = command.as_std().clone_command();
+    command.args(args).env("TERM", "xterm-256color");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    tokio::task::spawn_blocking(move || {
+        let mut session = Session::spawn(command).unwrap();
+        session.set_expect_timeout(Some(Duration::from_secs(60)));
+        interact(&mut session);
+        session.expect(Eof).unwrap();
+        match session.get_process().wait().unwrap() {
+            WaitStatus::Exited(_, code) => code,
+            other => panic!("agent ended with {other:?}"),
+        }
+    })
+    .await
+    .unwrap()
+}
+
+trait CloneCommand {
+    fn clone_command(&self) -> std::process::Command;
+}
+
+impl CloneCommand for std::process::Command {
+    /// A copy of the program, arguments, environment and directory (Command is not Clone).
+    fn clone_command(&self) -> std::process::Command {
+        let mut copy = std::process::Command::new(self.get_program());
+        copy.args(self.get_args());
+        copy.env_clear();
+        for (name, value) in self.get_envs() {
+            if let Some(value) = value {
+                copy.env(name, value);
+            }
+        }
+        if let Some(dir) = self.get_current_dir() {
+            copy.current_dir(dir);
+        }
+        copy
+    }
+}
+
+#[tokio::test]
+async fn hunk_by_hunk_applies_only_the_accepted_hunks() {
+    let sandbox = Sandbox::new(&[("notes.txt", &numbered())]);
+    let mock = MockGlm::start(vec![
+        turn()
+            .call(
+                "r1",
+                "apply_diff",
+                &json!({"diff": two_hunk_diff()}).to_string(),
+            )
+            .reply(),
+        turn().content("done").reply(),
+    ])
+    .await;
+    let code = in_terminal(&sandbox, &mock, &["run", "edit notes"], &[], |session| {
+        // The diff is shown colored, with line numbers, before the question.
+        session.expect("\u{1b}[32m+line TWO").unwrap();
+        session.expect("Apply? [y]es [n]o [s]plit hunks").unwrap();
+        session.send("s").unwrap();
+        session.expect("Apply this hunk?").unwrap();
+        session.send("y").unwrap();
+        session.expect("Apply this hunk?").unwrap();
+        session.send("n").unwrap();
+    })
+    .await;
+    assert_eq!(code, 0);
+    assert_eq!(
+        sandbox.read("notes.txt"),
+        numbered().replace("line 2\n", "line TWO\n")
+    );
+    assert_eq!(
+        tool_result(&mock.requests(), "r1"),
+        "applied:\nnotes.txt: +1 -1\n(the user reviewed hunk by hunk: `notes.txt`: applied 1 of 2 hunks; rejected: @@ -22,7 +22,7 @@)"
+    );
+}
+
+#[tokio::test]
+async fn yes_applies_and_no_rejects() {
+    let sandbox = Sandbox::new(&[("notes.txt", &numbered())]);
+    let mock = MockGlm::start(vec![
+        turn()
+            .call(
+                "y1",
+                "apply_diff",
+                &json!({"diff": two_hunk_diff()}).to_string(),
+            )
+            .reply(),
+        turn()
+            .call(
+                "n1",
+                "write_file",
+                r#"{"path":"other.txt","content":"x\n"}"#,
+            )
+            .reply(),
+        turn().content("done").reply(),
+    ])
+    .await;
+    let code = in_terminal(&sandbox, &mock, &["run", "edit"], &[], |session| {
+        session.expect("Apply?").unwrap();
+        session.send("y").unwrap();
+        session.expect("other.txt").unwrap();
+        session.expect("Apply?").unwrap();
+        session.send("n").unwrap();
+    })
+    .await;
+    assert_eq!(code, 5, "a rejected edit makes the exit code say so");
+    assert_eq!(
+        sandbox.read("notes.txt"),
+        numbered()
+            .replace("line 2\n", "line TWO\n")
+            .replace("line 25\n", "line TWENTY-FIVE\n")
+    );
+    assert!(!sandbox.path("other.txt").exists());
+    assert_eq!(
+        tool_result(&mock.requests(), "n1"),
+        "the user did not approve this edit; nothing was written."
+    );
+}
+
+#[tokio::test]
+async fn e_applies_what_the_user_saved_in_the_editor() {
+    let sandbox = Sandbox::new(&[]);
+    let editor = sandbox.dir.path().join("editor.sh");
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\nsed -i 's/PLACEHOLDER/EDITED BY HAND/' \"$1\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mock = MockGlm::start(vec![
+        turn()
+            .call(
+                "e1",
+                "write_file",
+                r#"{"path":"new.txt","content":"value = PLACEHOLDER\n"}"#,
+            )
+            .reply(),
+        turn().content("done").reply(),
+    ])
+    .await;
+    let editor = editor.display().to_string();
+    let code = in_terminal(
+        &sandbox,
+        &mock,
+        &["run", "write"],
+        &[("EDITOR", &editor)],
+        |session| {
+            session.expect("Apply?").unwrap();
+            session.send("e").unwrap();
+        },
+    )
+    .await;
+    assert_eq!(code, 0);
+    assert_eq!(sandbox.read("new.txt"), "value = EDITED BY HAND\n");
+    assert!(
+        tool_result(&mock.requests(), "e1").contains("the user edited your change in their editor")
+    );
+}
+
+#[tokio::test]
+async fn d_sends_the_typed_reason_to_the_model() {
+    let sandbox = Sandbox::new(&[("notes.txt", &numbered())]);
+    let mock = MockGlm::start(vec![
+        turn()
+            .call(
+                "d1",
+                "apply_diff",
+                &json!({"diff": two_hunk_diff()}).to_string(),
+            )
+            .reply(),
+        turn().content("understood").reply(),
+    ])
+    .await;
+    let code = in_terminal(&sandbox, &mock, &["run", "edit"], &[], |session| {
+        session.expect("Apply?").unwrap();
+        session.send("d").unwrap();
+        session.expect("Why?").unwrap();
+        session.send_line("keep the numbers as digits").unwrap();
+    })
+    .await;
+    assert_eq!(code, 5);
+    assert_eq!(sandbox.read("notes.txt"), numbered());
+    assert_eq!(
+        tool_result(&mock.requests(), "d1"),
+        "the user did not approve this edit; nothing was written. Reason: keep the numbers as digits"
+    );
+}
+
+#[tokio::test]
+async fn q_rejects_and_stops_the_run() {
+    let sandbox = Sandbox::new(&[("notes.txt", &numbered())]);
+    let mock = MockGlm::start(vec![
+        turn()
+            .call(
+                "q1",
+                "apply_diff",
+                &json!({"diff": two_hunk_diff()}).to_string(),
+            )
+            .call("q2", "write_file", r#"{"path":"later.txt","content":"x"}"#)
+            .reply(),
+        turn().content("never asked").reply(),
+    ])
+    .await;
+    let code = in_terminal(&sandbox, &mock, &["run", "edit"], &[], |session| {
+        session.expect("Apply?").unwrap();
+        session.send("q").unwrap();
+    })
+    .await;
+    assert_eq!(code, 6);
+    assert_eq!(mock.requests().len(), 1);
+    assert_eq!(sandbox.read("notes.txt"), numbered());
+    assert!(!sandbox.path("later.txt").exists());
+    let results: Vec<String> = sandbox
+        .transcript_events()
+        .into_iter()
+        .filter(|event| event["type"] == "tool_result")
+        .map(|event| event["content"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        results,
+        [
+            "the user rejected this edit and stopped the session; nothing was written",
+            "not run: the user stopped the session at a review prompt"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn commands_ask_unless_read_only_and_always_allows_a_prefix() {
+    let sandbox = Sandbox::new(&[("a.txt", "a\n")]);
+    let mock = MockGlm::start(vec![
+        turn()
+            .call("c1", "run_command", r#"{"command":"ls"}"#)
+            .call("c2", "run_command", r#"{"command":"touch made.txt"}"#)
+            .call("c3", "run_command", r#"{"command":"touch other.txt"}"#)
+            .call("c4", "run_command", r#"{"command":"rm a.txt"}"#)
+            .reply(),
+        turn().content("done").reply(),
+    ])
+    .await;
+    let code = in_terminal(&sandbox, &mock, &["run", "commands"], &[], |session| {
+        // `ls` is read-only and runs without a question; the first question is about touch.
+        session.expect("$ touch made.txt").unwrap();
+        session.expect("Run?").unwrap();
+        session.send("a").unwrap();
+        // `touch other.txt` is now allowed for the session; `rm` is asked about.
+        session.expect("$ rm a.txt").unwrap();
+        session.expect("Run?").unwrap();
+        session.send("n").unwrap();
+    })
+    .await;
+    assert_eq!(code, 5);
+    let requests = mock.requests();
+    assert!(tool_result(&requests, "c1").contains("a.txt"));
+    assert!(sandbox.path("made.txt").exists() && sandbox.path("other.txt").exists());
+    assert!(sandbox.path("a.txt").exists());
+    assert!(
+        tool_result(&requests, "c4").starts_with("the user did not approve running this command")
+    );
+}
