@@ -27,6 +27,10 @@ pub enum Command {
     Undo(HistoryArgs),
     /// Print everything a session changed, as a unified diff.
     Diff(HistoryArgs),
+    /// Review and apply the saved change of an isolated session to the workspace.
+    Apply(PatchArgs),
+    /// Delete the saved change of an isolated session.
+    Discard(PatchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -98,6 +102,20 @@ pub struct RunArgs {
     #[arg(long)]
     pub json: bool,
     /// Directory for session transcripts (default ~/.local/share/agent/sessions).
+    #[arg(long, value_name = "DIR")]
+    pub sessions_dir: Option<PathBuf>,
+    /// Work in a fresh git worktree (or a copy); review the whole change at the end.
+    #[arg(long)]
+    pub isolate: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PatchArgs {
+    /// The session whose saved change to act on.
+    pub session: String,
+    #[command(flatten)]
+    pub workspace: WorkspaceArgs,
+    /// Directory of session transcripts (default ~/.local/share/agent/sessions).
     #[arg(long, value_name = "DIR")]
     pub sessions_dir: Option<PathBuf>,
 }

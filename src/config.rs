@@ -138,14 +138,18 @@ pub fn sessions_dir(flag: Option<&Path>, config: &FileConfig) -> PathBuf {
         .unwrap_or_else(|| data_home().join("agent/sessions"))
 }
 
-/// The approver for a run: `--yes`/`--approval` beat the config; default `ask`. Questions go to
-/// the terminal only when stdin is one.
-pub fn approver(args: &WorkspaceArgs, config: &FileConfig) -> Approver {
-    let mode = match (args.yes, args.approval) {
+/// The approval mode of a run: `--yes`/`--approval` beat the config; default `ask`.
+pub fn approval_mode(args: &WorkspaceArgs, config: &FileConfig) -> ApprovalMode {
+    match (args.yes, args.approval) {
         (true, _) => ApprovalMode::All,
         (false, Some(mode)) => mode,
         (false, None) => config.approval.unwrap_or(ApprovalMode::Ask),
-    };
+    }
+}
+
+/// The approver for `mode`, with the settings' command rules. Questions go to the terminal only
+/// when stdin is one.
+pub fn approver(mode: ApprovalMode, config: &FileConfig) -> Approver {
     let interaction = if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
         Interaction::Terminal
     } else {

@@ -1,12 +1,17 @@
-/*! `agent undo` and `agent diff`: the front doors of the edit journal. */
+/*! `agent undo`, `agent diff`, `agent apply` and `agent discard`: acting on what sessions changed. */
 
 use std::process::ExitCode;
 
-use anyhow::Result;
+use std::path::{Path, PathBuf};
 
-use crate::cli::HistoryArgs;
-use crate::config::{FileConfig, sessions_dir};
+use anyhow::{Context, Result};
+
+use crate::cli::{HistoryArgs, PatchArgs};
+use crate::config::{FileConfig, approval_mode, approver, sessions_dir};
+use crate::exit;
+use crate::isolate::review_and_apply;
 use crate::run::open_workspace;
+use crate::session::EditJournal;
 use crate::session::{self, UndoScope};
 
 pub fn undo(args: HistoryArgs) -> Result<ExitCode> {
@@ -38,4 +43,55 @@ pub fn diff(args: HistoryArgs) -> Result<ExitCode> {
         session::diff(&dir, &workspace, args.session.as_deref())?
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// `agent apply SESSION`: review the saved change of an isolated session and apply it.
+pub async fn apply(args: PatchArgs) -> Result<ExitCode> {
+    let workspace = open_workspace(args.workspace.workspace.as_deref())?;
+    let config = FileConfig::load(workspace.root())?;
+    let patch_path = saved_patch(
+        &sessions_dir(args.sessions_dir.as_deref(), &config),
+        &args.session,
+    )?;
+    let patch = std::fs::read_to_string(&patch_path)
+        .with_context(|| format!("cannot read {}", patch_path.display()))?;
+    let mut approver = approver(approval_mode(&args.workspace, &config), &config);
+    let journal = EditJournal::create(&patch_path.with_extension("edits.jsonl"), &workspace)?;
+    if review_and_apply(&workspace, &patch, &mut approver, journal).await? {
+        std::fs::rename(&patch_path, patch_path.with_extension("patch.applied"))?;
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("not applied; the change stays in {}", patch_path.display());
+        Ok(ExitCode::from(exit::DENIED))
+    }
+}
+
+/// `agent discard SESSION`: delete the saved change.
+pub fn discard(args: PatchArgs) -> Result<ExitCode> {
+    let workspace = open_workspace(args.workspace.workspace.as_deref())?;
+    let config = FileConfig::load(workspace.root())?;
+    let patch_path = saved_patch(
+        &sessions_dir(args.sessions_dir.as_deref(), &config),
+        &args.session,
+    )?;
+    std::fs::remove_file(&patch_path)
+        .with_context(|| format!("cannot remove {}", patch_path.display()))?;
+    println!("discarded the change of {}", args.session);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn saved_patch(sessions_dir: &Path, session: &str) -> Result<PathBuf> {
+    let name = format!("{session}.patch");
+    std::fs::read_dir(sessions_dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|day| day.path().join(&name))
+        .find(|path| path.is_file())
+        .with_context(|| {
+            format!(
+                "no saved change for session `{session}` in {} (already applied or discarded?)",
+                sessions_dir.display()
+            )
+        })
 }

@@ -8,6 +8,7 @@ mod agent;
 mod cli;
 mod config;
 mod history;
+mod isolate;
 mod model;
 mod review;
 mod run;
@@ -50,6 +51,8 @@ fn main() -> ExitCode {
             Command::Tools(args) => tools_cmd::tools(args).await,
             Command::Undo(args) => history::undo(args),
             Command::Diff(args) => history::diff(args),
+            Command::Apply(args) => history::apply(args).await,
+            Command::Discard(args) => history::discard(args),
         }
     });
     // Leftover blocking reads (an unanswered prompt) must not keep the process alive.

@@ -14,10 +14,12 @@ use tokio_util::sync::CancellationToken;
 use crate::agent::event::{Event, EventSink, Events, Outcome};
 use crate::agent::{Agent, ToolRunner};
 use crate::cli::{ProviderKind, RunArgs};
-use crate::config::{FileConfig, Settings, approver, secret_variables};
+use crate::config::{FileConfig, Settings, approval_mode, approver, secret_variables};
 use crate::exit;
+use crate::isolate::{Isolation, review_and_apply};
 use crate::model::ModelClient;
 use crate::model::wire::ToolDefinition;
+use crate::review::Approver;
 use crate::session::{EditJournal, Transcript, new_session_id};
 use crate::ui::{JsonLines, TerminalView};
 
@@ -25,10 +27,9 @@ const SYSTEM_PROMPT: &str = include_str!("../prompts/system.md");
 
 pub async fn run(args: RunArgs) -> Result<ExitCode> {
     let task = read_task(&args.task)?;
-    let workspace = open_workspace(args.workspace.workspace.as_deref())?;
-    let config = FileConfig::load(workspace.root())?;
+    let real = open_workspace(args.workspace.workspace.as_deref())?;
+    let config = FileConfig::load(real.root())?;
     let settings = Settings::resolve(&args, &config)?;
-    let workspace = workspace.with_scrubbed_env(secret_variables(&settings.api_key));
     let client = ModelClient::new(&settings, tool_definitions())?;
 
     let now = jiff::Zoned::now();
@@ -37,6 +38,20 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         Transcript::create(&settings.sessions_dir, &now, &session_id, &settings.api_key)?;
     tracing_note(&args, transcript.path());
     let journal_path = transcript.journal_path();
+    let patch_path = transcript.path().with_extension("patch");
+    let isolation = match args.isolate {
+        true => Some(Isolation::create(
+            real.root(),
+            &transcript.path().with_extension("worktree"),
+        )?),
+        false => None,
+    };
+    let workspace = match &isolation {
+        Some(isolation) => open_workspace(Some(&isolation.dir))?,
+        None => real.clone(),
+    }
+    .with_scrubbed_env(secret_variables(&settings.api_key));
+
     let front: Box<dyn EventSink> = if args.json {
         Box::new(JsonLines)
     } else {
@@ -44,7 +59,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
     };
     let mut events = Events::new(vec![Box::new(transcript), front]);
     events.emit(Event::SessionStarted {
-        session_id,
+        session_id: session_id.clone(),
         model: settings.model.clone(),
         base_url: settings.base_url.clone(),
         provider_kind: match settings.kind {
@@ -59,9 +74,17 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
     let hard_stop = CancellationToken::new();
     watch_ctrl_c(stop.clone(), hard_stop.clone());
     let system_prompt = system_prompt(workspace.root(), &now);
-    let journal = EditJournal::create(&journal_path, &workspace)?;
-    let approver = approver(&args.workspace, &config);
-    let tools = ToolRunner::new(workspace, approver, hard_stop).with_journal(journal);
+    let mode = approval_mode(&args.workspace, &config);
+    let tools = match &isolation {
+        // Inside the isolated tree edits apply freely: the whole change is reviewed at the end.
+        Some(_) => ToolRunner::new(
+            workspace,
+            approver(mode.inside_isolation(), &config),
+            hard_stop,
+        ),
+        None => ToolRunner::new(workspace.clone(), approver(mode, &config), hard_stop)
+            .with_journal(EditJournal::create(&journal_path, &workspace)?),
+    };
     let mut agent = Agent {
         client: &client,
         tools,
@@ -70,7 +93,52 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         stop,
     };
     let outcome = agent.run(system_prompt, task).await;
-    Ok(exit_code(&outcome, agent.tools.denied_actions()))
+    let mut denied = agent.tools.denied_actions();
+    if let Some(isolation) = isolation {
+        let patch = isolation.patch()?;
+        isolation.remove()?;
+        let mut approver = approver(mode, &config);
+        let journal = EditJournal::create(&journal_path, &real)?;
+        if !bring_back(
+            &real,
+            &patch,
+            &patch_path,
+            &session_id,
+            &mut approver,
+            journal,
+        )
+        .await?
+        {
+            denied += 1;
+        }
+    }
+    Ok(exit_code(&outcome, denied))
+}
+
+/// Offers the isolated run's change for review; saves it as a patch when it is not (all) applied.
+/// Returns false when a change was left unapplied.
+async fn bring_back(
+    real: &Workspace,
+    patch: &str,
+    patch_path: &Path,
+    session_id: &str,
+    approver: &mut Approver,
+    journal: EditJournal,
+) -> Result<bool> {
+    if patch.trim().is_empty() {
+        eprintln!("isolated run: no changes");
+        return Ok(true);
+    }
+    std::fs::write(patch_path, patch)
+        .with_context(|| format!("cannot save {}", patch_path.display()))?;
+    if review_and_apply(real, patch, approver, journal).await? {
+        return Ok(true);
+    }
+    eprintln!(
+        "the isolated change was not applied; it is saved in {}\nreview it later with `agent apply {session_id}`, or drop it with `agent discard {session_id}`",
+        patch_path.display()
+    );
+    Ok(false)
 }
 
 fn exit_code(outcome: &Outcome, denied: u32) -> ExitCode {

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::agent::ToolRunner;
 use crate::agent::event::Events;
 use crate::cli::{ToolsAction, ToolsArgs};
-use crate::config::{FileConfig, approver, secret_variables};
+use crate::config::{FileConfig, approval_mode, approver, secret_variables};
 use crate::exit;
 use crate::run::{open_workspace, tool_definitions};
 
@@ -39,7 +39,8 @@ pub async fn tools(args: ToolsArgs) -> Result<ExitCode> {
             };
             let root = open_workspace(workspace.workspace.as_deref())?
                 .with_scrubbed_env(secret_variables(""));
-            let approver = approver(&workspace, &FileConfig::load(root.root())?);
+            let config = FileConfig::load(root.root())?;
+            let approver = approver(approval_mode(&workspace, &config), &config);
             let mut runner = ToolRunner::new(root, approver, CancellationToken::new());
             let call = ToolCall::parse(&name, &arguments).map_err(|error| error.to_string());
             let output = runner.run("local", call, &mut Events::default()).await;

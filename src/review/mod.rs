@@ -30,6 +30,17 @@ pub enum ApprovalMode {
     None,
 }
 
+impl ApprovalMode {
+    /// The mode inside an isolated tree: edits there need no question (the whole change is
+    /// reviewed when it comes back); commands are treated as usual.
+    pub fn inside_isolation(self) -> Self {
+        match self {
+            ApprovalMode::Ask => ApprovalMode::Edits,
+            ApprovalMode::Edits | ApprovalMode::All | ApprovalMode::None => self,
+        }
+    }
+}
+
 /// Whether someone can answer questions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Interaction {

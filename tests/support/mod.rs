@@ -331,10 +331,14 @@ impl Sandbox {
         command
     }
 
-    /// Every transcript line of every session.
+    /// Every transcript line of every session (not the edit journals or saved patches).
     pub fn transcript_events(&self) -> Vec<Value> {
         let mut events = Vec::new();
-        for file in walk(&self.sessions_dir()) {
+        let transcripts = walk(&self.sessions_dir()).into_iter().filter(|file| {
+            let name = file.to_string_lossy();
+            name.ends_with(".jsonl") && !name.ends_with(".edits.jsonl")
+        });
+        for file in transcripts {
             let text = std::fs::read_to_string(file).unwrap();
             events.extend(
                 text.lines()

@@ -1,0 +1,197 @@
+/*!
+Isolated runs: the agent works in a fresh git worktree of the workspace (or a copy, for a
+directory that is not a git repository), so the real workspace is untouched until the user
+accepts the change. The change comes back as one patch (`<session>.patch` beside the transcript)
+that is reviewed with the same review UI, now or later with `agent apply SESSION`.
+
+The worktree starts from the workspace's current state, uncommitted changes included (`git stash
+create` records them without touching the user's index, branch or stash). Untracked files are
+not carried over. A copy is made into a throwaway repository so both cases diff the same way.
+*/
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use agent_tools::{Workspace, apply_diff};
+use anyhow::{Context, Result, bail};
+
+use crate::review::{Approver, Decision};
+use crate::session::EditJournal;
+
+pub struct Isolation {
+    /// Where the agent works.
+    pub dir: PathBuf,
+    /// The commit the isolated tree started from.
+    base: String,
+    /// The repository the worktree belongs to, if it is one (None for a copy).
+    repository: Option<PathBuf>,
+}
+
+/// Runs git in `dir`, returning its stdout; a failure carries git's stderr.
+fn git(dir: &Path, args: &[&str]) -> Result<String> {
+    let output = Command::new("git")
+        .args([
+            "-c",
+            "user.name=agent",
+            "-c",
+            "user.email=agent@localhost",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .with_context(|| format!("cannot run git {}", args.join(" ")))?;
+    if !output.status.success() {
+        bail!(
+            "git {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+fn is_git_repository(dir: &Path) -> bool {
+    git(dir, &["rev-parse", "--show-toplevel"]).is_ok_and(|top| Path::new(&top) == dir)
+}
+
+impl Isolation {
+    /// Creates the isolated tree at `into` (which must not exist yet).
+    pub fn create(workspace: &Path, into: &Path) -> Result<Self> {
+        if let Some(parent) = into.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let into_text = into.to_string_lossy().into_owned();
+        if is_git_repository(workspace)
+            && git(workspace, &["rev-parse", "--verify", "HEAD"]).is_ok()
+        {
+            let dirty = git(workspace, &["stash", "create"])?;
+            let base = if dirty.is_empty() {
+                git(workspace, &["rev-parse", "HEAD"])?
+            } else {
+                dirty
+            };
+            git(
+                workspace,
+                &["worktree", "add", "--detach", &into_text, &base],
+            )?;
+            return Ok(Self {
+                dir: into.to_path_buf(),
+                base,
+                repository: Some(workspace.to_path_buf()),
+            });
+        }
+        copy_tree(workspace, into)?;
+        git(into, &["init", "-q"])?;
+        git(into, &["add", "-A"])?;
+        git(into, &["commit", "-q", "--allow-empty", "-m", "base"])?;
+        let base = git(into, &["rev-parse", "HEAD"])?;
+        Ok(Self {
+            dir: into.to_path_buf(),
+            base,
+            repository: None,
+        })
+    }
+
+    /// Everything changed in the isolated tree since it was created, as a unified diff.
+    pub fn patch(&self) -> Result<String> {
+        git(&self.dir, &["add", "-A"])?;
+        let output = Command::new("git")
+            .args([
+                "diff",
+                "--cached",
+                "--no-color",
+                "--no-ext-diff",
+                "--src-prefix=a/",
+                "--dst-prefix=b/",
+                &self.base,
+            ])
+            .current_dir(&self.dir)
+            .output()
+            .context("cannot run git diff")?;
+        if !output.status.success() {
+            bail!(
+                "git diff failed: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
+    /// Deletes the isolated tree (the patch, saved elsewhere, stays).
+    pub fn remove(self) -> Result<()> {
+        match &self.repository {
+            Some(repository) => {
+                git(
+                    repository,
+                    &["worktree", "remove", "--force", &self.dir.to_string_lossy()],
+                )?;
+            }
+            None => std::fs::remove_dir_all(&self.dir)
+                .with_context(|| format!("cannot remove {}", self.dir.display()))?,
+        }
+        Ok(())
+    }
+}
+
+/// Copies a directory tree (without `.git`), keeping symlinks as symlinks.
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in
+        std::fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))?
+    {
+        let entry = entry?;
+        let name = entry.file_name();
+        if name == ".git" {
+            continue;
+        }
+        let (source, target) = (entry.path(), to.join(&name));
+        let kind = entry.file_type()?;
+        if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&source)?, &target)?;
+        } else if kind.is_dir() {
+            copy_tree(&source, &target)?;
+        } else {
+            std::fs::copy(&source, &target)
+                .with_context(|| format!("cannot copy {}", source.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Reviews `patch` against the real workspace with `approver` and applies what is accepted,
+/// recording it in `journal` for undo. Returns whether anything was applied.
+pub async fn review_and_apply(
+    workspace: &Workspace,
+    patch: &str,
+    approver: &mut Approver,
+    mut journal: EditJournal,
+) -> Result<bool> {
+    let edit = apply_diff::prepare(workspace, patch).map_err(|error| {
+        anyhow::anyhow!(
+            "the change no longer applies to {}: {error}",
+            workspace.root().display()
+        )
+    })?;
+    match approver.review_edit(&edit).await {
+        Decision::Approved {
+            edit: reviewed,
+            note,
+        } => {
+            let applied = reviewed.unwrap_or(edit);
+            applied.commit()?;
+            journal.record(0, &applied)?;
+            eprintln!(
+                "applied to {}:\n{}",
+                workspace.root().display(),
+                applied.summary()
+            );
+            if let Some(note) = note {
+                eprintln!("({note})");
+            }
+            Ok(true)
+        }
+        Decision::Denied { .. } | Decision::Quit => Ok(false),
+    }
+}

@@ -1,0 +1,135 @@
+//! `agent run --isolate`: the agent works in a worktree (or a copy); the real workspace changes
+//! only when the change is accepted, now or later with `agent apply`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::process::Command;
+
+use serde_json::json;
+use support::{MockGlm, Sandbox, finish, turn};
+
+fn git(sandbox: &Sandbox, args: &[&str]) -> String {
+    let output = Command::new("git")
+        .args(args)
+        .current_dir(&sandbox.workspace)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn script() -> Vec<support::Reply> {
+    let diff = "--- a/a.txt\n+++ b/a.txt\n@@ -1,2 +1,2 @@\n committed\n-dirty\n+agent\n";
+    vec![
+        turn()
+            .call("i1", "apply_diff", &json!({"diff": diff}).to_string())
+            .call("i2", "write_file", r#"{"path":"b.txt","content":"new\n"}"#)
+            .call("i3", "run_command", r#"{"command":"cat a.txt"}"#)
+            .reply(),
+        turn().content("done").reply(),
+    ]
+}
+
+#[tokio::test]
+async fn the_real_workspace_is_untouched_until_the_change_is_applied() {
+    let sandbox = Sandbox::new(&[("a.txt", "committed\n")]);
+    git(
+        &sandbox,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-qam",
+            "a",
+        ],
+    );
+    // An uncommitted change the isolated tree must start from.
+    std::fs::write(sandbox.path("a.txt"), "committed\ndirty\n").unwrap();
+    let status_before = git(&sandbox, &["status", "--porcelain"]);
+
+    let mock = MockGlm::start(script()).await;
+    let mut command = sandbox.agent(&mock);
+    command.args(["run", "--isolate", "edit in isolation"]);
+    let run = finish(command).await;
+    assert_eq!(run.code, 5, "{}", run.stderr);
+    assert_eq!(
+        support::tool_result(&mock.requests(), "i3"),
+        "exit code: 0\ncommitted\nagent\n"
+    );
+    assert_eq!(sandbox.read("a.txt"), "committed\ndirty\n");
+    assert!(!sandbox.path("b.txt").exists());
+    assert_eq!(git(&sandbox, &["status", "--porcelain"]), status_before);
+    assert_eq!(git(&sandbox, &["stash", "list"]), "");
+    assert_eq!(
+        git(&sandbox, &["worktree", "list"]).lines().count(),
+        1,
+        "the worktree was removed"
+    );
+    let session = sandbox.transcript_events()[0]["session_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        run.stderr.contains(&format!("agent apply {session}")),
+        "{}",
+        run.stderr
+    );
+
+    let mock = MockGlm::start(vec![]).await;
+    let mut command = sandbox.agent(&mock);
+    command.args(["apply", &session, "--yes"]);
+    let applied = finish(command).await;
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    assert_eq!(sandbox.read("a.txt"), "committed\nagent\n");
+    assert_eq!(sandbox.read("b.txt"), "new\n");
+
+    let mut command = sandbox.agent(&mock);
+    command.args(["apply", &session, "--yes"]);
+    let again = finish(command).await;
+    assert_eq!(again.code, 1);
+    assert!(
+        again.stderr.contains("no saved change for session"),
+        "{}",
+        again.stderr
+    );
+}
+
+#[tokio::test]
+async fn a_plain_directory_is_copied_and_yes_applies_at_the_end() {
+    let sandbox = Sandbox::new(&[("a.txt", "committed\ndirty\n")]);
+    std::fs::remove_dir_all(sandbox.path(".git")).unwrap();
+    let mock = MockGlm::start(script()).await;
+    let mut command = sandbox.agent(&mock);
+    command.args(["run", "--isolate", "--yes", "edit"]);
+    let run = finish(command).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(sandbox.read("a.txt"), "committed\nagent\n");
+    assert_eq!(sandbox.read("b.txt"), "new\n");
+    assert!(!sandbox.path(".git").exists());
+}
+
+#[tokio::test]
+async fn discard_drops_the_saved_change() {
+    let sandbox = Sandbox::new(&[("a.txt", "committed\ndirty\n")]);
+    let mock = MockGlm::start(script()).await;
+    let mut command = sandbox.agent(&mock);
+    command.args(["run", "--isolate", "edit"]);
+    assert_eq!(finish(command).await.code, 5);
+    let session = sandbox.transcript_events()[0]["session_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut command = sandbox.agent(&mock);
+    command.args(["discard", &session]);
+    let discarded = finish(command).await;
+    assert_eq!(
+        (discarded.code, discarded.stdout.as_str()),
+        (0, format!("discarded the change of {session}\n").as_str())
+    );
+    let mut command = sandbox.agent(&mock);
+    command.args(["apply", &session, "--yes"]);
+    assert_eq!(finish(command).await.code, 1);
+    assert_eq!(sandbox.read("a.txt"), "committed\ndirty\n");
+}
