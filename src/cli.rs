@@ -27,7 +27,11 @@ pub enum Command {
     Undo(HistoryArgs),
     /// Print everything a session changed, as a unified diff.
     Diff(HistoryArgs),
-    /// Review and apply the saved change of an isolated session to the workspace.
+    /// Run many tasks in parallel, each in its own worktree (see README: Batches).
+    Batch(BatchArgs),
+    /// Walk the patches of a batch with the review UI, applying the accepted ones.
+    Review(ReviewArgs),
+    /// Review and apply the saved change of an isolated session (or of a batch directory).
     Apply(PatchArgs),
     /// Delete the saved change of an isolated session.
     Discard(PatchArgs),
@@ -74,6 +78,22 @@ pub struct RunArgs {
     pub task: String,
     #[command(flatten)]
     pub workspace: WorkspaceArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Print one JSON event per line on stdout instead of the human view.
+    #[arg(long)]
+    pub json: bool,
+    /// Directory for session transcripts (default ~/.local/share/agent/sessions).
+    #[arg(long, value_name = "DIR")]
+    pub sessions_dir: Option<PathBuf>,
+    /// Work in a fresh git worktree (or a copy); review the whole change at the end.
+    #[arg(long)]
+    pub isolate: bool,
+}
+
+/// Which model to talk to, and how.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ModelArgs {
     /// Named provider from the config file (built in: bigmodel, zai).
     #[arg(long)]
     pub provider: Option<String>,
@@ -98,21 +118,88 @@ pub struct RunArgs {
     /// Maximum tokens per model answer.
     #[arg(long)]
     pub max_tokens: Option<u32>,
-    /// Print one JSON event per line on stdout instead of the human view.
-    #[arg(long)]
-    pub json: bool,
-    /// Directory for session transcripts (default ~/.local/share/agent/sessions).
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct BatchArgs {
+    #[command(subcommand)]
+    pub command: Option<BatchCommand>,
+    /// Tasks as JSONL (one per line) or TOML (`[[task]]`); `-` reads stdin.
+    pub file: Option<String>,
+    /// Tasks run at once.
+    #[arg(short = 'j', long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: u16,
+    /// Results directory (default .agent/batch/<name>-<time>/); reuse it to resume.
     #[arg(long, value_name = "DIR")]
-    pub sessions_dir: Option<PathBuf>,
-    /// Work in a fresh git worktree (or a copy); review the whole change at the end.
+    pub out: Option<PathBuf>,
+    /// Run only shard K of N (0-based), by a stable hash of each task id.
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    pub shard: Option<Shard>,
+    /// Rerun tasks whose recorded status is not ok.
     #[arg(long)]
-    pub isolate: bool,
+    pub retry_failed: bool,
+    /// Let tasks without an `approval` field run commands.
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Default time limit per task (setup, agent and check).
+    #[arg(long, default_value_t = 1800)]
+    pub timeout_secs: u64,
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BatchCommand {
+    /// Combine the results of several (shard) directories into one.
+    Merge {
+        /// Directory to merge into.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Results directories to merge.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+    },
+}
+
+/// Shard K of N.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u64,
+    pub count: u64,
+}
+
+fn parse_shard(text: &str) -> Result<Shard, String> {
+    let (index, count) = text.split_once('/').ok_or("expected K/N, e.g. 0/4")?;
+    let index: u64 = index
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{index}` is not a number"))?;
+    let count: u64 = count
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{count}` is not a number"))?;
+    if count == 0 || index >= count {
+        return Err(format!(
+            "shard {index}/{count}: K must be between 0 and N-1"
+        ));
+    }
+    Ok(Shard { index, count })
+}
+
+#[derive(Debug, Args)]
+pub struct ReviewArgs {
+    /// A batch results directory.
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, Args)]
 pub struct PatchArgs {
-    /// The session whose saved change to act on.
+    /// The session whose saved change to act on, or a batch results directory.
     pub session: String,
+    /// With a batch directory: only these task ids (comma-separated).
+    #[arg(long)]
+    pub ids: Option<String>,
     #[command(flatten)]
     pub workspace: WorkspaceArgs,
     /// Directory of session transcripts (default ~/.local/share/agent/sessions).

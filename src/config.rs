@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
-use crate::cli::{ApprovalMode, ProviderKind, RunArgs, WorkspaceArgs};
+use crate::cli::{ApprovalMode, ModelArgs, ProviderKind, WorkspaceArgs};
 use crate::review::{Approver, CommandRules, Interaction};
 
 pub const DEFAULT_BASE_URL: &str = "https://open.bigmodel.cn/api/paas/v4";
@@ -197,7 +197,11 @@ pub fn secret_variables(api_key: &str) -> Vec<String> {
 }
 
 impl Settings {
-    pub fn resolve(args: &RunArgs, config: &FileConfig) -> Result<Self> {
+    pub fn resolve(
+        args: &ModelArgs,
+        sessions_flag: Option<&Path>,
+        config: &FileConfig,
+    ) -> Result<Self> {
         let provider_name = args
             .provider
             .clone()
@@ -240,7 +244,7 @@ impl Settings {
             .or(config.model.clone())
             .unwrap_or_else(|| DEFAULT_MODEL.to_string());
         let api_key = find_api_key(provider.api_key_env.as_deref())?;
-        let sessions_dir = sessions_dir(args.sessions_dir.as_deref(), config);
+        let sessions_dir = sessions_dir(sessions_flag, config);
         let idle = env("AGENT_STREAM_IDLE_TIMEOUT_SECS")
             .map(|value| value.parse::<u64>())
             .transpose()

@@ -47,6 +47,10 @@ pub fn diff(args: HistoryArgs) -> Result<ExitCode> {
 
 /// `agent apply SESSION`: review the saved change of an isolated session and apply it.
 pub async fn apply(args: PatchArgs) -> Result<ExitCode> {
+    let as_dir = Path::new(&args.session);
+    if as_dir.join(crate::batch::RESULTS_FILE).is_file() {
+        return crate::batch::apply_batch(as_dir, args.ids.as_deref(), &args.workspace).await;
+    }
     let workspace = open_workspace(args.workspace.workspace.as_deref())?;
     let config = FileConfig::load(workspace.root())?;
     let patch_path = saved_patch(

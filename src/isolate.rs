@@ -18,6 +18,15 @@ use anyhow::{Context, Result, bail};
 use crate::review::{Approver, Decision};
 use crate::session::EditJournal;
 
+/// What the isolated tree starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// The workspace as it is now, uncommitted changes included.
+    CurrentState,
+    /// The last commit (batch tasks: every task starts from the same state).
+    Head,
+}
+
 pub struct Isolation {
     /// Where the agent works.
     pub dir: PathBuf,
@@ -57,8 +66,20 @@ fn is_git_repository(dir: &Path) -> bool {
 }
 
 impl Isolation {
+    /// Creates the isolated tree at `into`, first clearing what a crashed run may have left there.
+    pub fn create_fresh(workspace: &Path, into: &Path, start: Start) -> Result<Self> {
+        if into.exists() {
+            std::fs::remove_dir_all(into)
+                .with_context(|| format!("cannot clear {}", into.display()))?;
+        }
+        if is_git_repository(workspace) {
+            git(workspace, &["worktree", "prune"])?;
+        }
+        Self::create(workspace, into, start)
+    }
+
     /// Creates the isolated tree at `into` (which must not exist yet).
-    pub fn create(workspace: &Path, into: &Path) -> Result<Self> {
+    pub fn create(workspace: &Path, into: &Path, start: Start) -> Result<Self> {
         if let Some(parent) = into.parent() {
             std::fs::create_dir_all(parent)?;
         }
@@ -66,7 +87,10 @@ impl Isolation {
         if is_git_repository(workspace)
             && git(workspace, &["rev-parse", "--verify", "HEAD"]).is_ok()
         {
-            let dirty = git(workspace, &["stash", "create"])?;
+            let dirty = match start {
+                Start::CurrentState => git(workspace, &["stash", "create"])?,
+                Start::Head => String::new(),
+            };
             let base = if dirty.is_empty() {
                 git(workspace, &["rev-parse", "HEAD"])?
             } else {

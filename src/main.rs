@@ -5,6 +5,7 @@ This file parses the command line, dispatches, and maps errors to exit codes; no
 */
 
 mod agent;
+mod batch;
 mod cli;
 mod config;
 mod history;
@@ -33,6 +34,8 @@ mod exit {
     pub const DENIED: u8 = 5;
     /// The user answered `q` at a review prompt.
     pub const QUIT: u8 = 6;
+    /// A batch finished, but not every task ended ok.
+    pub const BATCH_NOT_ALL_OK: u8 = 7;
     pub const INTERRUPTED: u8 = 130;
 }
 
@@ -51,6 +54,8 @@ fn main() -> ExitCode {
             Command::Tools(args) => tools_cmd::tools(args).await,
             Command::Undo(args) => history::undo(args),
             Command::Diff(args) => history::diff(args),
+            Command::Batch(args) => batch::batch(args).await,
+            Command::Review(args) => batch::review(args).await,
             Command::Apply(args) => history::apply(args).await,
             Command::Discard(args) => history::discard(args),
         }

@@ -16,7 +16,7 @@ use crate::agent::{Agent, ToolRunner};
 use crate::cli::{ProviderKind, RunArgs};
 use crate::config::{FileConfig, Settings, approval_mode, approver, secret_variables};
 use crate::exit;
-use crate::isolate::{Isolation, review_and_apply};
+use crate::isolate::{Isolation, Start, review_and_apply};
 use crate::model::ModelClient;
 use crate::model::wire::ToolDefinition;
 use crate::review::Approver;
@@ -29,7 +29,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
     let task = read_task(&args.task)?;
     let real = open_workspace(args.workspace.workspace.as_deref())?;
     let config = FileConfig::load(real.root())?;
-    let settings = Settings::resolve(&args, &config)?;
+    let settings = Settings::resolve(&args.model, args.sessions_dir.as_deref(), &config)?;
     let client = ModelClient::new(&settings, tool_definitions())?;
 
     let now = jiff::Zoned::now();
@@ -43,6 +43,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         true => Some(Isolation::create(
             real.root(),
             &transcript.path().with_extension("worktree"),
+            Start::CurrentState,
         )?),
         false => None,
     };
@@ -198,7 +199,7 @@ pub fn tool_definitions() -> Vec<ToolDefinition> {
 }
 
 /// The system prompt with the workspace facts filled in, then the project's AGENTS.md if any.
-fn system_prompt(root: &Path, now: &jiff::Zoned) -> String {
+pub fn system_prompt(root: &Path, now: &jiff::Zoned) -> String {
     let mut prompt = SYSTEM_PROMPT
         .replace("{workspace}", &root.display().to_string())
         .replace("{os}", std::env::consts::OS)

@@ -39,7 +39,47 @@ pub struct RetryNotice {
     pub reason: String,
 }
 
+/// A pause shared by every clone of a client, so that a rate limit seen by one task of a batch
+/// slows all of them instead of every task hammering the API.
+#[derive(Debug, Default)]
+struct RateGate {
+    resume_at: std::sync::Mutex<Option<tokio::time::Instant>>,
+}
+
+impl RateGate {
+    fn resume_at(&self) -> Option<tokio::time::Instant> {
+        *self
+            .resume_at
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Waits until no pause is in force.
+    async fn wait(&self) {
+        while let Some(until) = self
+            .resume_at()
+            .filter(|until| *until > tokio::time::Instant::now())
+        {
+            tokio::time::sleep_until(until).await;
+        }
+    }
+
+    fn pause_for(&self, delay: Duration) {
+        let until = tokio::time::Instant::now() + delay;
+        let mut resume_at = self
+            .resume_at
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if resume_at.is_none_or(|current| current < until) {
+            *resume_at = Some(until);
+        }
+    }
+}
+
+/// Cheap to clone: clones share the HTTP connection pool and the rate-limit pause.
+#[derive(Clone)]
 pub struct ModelClient {
+    gate: std::sync::Arc<RateGate>,
     http: reqwest::Client,
     url: String,
     api_key: String,
@@ -64,6 +104,7 @@ impl ModelClient {
             .and_then(|ms| ms.parse().ok())
             .unwrap_or(1000);
         Ok(Self {
+            gate: std::sync::Arc::default(),
             http,
             url: format!("{}/chat/completions", settings.base_url),
             api_key: settings.api_key.clone(),
@@ -76,6 +117,14 @@ impl ModelClient {
             retry_base: Duration::from_millis(retry_base_ms),
             tools,
         })
+    }
+
+    /// The same client (sharing connections and rate-limit pauses) for another model.
+    pub fn for_model(&self, model: &str) -> Self {
+        Self {
+            model: model.to_string(),
+            ..self.clone()
+        }
     }
 
     /// The request body for `messages`, serialized once and reused by every attempt.
@@ -119,6 +168,10 @@ impl ModelClient {
         let body = self.body(messages)?;
         let mut attempt = 1;
         loop {
+            tokio::select! {
+                () = self.gate.wait() => {}
+                () = cancel.cancelled() => return Err(ModelError::Cancelled),
+            }
             let result = tokio::select! {
                 result = self.attempt(&body, on_progress) => result,
                 () = cancel.cancelled() => return Err(ModelError::Cancelled),
@@ -141,9 +194,14 @@ impl ModelClient {
                 delay,
                 reason: error.to_string(),
             }));
-            tokio::select! {
-                () = tokio::time::sleep(delay) => {}
-                () = cancel.cancelled() => return Err(ModelError::Cancelled),
+            if error.is_rate_limit() {
+                // Everyone sharing this client waits, at the top of the loop.
+                self.gate.pause_for(delay);
+            } else {
+                tokio::select! {
+                    () = tokio::time::sleep(delay) => {}
+                    () = cancel.cancelled() => return Err(ModelError::Cancelled),
+                }
             }
             attempt += 1;
         }

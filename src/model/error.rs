@@ -60,6 +60,17 @@ impl ModelError {
         }
     }
 
+    /// The provider asked us to slow down (429, or GLM's rate and overload codes).
+    pub fn is_rate_limit(&self) -> bool {
+        match self {
+            ModelError::Http { status: 429, .. } => true,
+            ModelError::Http { code, .. } | ModelError::InStream { code, .. } => {
+                matches!(code.as_deref(), Some("1302" | "1303" | "1305" | "1312"))
+            }
+            _ => false,
+        }
+    }
+
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             ModelError::Http { retry_after, .. } => *retry_after,

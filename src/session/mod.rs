@@ -40,15 +40,19 @@ impl Transcript {
         let dir = sessions_dir.join(now.strftime("%Y-%m-%d").to_string());
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
-        let path = dir.join(format!("{session_id}.jsonl"));
+        Self::open(&dir.join(format!("{session_id}.jsonl")), secret)
+    }
+
+    /// A transcript at an explicit path (batch tasks keep theirs in the results directory).
+    pub fn open(path: &Path, secret: &str) -> Result<Self> {
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(&path)
+            .open(path)
             .with_context(|| format!("cannot open {}", path.display()))?;
         Ok(Self {
             file,
-            path,
+            path: path.to_path_buf(),
             secret: secret.to_string(),
         })
     }

@@ -135,9 +135,17 @@ fn split_in(text: &str, pieces: usize) -> Vec<String> {
     out
 }
 
+/// A marker and the replies for requests whose task contains it.
+type Route = (String, VecDeque<Reply>);
+
 #[derive(Clone)]
 struct Shared {
     script: Arc<Mutex<VecDeque<Reply>>>,
+    /// Scripts chosen by a marker in the request's task (the first user message), for
+    /// concurrent sessions such as batch tasks.
+    routes: Arc<Mutex<Vec<Route>>>,
+    /// Waited before each answer.
+    latency: Duration,
     requests: Arc<Mutex<Vec<Recorded>>>,
 }
 
@@ -156,8 +164,27 @@ pub struct MockGlm {
 
 impl MockGlm {
     pub async fn start(script: Vec<Reply>) -> Self {
+        Self::serve(script, Vec::new(), Duration::ZERO).await
+    }
+
+    /// A server whose replies are picked by the marker the request's task contains.
+    pub async fn routed(routes: Vec<(String, Vec<Reply>)>, latency: Duration) -> Self {
+        Self::serve(Vec::new(), routes, latency).await
+    }
+
+    async fn serve(
+        script: Vec<Reply>,
+        routes: Vec<(String, Vec<Reply>)>,
+        latency: Duration,
+    ) -> Self {
+        let routes = routes
+            .into_iter()
+            .map(|(marker, replies)| (marker, VecDeque::from(replies)))
+            .collect();
         let shared = Shared {
             script: Arc::new(Mutex::new(script.into())),
+            routes: Arc::new(Mutex::new(routes)),
+            latency,
             requests: Arc::new(Mutex::new(Vec::new())),
         };
         let app = axum::Router::new()
@@ -176,6 +203,14 @@ impl MockGlm {
         self.shared.requests.lock().unwrap().clone()
     }
 
+    /// The tasks (first user messages) of all requests so far.
+    pub fn tasks_asked(&self) -> Vec<String> {
+        self.requests()
+            .iter()
+            .map(|request| first_user_message(&request.body))
+            .collect()
+    }
+
     pub fn remaining(&self) -> usize {
         self.shared.script.lock().unwrap().len()
     }
@@ -189,12 +224,26 @@ async fn handle(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -
         .unwrap_or("")
         .to_string();
     let parsed = serde_json::from_str(&raw).unwrap_or(Value::Null);
+    let task = first_user_message(&parsed);
     shared.requests.lock().unwrap().push(Recorded {
         body: parsed,
         raw,
         authorization,
     });
-    let reply = shared.script.lock().unwrap().pop_front();
+    if !shared.latency.is_zero() {
+        tokio::time::sleep(shared.latency).await;
+    }
+    let routed = {
+        let mut routes = shared.routes.lock().unwrap();
+        routes
+            .iter_mut()
+            .find(|(marker, _)| task.contains(marker.as_str()))
+            .map(|(_, replies)| replies.pop_front())
+    };
+    let reply = match routed {
+        Some(reply) => reply,
+        None => shared.script.lock().unwrap().pop_front(),
+    };
     match reply {
         None => error_response(500, "9999", None, "mock script exhausted"),
         Some(Reply::Error {
@@ -207,6 +256,15 @@ async fn handle(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -
         Some(Reply::Garbage) => sse(vec!["{not json".to_string()], Ending::Done),
         Some(Reply::Stall(chunks)) => sse(chunks, Ending::Stall),
     }
+}
+
+fn first_user_message(body: &Value) -> String {
+    body["messages"]
+        .as_array()
+        .and_then(|messages| messages.iter().find(|message| message["role"] == "user"))
+        .and_then(|message| message["content"].as_str())
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn error_response(status: u16, code: &str, retry_after: Option<&str>, message: &str) -> Response {

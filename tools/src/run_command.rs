@@ -48,29 +48,53 @@ pub fn kill_running_commands() {
     }
 }
 
-enum Ending {
+/// How a command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
     Exited(std::process::ExitStatus),
     TimedOut(u64),
     Cancelled,
 }
 
-/// Runs the command until it exits, times out, or `cancel` completes.
+/// A finished command: how it ended and its (head+tail) output.
+#[derive(Debug)]
+pub struct Finished {
+    pub ending: Ending,
+    captured: Captured,
+}
+
+impl Finished {
+    /// The exit code, when the command exited by itself.
+    pub fn exit_code(&self) -> Option<i32> {
+        match self.ending {
+            Ending::Exited(status) => status.code(),
+            Ending::TimedOut(_) | Ending::Cancelled => None,
+        }
+    }
+
+    pub fn output(&self) -> String {
+        self.captured.text()
+    }
+}
+
+/// Runs the command until it exits, times out, or `cancel` completes; the result for the model.
 pub async fn run(
     workspace: &Workspace,
     args: &RunCommandArgs,
     cancel: impl Future<Output = ()>,
 ) -> ToolOutput {
-    match run_inner(workspace, args, cancel).await {
-        Ok(output) => output,
+    match execute(workspace, args, cancel).await {
+        Ok(finished) => render(finished.ending, finished.captured),
         Err(error) => ToolOutput::error(format!("could not run `{}`: {error}", args.command)),
     }
 }
 
-async fn run_inner(
+/// Runs the command as [`run`] does, returning how it ended.
+pub async fn execute(
     workspace: &Workspace,
     args: &RunCommandArgs,
     cancel: impl Future<Output = ()>,
-) -> std::io::Result<ToolOutput> {
+) -> std::io::Result<Finished> {
     let (reader, writer) = std::io::pipe()?;
     let mut command = tokio::process::Command::new("bash");
     command
@@ -109,7 +133,7 @@ async fn run_inner(
         Ok(Err(join_error)) => return Err(std::io::Error::other(join_error)),
         Err(_) => Captured::incomplete(),
     };
-    Ok(render(ending, captured))
+    Ok(Finished { ending, captured })
 }
 
 fn render(ending: Ending, captured: Captured) -> ToolOutput {
@@ -148,7 +172,10 @@ impl Registration {
 }
 
 impl Drop for Registration {
+    /// Also runs when the command's future is dropped (a batch task timing out): the whole
+    /// group is killed, so nothing it started outlives it.
     fn drop(&mut self) {
+        kill_group(self.0);
         let mut groups = RUNNING_GROUPS
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -164,6 +191,7 @@ fn kill_group(group: i32) {
 }
 
 /// The first and last bytes of a stream, and how many bytes it had in all.
+#[derive(Debug)]
 struct Captured {
     head: Vec<u8>,
     tail: VecDeque<u8>,

@@ -1,0 +1,229 @@
+/*!
+One batch task: a worktree from the workspace's HEAD, the optional setup command, the agent (edits
+applied inside the worktree; commands only if the task or `--yes` allows them), the optional
+check command, and the patch. The whole task is bounded by its timeout; a timed-out task still
+leaves its patch.
+*/
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use agent_tools::Workspace;
+use agent_tools::run_command::{self, RunCommandArgs};
+use anyhow::{Context, Result};
+use tokio_util::sync::CancellationToken;
+
+use super::input::TaskSpec;
+use super::progress::{TaskState, Tracker};
+use super::results::{Status, TaskResult};
+use crate::agent::event::{Events, Outcome};
+use crate::agent::{Agent, ToolRunner};
+use crate::config::{FileConfig, approver, secret_variables};
+use crate::isolate::{Isolation, Start};
+use crate::model::ModelClient;
+use crate::review::ApprovalMode;
+use crate::run::system_prompt;
+use crate::session::Transcript;
+
+/// What every task of a batch shares.
+pub struct BatchContext {
+    pub client: ModelClient,
+    pub config: FileConfig,
+    pub api_key: String,
+    pub cwd: PathBuf,
+    pub out: PathBuf,
+    pub max_turns: u32,
+    pub timeout_secs: u64,
+    /// `--yes`: tasks without an `approval` field may run commands.
+    pub yes: bool,
+    /// `git worktree add/remove` on one repository must not run concurrently.
+    pub git_lock: tokio::sync::Mutex<()>,
+}
+
+pub async fn run(
+    spec: TaskSpec,
+    context: &BatchContext,
+    bar: Option<indicatif::ProgressBar>,
+) -> TaskResult {
+    let started = Instant::now();
+    let root = spec
+        .workspace
+        .as_ref()
+        .map_or_else(|| context.cwd.clone(), |dir| context.cwd.join(dir));
+    let state = Arc::new(Mutex::new(TaskState::default()));
+    let tracker = Tracker::new(&spec.id, state.clone(), bar);
+    let verdict = attempt(&spec, context, &root, tracker).await;
+    let state = state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone();
+    let (status, check_exit_code, patch, error) = match verdict {
+        Ok(verdict) => (
+            verdict.status,
+            verdict.check_exit_code,
+            verdict.patch,
+            verdict.error,
+        ),
+        Err(error) => (Status::Error, None, None, Some(format!("{error:#}"))),
+    };
+    TaskResult {
+        id: spec.id,
+        status,
+        workspace: root.display().to_string(),
+        turns: state.turns,
+        prompt_tokens: state.prompt_tokens,
+        cached_tokens: state.cached_tokens,
+        completion_tokens: state.completion_tokens,
+        seconds: (started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
+        check_exit_code,
+        patch,
+        denied_actions: state.denied_actions,
+        error,
+    }
+}
+
+struct Verdict {
+    status: Status,
+    check_exit_code: Option<i32>,
+    patch: Option<String>,
+    error: Option<String>,
+}
+
+async fn attempt(
+    spec: &TaskSpec,
+    context: &BatchContext,
+    root: &Path,
+    tracker: Tracker,
+) -> Result<Verdict> {
+    let root = root
+        .canonicalize()
+        .with_context(|| format!("workspace {}", root.display()))?;
+    let dir = context.out.join(format!("{}.worktree", spec.id));
+    let isolation = {
+        let _guard = context.git_lock.lock().await;
+        Isolation::create_fresh(&root, &dir, Start::Head)?
+    };
+    let workspace =
+        Workspace::new(&isolation.dir)?.with_scrubbed_env(secret_variables(&context.api_key));
+    let timeout = Duration::from_secs(spec.timeout_secs.unwrap_or(context.timeout_secs));
+    let work = work(spec, context, workspace, tracker);
+    let (status, check_exit_code, error) = match tokio::time::timeout(timeout, work).await {
+        Ok(Ok(ended)) => ended,
+        Ok(Err(error)) => (Status::Error, None, Some(format!("{error:#}"))),
+        Err(_) => (
+            Status::Timeout,
+            None,
+            Some(format!("timed out after {}s", timeout.as_secs())),
+        ),
+    };
+    let patch_text = isolation.patch()?;
+    {
+        let _guard = context.git_lock.lock().await;
+        isolation.remove()?;
+    }
+    let patch = if patch_text.trim().is_empty() {
+        None
+    } else {
+        let name = format!("{}.patch", spec.id);
+        std::fs::write(context.out.join(&name), patch_text)
+            .with_context(|| format!("cannot write {name}"))?;
+        Some(name)
+    };
+    Ok(Verdict {
+        status,
+        check_exit_code,
+        patch,
+        error,
+    })
+}
+
+/// Setup, agent, check: (status, check exit code, error message).
+async fn work(
+    spec: &TaskSpec,
+    context: &BatchContext,
+    workspace: Workspace,
+    tracker: Tracker,
+) -> Result<(Status, Option<i32>, Option<String>)> {
+    if let Some(setup) = &spec.setup {
+        let (code, output) = shell(&workspace, setup).await?;
+        if code != Some(0) {
+            return Ok((
+                Status::Error,
+                None,
+                Some(format!(
+                    "setup `{setup}` failed ({})\n{output}",
+                    describe(code)
+                )),
+            ));
+        }
+    }
+    let transcript = Transcript::open(
+        &context.out.join(format!("{}.jsonl", spec.id)),
+        &context.api_key,
+    )?;
+    let client = match &spec.model {
+        Some(model) => context.client.for_model(model),
+        None => context.client.clone(),
+    };
+    let default_mode = if context.yes {
+        ApprovalMode::All
+    } else {
+        ApprovalMode::Edits
+    };
+    let mode = spec.approval.unwrap_or(default_mode).inside_isolation();
+    let system = system_prompt(workspace.root(), &jiff::Zoned::now());
+    let tools = ToolRunner::new(
+        workspace.clone(),
+        approver(mode, &context.config),
+        CancellationToken::new(),
+    );
+    let mut agent = Agent {
+        client: &client,
+        tools,
+        events: Events::new(vec![Box::new(transcript), Box::new(tracker)]),
+        max_turns: spec.max_turns.unwrap_or(context.max_turns),
+        stop: CancellationToken::new(),
+    };
+    let status = match agent.run(system, spec.task.clone()).await {
+        Outcome::Completed => Status::Ok,
+        Outcome::TurnLimit { .. }
+        | Outcome::RepeatedCall { .. }
+        | Outcome::Interrupted
+        | Outcome::Quit => Status::Failed,
+        Outcome::Error { message } => return Ok((Status::Error, None, Some(message))),
+    };
+    let Some(check) = &spec.check else {
+        return Ok((status, None, None));
+    };
+    let (code, output) = shell(&workspace, check).await?;
+    match (status, code) {
+        (Status::Ok, Some(0)) => Ok((Status::Ok, code, None)),
+        (Status::Ok, _) => Ok((
+            Status::CheckFailed,
+            code,
+            Some(format!(
+                "check `{check}` failed ({})\n{output}",
+                describe(code)
+            )),
+        )),
+        (other, _) => Ok((other, code, None)),
+    }
+}
+
+/// Runs a setup or check command in the worktree (bounded by the task's own timeout).
+async fn shell(workspace: &Workspace, command: &str) -> Result<(Option<i32>, String)> {
+    let args = RunCommandArgs {
+        command: command.to_string(),
+        timeout_secs: Some(u64::MAX / 4),
+    };
+    let finished = run_command::execute(workspace, &args, std::future::pending()).await?;
+    Ok((
+        finished.exit_code(),
+        agent_tools::truncate_head_tail(&finished.output(), 2000),
+    ))
+}
+
+fn describe(code: Option<i32>) -> String {
+    code.map_or_else(|| "killed".to_string(), |code| format!("exit code {code}"))
+}
