@@ -1,12 +1,16 @@
 /*!
-Isolated runs: the agent works in a fresh git worktree of the workspace (or a copy, for a
-directory that is not a git repository), so the real workspace is untouched until the user
-accepts the change. The change comes back as one patch (`<session>.patch` beside the transcript)
-that is reviewed with the same review UI, now or later with `agent apply SESSION`.
+Isolated runs: the agent works in a private checkout of the workspace (or a copy, for a directory
+that is not a git repository), so the real workspace is untouched until the user accepts the
+change. The change comes back as one patch (`<session>.patch` beside the transcript) that is
+reviewed with the same review UI, now or later with `agent apply SESSION`.
 
-The worktree starts from the workspace's current state, uncommitted changes included (`git stash
-create` records them without touching the user's index, branch or stash). Untracked files are
-not carried over. A copy is made into a throwaway repository so both cases diff the same way.
+The checkout is a detached `git worktree` at the workspace's current state, uncommitted changes
+included (`git stash create` records them without touching the user's index, branch or stash),
+or at its HEAD for batch tasks. Worktrees share the repository's objects, so making one costs
+about as much as checking out its files (a `git clone --shared` was measured at three times the
+cost). Parallel `git worktree add`/`remove` on one repository race on its administrative files,
+so those two commands take a process-wide lock. Untracked files are not carried over. A plain
+directory is copied into a throwaway repository so both cases diff the same way.
 */
 
 use std::path::{Path, PathBuf};
@@ -32,8 +36,18 @@ pub struct Isolation {
     pub dir: PathBuf,
     /// The commit the isolated tree started from.
     base: String,
-    /// The repository the worktree belongs to, if it is one (None for a copy).
+    /// The repository the worktree belongs to (None for a copy).
     repository: Option<PathBuf>,
+}
+
+/// Serializes `git worktree add/remove/prune` (see the module doc).
+static WORKTREE_ADMIN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn worktree_admin(repository: &Path, args: &[&str]) -> Result<String> {
+    let _guard = WORKTREE_ADMIN
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    git(repository, args)
 }
 
 /// Runs git in `dir`, returning its stdout; a failure carries git's stderr.
@@ -71,9 +85,10 @@ impl Isolation {
         if into.exists() {
             std::fs::remove_dir_all(into)
                 .with_context(|| format!("cannot clear {}", into.display()))?;
-        }
-        if is_git_repository(workspace) {
-            git(workspace, &["worktree", "prune"])?;
+            // Forget the worktree registered there, or `git worktree add` refuses the path.
+            if is_git_repository(workspace) {
+                worktree_admin(workspace, &["worktree", "prune"])?;
+            }
         }
         Self::create(workspace, into, start)
     }
@@ -96,9 +111,9 @@ impl Isolation {
             } else {
                 dirty
             };
-            git(
+            worktree_admin(
                 workspace,
-                &["worktree", "add", "--detach", &into_text, &base],
+                &["worktree", "add", "--quiet", "--detach", &into_text, &base],
             )?;
             return Ok(Self {
                 dir: into.to_path_buf(),
@@ -147,7 +162,7 @@ impl Isolation {
     pub fn remove(self) -> Result<()> {
         match &self.repository {
             Some(repository) => {
-                git(
+                worktree_admin(
                     repository,
                     &["worktree", "remove", "--force", &self.dir.to_string_lossy()],
                 )?;

@@ -1,5 +1,5 @@
 /*!
-`agent batch`: many tasks in parallel, each in its own worktree, resumable and shardable; and
+`agent batch`: many tasks in parallel, each in its own checkout, resumable and shardable; and
 the commands that act on a batch's results (`agent batch merge`, `agent review`, `agent apply DIR`).
 */
 
@@ -77,7 +77,7 @@ pub async fn batch(args: BatchArgs) -> Result<ExitCode> {
         max_turns: settings.max_turns,
         timeout_secs: args.timeout_secs,
         yes: args.yes,
-        git_lock: tokio::sync::Mutex::new(()),
+        running: tokio::sync::Semaphore::new(usize::from(args.jobs)),
     });
     let finished = run_all(to_run, context, usize::from(args.jobs), &out).await?;
     print_summary(&finished, &out);
@@ -89,7 +89,8 @@ pub async fn batch(args: BatchArgs) -> Result<ExitCode> {
     }))
 }
 
-/// Runs the tasks, at most `jobs` at once, appending each result as it finishes.
+/// Runs the tasks, at most `jobs` at once (with as many more preparing their checkout or
+/// writing their patch), appending each result as it finishes.
 async fn run_all(
     tasks: Vec<TaskSpec>,
     context: Arc<BatchContext>,
@@ -98,7 +99,7 @@ async fn run_all(
 ) -> Result<Vec<TaskResult>> {
     let writer = Arc::new(std::sync::Mutex::new(ResultsWriter::open(out)?));
     let progress = Arc::new(Progress::new(tasks.len(), std::io::stderr().is_terminal()));
-    let permits = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
+    let permits = Arc::new(tokio::sync::Semaphore::new(2 * jobs.max(1)));
     let mut running = tokio::task::JoinSet::new();
     for spec in tasks {
         let (context, writer, progress, permits) = (

@@ -1,6 +1,6 @@
 /*!
-One batch task: a worktree from the workspace's HEAD, the optional setup command, the agent (edits
-applied inside the worktree; commands only if the task or `--yes` allows them), the optional
+One batch task: a private checkout of the workspace's HEAD, the optional setup command, the agent (edits
+applied inside the checkout; commands only if the task or `--yes` allows them), the optional
 check command, and the patch. The whole task is bounded by its timeout; a timed-out task still
 leaves its patch.
 */
@@ -37,8 +37,9 @@ pub struct BatchContext {
     pub timeout_secs: u64,
     /// `--yes`: tasks without an `approval` field may run commands.
     pub yes: bool,
-    /// `git worktree add/remove` on one repository must not run concurrently.
-    pub git_lock: tokio::sync::Mutex<()>,
+    /// `-j`: how many tasks run at once. More tasks than that hold a checkout made ahead, so
+    /// making and removing checkouts stays off the critical path.
+    pub running: tokio::sync::Semaphore,
 }
 
 pub async fn run(
@@ -46,7 +47,6 @@ pub async fn run(
     context: &BatchContext,
     bar: Option<indicatif::ProgressBar>,
 ) -> TaskResult {
-    let started = Instant::now();
     let root = spec
         .workspace
         .as_ref()
@@ -58,14 +58,15 @@ pub async fn run(
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
         .clone();
-    let (status, check_exit_code, patch, error) = match verdict {
+    let (status, check_exit_code, patch, error, seconds) = match verdict {
         Ok(verdict) => (
             verdict.status,
             verdict.check_exit_code,
             verdict.patch,
             verdict.error,
+            verdict.seconds,
         ),
-        Err(error) => (Status::Error, None, None, Some(format!("{error:#}"))),
+        Err(error) => (Status::Error, None, None, Some(format!("{error:#}")), 0.0),
     };
     TaskResult {
         id: spec.id,
@@ -75,7 +76,7 @@ pub async fn run(
         prompt_tokens: state.prompt_tokens,
         cached_tokens: state.cached_tokens,
         completion_tokens: state.completion_tokens,
-        seconds: (started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
+        seconds: (seconds * 10.0).round() / 10.0,
         check_exit_code,
         patch,
         denied_actions: state.denied_actions,
@@ -88,6 +89,7 @@ struct Verdict {
     check_exit_code: Option<i32>,
     patch: Option<String>,
     error: Option<String>,
+    seconds: f64,
 }
 
 async fn attempt(
@@ -99,16 +101,20 @@ async fn attempt(
     let root = root
         .canonicalize()
         .with_context(|| format!("workspace {}", root.display()))?;
-    let dir = context.out.join(format!("{}.worktree", spec.id));
-    let isolation = {
-        let _guard = context.git_lock.lock().await;
-        Isolation::create_fresh(&root, &dir, Start::Head)?
-    };
+    let dir = context.out.join(format!("{}.checkout", spec.id));
+    // Git runs as blocking child processes: keep them off the runtime's few worker threads.
+    let isolation = blocking(move || Isolation::create_fresh(&root, &dir, Start::Head)).await?;
     let workspace =
         Workspace::new(&isolation.dir)?.with_scrubbed_env(secret_variables(&context.api_key));
     let timeout = Duration::from_secs(spec.timeout_secs.unwrap_or(context.timeout_secs));
+    // The checkout was made ahead; the task's time (and its timeout) starts with its turn to run.
+    let _running = context.running.acquire().await?;
+    let started = Instant::now();
     let work = work(spec, context, workspace, tracker);
-    let (status, check_exit_code, error) = match tokio::time::timeout(timeout, work).await {
+    let ended = tokio::time::timeout(timeout, work).await;
+    let seconds = started.elapsed().as_secs_f64();
+    drop(_running);
+    let (status, check_exit_code, error) = match ended {
         Ok(Ok(ended)) => ended,
         Ok(Err(error)) => (Status::Error, None, Some(format!("{error:#}"))),
         Err(_) => (
@@ -117,11 +123,12 @@ async fn attempt(
             Some(format!("timed out after {}s", timeout.as_secs())),
         ),
     };
-    let patch_text = isolation.patch()?;
-    {
-        let _guard = context.git_lock.lock().await;
+    let patch_text = blocking(move || {
+        let patch = isolation.patch()?;
         isolation.remove()?;
-    }
+        Ok(patch)
+    })
+    .await?;
     let patch = if patch_text.trim().is_empty() {
         None
     } else {
@@ -135,6 +142,7 @@ async fn attempt(
         check_exit_code,
         patch,
         error,
+        seconds,
     })
 }
 
@@ -211,7 +219,7 @@ async fn work(
     }
 }
 
-/// Runs a setup or check command in the worktree (bounded by the task's own timeout).
+/// Runs a setup or check command in the checkout (bounded by the task's own timeout).
 async fn shell(workspace: &Workspace, command: &str) -> Result<(Option<i32>, String)> {
     let args = RunCommandArgs {
         command: command.to_string(),
@@ -222,6 +230,14 @@ async fn shell(workspace: &Workspace, command: &str) -> Result<(Option<i32>, Str
         finished.exit_code(),
         agent_tools::truncate_head_tail(&finished.output(), 2000),
     ))
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .context("a blocking task panicked")?
 }
 
 fn describe(code: Option<i32>) -> String {
