@@ -27,7 +27,7 @@ pub enum Command {
     Undo(HistoryArgs),
     /// Print everything a session changed, as a unified diff.
     Diff(HistoryArgs),
-    /// Run many tasks in parallel, each in its own private checkout (see README: Batches).
+    /// Run many tasks in parallel, each in its own git worktree (see README: Batches).
     Batch(BatchArgs),
     /// Walk the patches of a batch with the review UI, applying the accepted ones.
     Review(ReviewArgs),
@@ -86,7 +86,7 @@ pub struct RunArgs {
     /// Directory for session transcripts (default ~/.local/share/agent/sessions).
     #[arg(long, value_name = "DIR")]
     pub sessions_dir: Option<PathBuf>,
-    /// Work in a private checkout (or a copy); review the whole change at the end.
+    /// Work in a fresh git worktree (or a copy); review the whole change at the end.
     #[arg(long)]
     pub isolate: bool,
 }

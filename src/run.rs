@@ -42,7 +42,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
     let isolation = match args.isolate {
         true => Some(Isolation::create(
             real.root(),
-            &transcript.path().with_extension("checkout"),
+            &transcript.path().with_extension("worktree"),
             Start::CurrentState,
         )?),
         false => None,

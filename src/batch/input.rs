@@ -20,7 +20,7 @@ pub struct TaskSpec {
     pub task: String,
     /// Repository or directory to work on (default: the current directory).
     pub workspace: Option<PathBuf>,
-    /// Shell command run in the task's checkout before the agent.
+    /// Shell command run in the task's worktree before the agent.
     pub setup: Option<String>,
     /// Shell command run after the agent; its exit code is the verdict.
     pub check: Option<String>,

@@ -1,5 +1,5 @@
 /*!
-`agent batch`: many tasks in parallel, each in its own checkout, resumable and shardable; and
+`agent batch`: many tasks in parallel, each in its own worktree, resumable and shardable; and
 the commands that act on a batch's results (`agent batch merge`, `agent review`, `agent apply DIR`).
 */
 
@@ -89,7 +89,7 @@ pub async fn batch(args: BatchArgs) -> Result<ExitCode> {
     }))
 }
 
-/// Runs the tasks, at most `jobs` at once (with as many more preparing their checkout or
+/// Runs the tasks, at most `jobs` at once (with as many more preparing their worktree or
 /// writing their patch), appending each result as it finishes.
 async fn run_all(
     tasks: Vec<TaskSpec>,

@@ -23,7 +23,7 @@ pub enum Status {
     Failed,
     CheckFailed,
     Timeout,
-    /// Setup failed, the API failed, or the checkout could not be made.
+    /// Setup failed, the API failed, or the worktree could not be made.
     Error,
 }
 

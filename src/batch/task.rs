@@ -1,6 +1,6 @@
 /*!
-One batch task: a private checkout of the workspace's HEAD, the optional setup command, the agent (edits
-applied inside the checkout; commands only if the task or `--yes` allows them), the optional
+One batch task: a worktree of the workspace's HEAD, the optional setup command, the agent (edits
+applied inside the worktree; commands only if the task or `--yes` allows them), the optional
 check command, and the patch. The whole task is bounded by its timeout; a timed-out task still
 leaves its patch.
 */
@@ -37,8 +37,8 @@ pub struct BatchContext {
     pub timeout_secs: u64,
     /// `--yes`: tasks without an `approval` field may run commands.
     pub yes: bool,
-    /// `-j`: how many tasks run at once. More tasks than that hold a checkout made ahead, so
-    /// making and removing checkouts stays off the critical path.
+    /// `-j`: how many tasks run at once. More tasks than that hold a worktree made ahead, so
+    /// making and removing worktrees stays off the critical path.
     pub running: tokio::sync::Semaphore,
 }
 
@@ -101,13 +101,13 @@ async fn attempt(
     let root = root
         .canonicalize()
         .with_context(|| format!("workspace {}", root.display()))?;
-    let dir = context.out.join(format!("{}.checkout", spec.id));
+    let dir = context.out.join(format!("{}.worktree", spec.id));
     // Git runs as blocking child processes: keep them off the runtime's few worker threads.
     let isolation = blocking(move || Isolation::create_fresh(&root, &dir, Start::Head)).await?;
     let workspace =
         Workspace::new(&isolation.dir)?.with_scrubbed_env(secret_variables(&context.api_key));
     let timeout = Duration::from_secs(spec.timeout_secs.unwrap_or(context.timeout_secs));
-    // The checkout was made ahead; the task's time (and its timeout) starts with its turn to run.
+    // The worktree was made ahead; the task's time (and its timeout) starts with its turn to run.
     let _running = context.running.acquire().await?;
     let started = Instant::now();
     let work = work(spec, context, workspace, tracker);
@@ -219,7 +219,7 @@ async fn work(
     }
 }
 
-/// Runs a setup or check command in the checkout (bounded by the task's own timeout).
+/// Runs a setup or check command in the worktree (bounded by the task's own timeout).
 async fn shell(workspace: &Workspace, command: &str) -> Result<(Option<i32>, String)> {
     let args = RunCommandArgs {
         command: command.to_string(),
