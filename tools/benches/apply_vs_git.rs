@@ -1,6 +1,6 @@
 //! `apply_diff` against `git apply` on the same diffs, in the same run: one large diff (5,000
 //! hunks across 200 files) and one huge file (100,000 lines, 2,000 hunks). Each side applies to a
-//! fresh copy of the tree; the best of 3 runs is kept; both results are checked against the
+//! fresh copy of the tree; the best of 7 runs is kept; both results are checked against the
 //! expected files. Prints the time ratio (goal: no slower than `git apply`, ratio ≤ 1).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -105,7 +105,7 @@ fn main() {
     for scenario in scenarios() {
         let diff = diff_of(&scenario);
         let hunks = diff.lines().filter(|line| line.starts_with("@@")).count();
-        let git = best_of(3, || {
+        let git = best_of(7, || {
             let tree = fresh_tree(&scenario);
             std::fs::write(tree.path().join("change.diff"), &diff).unwrap();
             let started = Instant::now();
@@ -119,7 +119,7 @@ fn main() {
             check(tree.path(), &scenario, "git apply");
             elapsed
         });
-        let ours = best_of(3, || {
+        let ours = best_of(7, || {
             let tree = fresh_tree(&scenario);
             let started = Instant::now();
             let workspace = Workspace::new(tree.path()).unwrap();

@@ -114,32 +114,159 @@ impl PreparedEdit {
             .join("\n")
     }
 
-    /// Writes every change, or none: checks first that no file changed since it was read.
+    /// Writes every change, or none. First checks that no file changed since it was read; then
+    /// writes every new content to a temp file beside its target (nothing visible yet; a failure
+    /// here leaves the tree as it was); then renames them into place, restoring the files already
+    /// replaced if a rename fails.
     pub fn commit(&self) -> Result<(), CommitError> {
         for change in &self.changes {
             let current = std::fs::read(&change.absolute).ok();
-            let expected = change.old.as_ref().map(|old| old.as_bytes().to_vec());
-            if current != expected {
+            if current.as_deref() != change.old.as_ref().map(String::as_bytes) {
                 return Err(CommitError::Stale {
                     path: change.path.clone(),
                 });
             }
         }
-        let mut done: Vec<Undo> = Vec::new();
-        for change in &self.changes {
-            match apply_one(change) {
-                Ok(undo) => done.push(undo),
-                Err(source) => {
-                    done.into_iter().rev().for_each(Undo::restore);
-                    return Err(CommitError::Write {
-                        path: change.path.clone(),
-                        source,
-                    });
+        let staged = stage_all(&self.changes)?;
+        swap_in(staged)
+    }
+}
+
+/// One change ready to be made visible: its content in a temp file beside the target.
+struct Staged<'a> {
+    change: &'a FileChange,
+    /// None for a deletion.
+    temp: Option<tempfile::NamedTempFile>,
+    permissions: Option<Permissions>,
+    created_dirs: Vec<PathBuf>,
+}
+
+impl Staged<'_> {
+    /// Undoes the staging: the temp file goes with `self`, new directories are removed.
+    fn discard(self) {
+        for dir in self.created_dirs.iter().rev() {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+}
+
+/// Below this many files, staging on threads costs more than it saves.
+const PARALLEL_STAGING: usize = 16;
+
+fn stage_all(changes: &[FileChange]) -> Result<Vec<Staged<'_>>, CommitError> {
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let results: Vec<Result<Staged<'_>, CommitError>> =
+        if changes.len() < PARALLEL_STAGING || threads == 1 {
+            changes.iter().map(stage_one).collect()
+        } else {
+            // Writing temp files is independent per file; spread it over the cores.
+            let chunk = changes.len().div_ceil(threads);
+            std::thread::scope(|scope| {
+                let workers: Vec<_> = changes
+                    .chunks(chunk)
+                    .map(|part| scope.spawn(move || part.iter().map(stage_one).collect::<Vec<_>>()))
+                    .collect();
+                workers
+                    .into_iter()
+                    .flat_map(|worker| worker.join().unwrap_or_default())
+                    .collect()
+            })
+        };
+    if results.len() != changes.len() || results.iter().any(Result::is_err) {
+        let mut first_error = None;
+        for result in results {
+            match result {
+                Ok(staged) => staged.discard(),
+                Err(error) => {
+                    first_error.get_or_insert(error);
                 }
             }
         }
-        Ok(())
+        let fallback = || CommitError::Write {
+            path: String::new(),
+            source: std::io::Error::other("a staging thread panicked"),
+        };
+        return Err(first_error.unwrap_or_else(fallback));
     }
+    Ok(results.into_iter().flatten().collect())
+}
+
+fn stage_one(change: &FileChange) -> Result<Staged<'_>, CommitError> {
+    let error = |source| CommitError::Write {
+        path: change.path.clone(),
+        source,
+    };
+    let path = &change.absolute;
+    let permissions = std::fs::metadata(path).ok().map(|meta| meta.permissions());
+    let Some(new) = &change.new else {
+        return Ok(Staged {
+            change,
+            temp: None,
+            permissions,
+            created_dirs: Vec::new(),
+        });
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let created_dirs = missing_ancestors(dir);
+    let staged = (|| {
+        std::fs::create_dir_all(dir)?;
+        let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+        temp.write_all(new.as_bytes())?;
+        if let Some(permissions) = &permissions {
+            temp.as_file().set_permissions(permissions.clone())?;
+        }
+        Ok(temp)
+    })();
+    match staged {
+        Ok(temp) => Ok(Staged {
+            change,
+            temp: Some(temp),
+            permissions,
+            created_dirs,
+        }),
+        Err(source) => {
+            for dir in created_dirs.iter().rev() {
+                let _ = std::fs::remove_dir(dir);
+            }
+            Err(error(source))
+        }
+    }
+}
+
+/// Renames every staged file into place (or deletes), restoring earlier ones on failure.
+fn swap_in(staged: Vec<Staged<'_>>) -> Result<(), CommitError> {
+    let mut done: Vec<Undo> = Vec::new();
+    let mut pending = staged.into_iter();
+    while let Some(item) = pending.next() {
+        let change = item.change;
+        let result = match item.temp {
+            Some(temp) => temp
+                .persist(&change.absolute)
+                .map(drop)
+                .map_err(|error| error.error),
+            None => std::fs::remove_file(&change.absolute),
+        };
+        let old = match (&change.old, item.permissions) {
+            (Some(old), Some(permissions)) => Some((old.as_bytes().to_vec(), permissions)),
+            _ => None,
+        };
+        let undo = Undo {
+            path: change.absolute.clone(),
+            old,
+            created_dirs: item.created_dirs,
+        };
+        if let Err(source) = result {
+            undo.restore();
+            done.into_iter().rev().for_each(Undo::restore);
+            pending.for_each(Staged::discard);
+            return Err(CommitError::Write {
+                path: change.path.clone(),
+                source,
+            });
+        }
+        done.push(undo);
+    }
+    Ok(())
 }
 
 /// How to put one file back as it was.
@@ -160,31 +287,6 @@ impl Undo {
             let _ = std::fs::remove_dir(dir);
         }
     }
-}
-
-fn apply_one(change: &FileChange) -> std::io::Result<Undo> {
-    let path = &change.absolute;
-    let permissions = std::fs::metadata(path).ok().map(|meta| meta.permissions());
-    let old = match (&change.old, permissions.clone()) {
-        (Some(old), Some(permissions)) => Some((old.as_bytes().to_vec(), permissions)),
-        _ => None,
-    };
-    let mut created_dirs = Vec::new();
-    match &change.new {
-        Some(new) => {
-            if let Some(parent) = path.parent() {
-                created_dirs = missing_ancestors(parent);
-                std::fs::create_dir_all(parent)?;
-            }
-            write_atomically(path, new.as_bytes(), permissions)?;
-        }
-        None => std::fs::remove_file(path)?,
-    }
-    Ok(Undo {
-        path: path.clone(),
-        old,
-        created_dirs,
-    })
 }
 
 fn missing_ancestors(dir: &Path) -> Vec<PathBuf> {

@@ -4,18 +4,21 @@ kept, context lines are taken from the file (not from the diff), and when a hunk
 after ignoring indentation its added lines are re-indented to the file's indentation.
 */
 
+use std::borrow::Cow;
+
 use super::locate::{Level, Placement};
 use super::parse::{Hunk, HunkLine, LineKind};
 
 /// A text split into lines, each with its own ending (`""` for a last line without newline).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Lines {
-    pub texts: Vec<String>,
+pub struct Lines<'a> {
+    /// Borrowed from the file's text, owned only for lines a hunk adds.
+    pub texts: Vec<Cow<'a, str>>,
     pub endings: Vec<&'static str>,
 }
 
-impl Lines {
-    pub fn split(text: &str) -> Self {
+impl<'a> Lines<'a> {
+    pub fn split(text: &'a str) -> Self {
         let mut texts = Vec::new();
         let mut endings = Vec::new();
         for piece in text.split_inclusive('\n') {
@@ -26,14 +29,15 @@ impl Lines {
             } else {
                 (piece, "")
             };
-            texts.push(body.to_string());
+            texts.push(Cow::Borrowed(body));
             endings.push(ending);
         }
         Self { texts, endings }
     }
 
     pub fn join(&self) -> String {
-        let mut out = String::new();
+        let size = self.texts.iter().map(|text| text.len() + 2).sum();
+        let mut out = String::with_capacity(size);
         for (text, ending) in self.texts.iter().zip(&self.endings) {
             out.push_str(text);
             out.push_str(ending);
@@ -62,7 +66,7 @@ impl Lines {
 }
 
 /// Applies placed hunks, which must be sorted by start and not overlap.
-pub fn apply(file: &Lines, placed: &[(&Hunk, Placement)]) -> Lines {
+pub fn apply<'a>(file: &Lines<'a>, placed: &[(&Hunk, Placement)]) -> Lines<'a> {
     let ending = file.dominant_ending();
     let mut out = Lines {
         texts: Vec::new(),
@@ -83,9 +87,9 @@ pub fn apply(file: &Lines, placed: &[(&Hunk, Placement)]) -> Lines {
                 LineKind::Remove => cursor += 1,
                 LineKind::Add => {
                     let text = match placement.level {
-                        Level::Exact | Level::TrailingWhitespace => line.text.clone(),
+                        Level::Exact | Level::TrailingWhitespace => Cow::Owned(line.text.clone()),
                         Level::Whitespace | Level::Unicode => {
-                            reindent(body, index, &file.texts[placement.start..])
+                            Cow::Owned(reindent(body, index, &file.texts[placement.start..]))
                         }
                     };
                     out.texts.push(text);
@@ -102,14 +106,19 @@ pub fn apply(file: &Lines, placed: &[(&Hunk, Placement)]) -> Lines {
     out
 }
 
-fn copy_lines(file: &Lines, range: std::ops::Range<usize>, out: &mut Lines) {
+fn copy_lines<'a>(file: &Lines<'a>, range: std::ops::Range<usize>, out: &mut Lines<'a>) {
     out.texts.extend_from_slice(&file.texts[range.clone()]);
     out.endings.extend_from_slice(&file.endings[range]);
 }
 
 /// Every line but the last ends with a newline; the last follows the diff's markers if the diff
 /// touched the end of the file, and the original file otherwise.
-fn fix_endings(out: &mut Lines, file: &Lines, touched_end: Option<&Hunk>, ending: &'static str) {
+fn fix_endings(
+    out: &mut Lines<'_>,
+    file: &Lines<'_>,
+    touched_end: Option<&Hunk>,
+    ending: &'static str,
+) {
     let count = out.endings.len();
     for line_ending in out.endings.iter_mut().take(count.saturating_sub(1)) {
         if line_ending.is_empty() {
@@ -128,7 +137,7 @@ fn fix_endings(out: &mut Lines, file: &Lines, touched_end: Option<&Hunk>, ending
 
 /// Re-indents the added line at `index` of `body` by the indentation difference between the
 /// nearest old line of the hunk and the file line it matched.
-fn reindent(body: &[HunkLine], index: usize, file_from_start: &[String]) -> String {
+fn reindent(body: &[HunkLine], index: usize, file_from_start: &[Cow<'_, str>]) -> String {
     let text = &body[index].text;
     let old_position = |position: usize| {
         body[..position]

@@ -76,26 +76,49 @@ pub enum Failure {
 
 /// The file's lines, with per-level indexes built on first use.
 pub struct Haystack<'a> {
-    lines: &'a [String],
-    indexes: HashMap<Level, FxHashMap<Cow<'a, str>, Vec<usize>>>,
+    lines: &'a [Cow<'a, str>],
+    indexes: HashMap<Level, LineIndex<'a>>,
+}
+
+/// Where each distinct (normalized) line occurs, without an allocation per line: the first
+/// occurrence and the count per line, and for every line the next line equal to it.
+struct LineIndex<'a> {
+    first: FxHashMap<Cow<'a, str>, (usize, usize)>,
+    next: Vec<usize>,
+}
+
+impl LineIndex<'_> {
+    /// Ascending positions of `line`, and how many there are.
+    fn positions(&self, line: &str) -> (impl Iterator<Item = usize> + '_, usize) {
+        let (first, count) = self.first.get(line).copied().unwrap_or((usize::MAX, 0));
+        let next = &self.next;
+        let walk = std::iter::successors(Some(first), move |&at| next.get(at).copied()).take(count);
+        (walk, count)
+    }
 }
 
 impl<'a> Haystack<'a> {
-    pub fn new(lines: &'a [String]) -> Self {
+    pub fn new(lines: &'a [Cow<'a, str>]) -> Self {
         Self {
             lines,
             indexes: HashMap::new(),
         }
     }
 
-    fn index(&mut self, level: Level) -> &FxHashMap<Cow<'a, str>, Vec<usize>> {
+    fn index(&mut self, level: Level) -> &LineIndex<'a> {
         let lines = self.lines;
         self.indexes.entry(level).or_insert_with(|| {
-            let mut index: FxHashMap<Cow<'a, str>, Vec<usize>> = FxHashMap::default();
-            for (number, line) in lines.iter().enumerate() {
-                index.entry(level.normalize(line)).or_default().push(number);
+            let mut first: FxHashMap<Cow<'a, str>, (usize, usize)> = FxHashMap::default();
+            let mut next = vec![usize::MAX; lines.len()];
+            // Backwards, so each line's `next` is the following occurrence.
+            for number in (0..lines.len()).rev() {
+                let entry = first
+                    .entry(level.normalize(&lines[number]))
+                    .or_insert((usize::MAX, 0));
+                next[number] = entry.0;
+                *entry = (number, entry.1 + 1);
             }
-            index
+            LineIndex { first, next }
         })
     }
 
@@ -106,22 +129,15 @@ impl<'a> Haystack<'a> {
         let lines = self.lines;
         let index = self.index(level);
         // Anchor on the rarest line of the needle, then verify the rest.
-        let Some((anchor_offset, positions)) = normalized
-            .iter()
-            .enumerate()
-            .map(|(offset, line)| {
-                (
-                    offset,
-                    index.get(line.as_ref()).map_or(&[][..], Vec::as_slice),
-                )
-            })
-            .min_by_key(|(_, positions)| positions.len())
+        let Some(anchor_offset) =
+            (0..normalized.len()).min_by_key(|&offset| index.positions(&normalized[offset]).1)
         else {
             return Vec::new();
         };
-        positions
-            .iter()
-            .filter_map(|&position| position.checked_sub(anchor_offset))
+        index
+            .positions(&normalized[anchor_offset])
+            .0
+            .filter_map(|position| position.checked_sub(anchor_offset))
             .filter(|&start| start + needle.len() <= lines.len())
             .filter(|&start| {
                 normalized
@@ -269,7 +285,7 @@ fn choose(candidates: &[usize], expected: Option<usize>, trusted: bool) -> Choic
 
 /// The region of the file most like the hunk's old lines, for "context not found" errors:
 /// (0-based start, length), or None when no line is even similar.
-pub fn closest_region(lines: &[String], hunk: &Hunk) -> Option<(usize, usize)> {
+pub fn closest_region(lines: &[Cow<'_, str>], hunk: &Hunk) -> Option<(usize, usize)> {
     let wanted: Vec<Cow<'_, str>> = hunk
         .old_lines()
         .map(|line| Level::Unicode.normalize(line))

@@ -10,6 +10,7 @@ mod apply;
 mod locate;
 mod parse;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
@@ -372,7 +373,7 @@ fn hunk_error(path: &str, index: usize, hunk: &Hunk, problem: HunkProblem) -> Ap
     }))
 }
 
-fn closest(lines: &[String], hunk: &Hunk) -> Option<String> {
+fn closest(lines: &[Cow<'_, str>], hunk: &Hunk) -> Option<String> {
     let (start, len) = locate::closest_region(lines, hunk)?;
     let from = start.saturating_sub(2);
     let to = (start + len + 2).min(lines.len());
