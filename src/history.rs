@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use std::path::{Path, PathBuf};
 
+use agent_tools::Workspace;
 use anyhow::{Context, Result};
 
 use crate::cli::{HistoryArgs, PatchArgs};
@@ -51,12 +52,7 @@ pub async fn apply(args: PatchArgs) -> Result<ExitCode> {
     if as_dir.join(crate::batch::RESULTS_FILE).is_file() {
         return crate::batch::apply_batch(as_dir, args.ids.as_deref(), &args.workspace).await;
     }
-    let workspace = open_workspace(args.workspace.workspace.as_deref())?;
-    let config = FileConfig::load(workspace.root())?;
-    let patch_path = saved_patch(
-        &sessions_dir(args.sessions_dir.as_deref(), &config),
-        &args.session,
-    )?;
+    let (workspace, config, patch_path) = locate_patch(&args)?;
     let patch = std::fs::read_to_string(&patch_path)
         .with_context(|| format!("cannot read {}", patch_path.display()))?;
     let mut approver = approver(approval_mode(&args.workspace, &config), &config);
@@ -72,16 +68,22 @@ pub async fn apply(args: PatchArgs) -> Result<ExitCode> {
 
 /// `agent discard SESSION`: delete the saved change.
 pub fn discard(args: PatchArgs) -> Result<ExitCode> {
+    let (_, _, patch_path) = locate_patch(&args)?;
+    std::fs::remove_file(&patch_path)
+        .with_context(|| format!("cannot remove {}", patch_path.display()))?;
+    println!("discarded the change of {}", args.session);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The workspace, its settings and the saved patch of `args.session`.
+fn locate_patch(args: &PatchArgs) -> Result<(Workspace, FileConfig, PathBuf)> {
     let workspace = open_workspace(args.workspace.workspace.as_deref())?;
     let config = FileConfig::load(workspace.root())?;
     let patch_path = saved_patch(
         &sessions_dir(args.sessions_dir.as_deref(), &config),
         &args.session,
     )?;
-    std::fs::remove_file(&patch_path)
-        .with_context(|| format!("cannot remove {}", patch_path.display()))?;
-    println!("discarded the change of {}", args.session);
-    Ok(ExitCode::SUCCESS)
+    Ok((workspace, config, patch_path))
 }
 
 fn saved_patch(sessions_dir: &Path, session: &str) -> Result<PathBuf> {

@@ -111,13 +111,5 @@ async fn second_ctrl_c_exits_at_once_and_kills_the_command() {
         .unwrap()
         .unwrap();
     assert_eq!(status.code(), Some(130));
-    let left = std::process::Command::new("pgrep")
-        .args(["-f", &marker])
-        .output()
-        .unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&left.stdout),
-        "",
-        "the command survived"
-    );
+    support::assert_no_process(&marker);
 }

@@ -406,15 +406,7 @@ async fn a_hung_command_is_killed_at_its_timeout_with_its_children() {
         result,
         "timed out after 1s: the command and its child processes were killed\nstarted\n"
     );
-    let left = std::process::Command::new("pgrep")
-        .args(["-f", &marker])
-        .output()
-        .unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&left.stdout),
-        "",
-        "processes left behind"
-    );
+    support::assert_no_process(&marker);
 }
 
 #[tokio::test]

@@ -88,12 +88,7 @@ pub struct ResultsWriter {
 impl ResultsWriter {
     pub fn open(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let path = dir.join(RESULTS_FILE);
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .with_context(|| format!("cannot open {}", path.display()))?;
+        let file = crate::session::open_for_append(&dir.join(RESULTS_FILE))?;
         Ok(Self { file })
     }
 

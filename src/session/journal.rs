@@ -42,11 +42,7 @@ pub struct EditJournal {
 
 impl EditJournal {
     pub fn create(path: &Path, workspace: &Workspace) -> Result<Self> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .with_context(|| format!("cannot open {}", path.display()))?;
+        let file = super::open_for_append(path)?;
         Ok(Self {
             file,
             workspace: workspace.root().display().to_string(),
@@ -188,9 +184,7 @@ pub fn undo(
     }
     let edit = PreparedEdit { changes };
     edit.commit()?;
-    let mut file = std::fs::OpenOptions::new()
-        .append(true)
-        .open(&journal.path)?;
+    let mut file = super::open_for_append(&journal.path)?;
     append(
         &mut file,
         &Record::Revert {

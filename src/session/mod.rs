@@ -14,6 +14,15 @@ use anyhow::{Context, Result};
 use crate::agent::event::{Event, EventSink};
 pub use journal::{EditJournal, JOURNAL_SUFFIX, UndoScope, diff, undo};
 
+/// Opens `path` for appending, creating it if needed: how every JSONL file of ours is written.
+pub fn open_for_append(path: &Path) -> Result<File> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("cannot open {}", path.display()))
+}
+
 /// A new session's id: its start time and a random suffix, sortable and unique enough.
 pub fn new_session_id(now: &jiff::Zoned) -> String {
     format!(
@@ -45,11 +54,7 @@ impl Transcript {
 
     /// A transcript at an explicit path (batch tasks keep theirs in the results directory).
     pub fn open(path: &Path, secret: &str) -> Result<Self> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .with_context(|| format!("cannot open {}", path.display()))?;
+        let file = open_for_append(path)?;
         Ok(Self {
             file,
             path: path.to_path_buf(),

@@ -469,3 +469,16 @@ pub fn tool_result(requests: &[Recorded], id: &str) -> String {
         .map(|(_, content)| content)
         .unwrap_or_else(|| panic!("no tool message for {id}"))
 }
+
+/// Fails if a process whose command line contains `marker` is still running.
+pub fn assert_no_process(marker: &str) {
+    let left = std::process::Command::new("pgrep")
+        .args(["-f", marker])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&left.stdout),
+        "",
+        "processes left behind: {marker}"
+    );
+}
