@@ -217,6 +217,7 @@ pub async fn review_and_apply(
         Decision::Approved {
             edit: reviewed,
             note,
+            ..
         } => {
             let applied = reviewed.unwrap_or(edit);
             applied.commit()?;

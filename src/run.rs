@@ -36,7 +36,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
     let session_id = new_session_id(&now);
     let transcript =
         Transcript::create(&settings.sessions_dir, &now, &session_id, &settings.api_key)?;
-    tracing_note(&args, transcript.path());
+    announce_transcript(&args, transcript.path());
     let journal_path = transcript.journal_path();
     let patch_path = transcript.path().with_extension("patch");
     let isolation = match args.isolate {
@@ -155,7 +155,7 @@ fn exit_code(outcome: &Outcome, denied: u32) -> ExitCode {
 }
 
 /// The transcript's path, on stderr, for the human view only (`--json` keeps stderr quiet).
-fn tracing_note(args: &RunArgs, path: &Path) {
+fn announce_transcript(args: &RunArgs, path: &Path) {
     if !args.json {
         eprintln!(
             "{}",

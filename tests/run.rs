@@ -66,6 +66,13 @@ async fn fixes_a_bug_in_a_multi_turn_session() {
         "Fixed `add`: it subtracted instead of adding.\n"
     );
     assert!(run.stderr.contains("5 turns"), "{}", run.stderr);
+    // Applied without a question (--yes), the edit is still shown as a diff.
+    assert!(
+        run.stderr
+            .contains("-  echo $(( $1 - $2 ))\n+  echo $(( $1 + $2 ))"),
+        "{}",
+        run.stderr
+    );
     let requests = mock.requests();
     assert_eq!(requests.len(), 5);
     assert!(tool_result(&requests, "call_1").contains("calc.sh\ntest.sh"));

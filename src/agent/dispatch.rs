@@ -11,7 +11,7 @@ use agent_tools::{
 use tokio_util::sync::CancellationToken;
 
 use super::event::{ApprovalAction, Event, Events};
-use crate::review::{Approver, Decision};
+use crate::review::{Approver, DecidedBy, Decision};
 use crate::session::EditJournal;
 
 pub struct ToolRunner {
@@ -78,7 +78,7 @@ impl ToolRunner {
                     Decision::Approved { .. } => {
                         run_command::run(&self.workspace, &args, self.hard_stop.cancelled()).await
                     }
-                    Decision::Denied { reason } => ToolOutput::error(format!(
+                    Decision::Denied { reason, .. } => ToolOutput::error(format!(
                         "the user did not approve running this command; it was not run.{}",
                         because(&reason)
                     )),
@@ -127,6 +127,7 @@ impl ToolRunner {
             Decision::Approved {
                 edit: reviewed,
                 note,
+                ..
             } => {
                 let applied = reviewed.unwrap_or(edit);
                 match applied.commit() {
@@ -150,7 +151,7 @@ impl ToolRunner {
                     Err(error) => ToolOutput::error(error.to_string()),
                 }
             }
-            Decision::Denied { reason } => ToolOutput::error(format!(
+            Decision::Denied { reason, .. } => ToolOutput::error(format!(
                 "the user did not approve this edit; nothing was written.{}",
                 because(&reason)
             )),
@@ -162,17 +163,23 @@ impl ToolRunner {
 }
 
 fn emit_decision(events: &mut Events, id: &str, decision: &Decision) {
-    let (approved, reason) = match decision {
-        Decision::Approved { note, .. } => (true, note.clone()),
-        Decision::Denied { reason } => (
+    let (approved, reason, by) = match decision {
+        Decision::Approved { note, by, .. } => (true, note.clone(), *by),
+        Decision::Denied { reason, by } => (
             false,
             Some(reason.clone()).filter(|reason| !reason.is_empty()),
+            *by,
         ),
-        Decision::Quit => (false, Some("the user stopped the session".to_string())),
+        Decision::Quit => (
+            false,
+            Some("the user stopped the session".to_string()),
+            DecidedBy::User,
+        ),
     };
     events.emit(Event::ApprovalDecided {
         id: id.to_string(),
         approved,
+        by,
         reason,
     });
 }

@@ -7,6 +7,7 @@ use agent_tools::ToolStatus;
 use serde::Serialize;
 
 use crate::model::wire::ToolCallMessage;
+use crate::review::DecidedBy;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -54,6 +55,7 @@ pub enum Event {
     ApprovalDecided {
         id: String,
         approved: bool,
+        by: DecidedBy,
         reason: Option<String>,
     },
     ToolResult {

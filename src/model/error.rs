@@ -67,7 +67,13 @@ impl ModelError {
             ModelError::Http { code, .. } | ModelError::InStream { code, .. } => {
                 matches!(code.as_deref(), Some("1302" | "1303" | "1305" | "1312"))
             }
-            _ => false,
+            ModelError::Transport(_)
+            | ModelError::StreamCut
+            | ModelError::Idle(_)
+            | ModelError::BadEvent(_)
+            | ModelError::NetworkError
+            | ModelError::Sensitive
+            | ModelError::Cancelled => false,
         }
     }
 

@@ -11,7 +11,7 @@ mod render;
 
 use agent_tools::PreparedEdit;
 use clap::ValueEnum;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use interactive::{CommandAnswer, EditAnswer};
 pub use readonly::is_read_only;
@@ -48,6 +48,15 @@ pub enum Interaction {
     Unattended,
 }
 
+/// Who made a decision: the user at a prompt (who saw the diff or command), or the settings
+/// (mode, rules, read-only check) without a question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecidedBy {
+    User,
+    Settings,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     /// Go ahead; for edits, possibly with a changed edit (hunks picked, edited by the user) and a
@@ -55,9 +64,11 @@ pub enum Decision {
     Approved {
         edit: Option<PreparedEdit>,
         note: Option<String>,
+        by: DecidedBy,
     },
     Denied {
         reason: String,
+        by: DecidedBy,
     },
     /// Denied, and the user wants the run to stop.
     Quit,
@@ -125,6 +136,7 @@ impl Approver {
                 eprintln!("{}", render_edit(edit));
                 Decision::Denied {
                     reason: "dry run (--approval none): edits are shown, never applied".into(),
+                    by: DecidedBy::Settings,
                 }
             }
             (ApprovalMode::All | ApprovalMode::Edits, _) => approved(),
@@ -136,12 +148,20 @@ impl Approver {
                     Ok(EditAnswer::Apply { edit, note }) => Decision::Approved {
                         edit: Some(edit),
                         note,
+                        by: DecidedBy::User,
                     },
                     Ok(EditAnswer::AcceptAll) => {
                         self.accept_all_edits = true;
-                        approved()
+                        Decision::Approved {
+                            edit: None,
+                            note: None,
+                            by: DecidedBy::User,
+                        }
                     }
-                    Ok(EditAnswer::Reject { reason }) => Decision::Denied { reason },
+                    Ok(EditAnswer::Reject { reason }) => Decision::Denied {
+                        reason,
+                        by: DecidedBy::User,
+                    },
                     Ok(EditAnswer::Quit) | Err(_) => Decision::Quit,
                 }
             }
@@ -162,11 +182,13 @@ impl Approver {
                     "commands starting with `{}` are denied by the settings",
                     rule.join(" ")
                 ),
+                by: DecidedBy::Settings,
             }
         } else {
             match (self.mode, self.interaction) {
                 (ApprovalMode::None, _) => Decision::Denied {
                     reason: "dry run (--approval none): commands are never run".into(),
+                    by: DecidedBy::Settings,
                 },
                 (ApprovalMode::All, _) => approved(),
                 (ApprovalMode::Ask | ApprovalMode::Edits, _)
@@ -185,7 +207,10 @@ impl Approver {
                             self.session_allowed.push(command_prefix(&words));
                             approved()
                         }
-                        Ok(CommandAnswer::Reject { reason }) => Decision::Denied { reason },
+                        Ok(CommandAnswer::Reject { reason }) => Decision::Denied {
+                            reason,
+                            by: DecidedBy::User,
+                        },
                         Ok(CommandAnswer::Quit) | Err(_) => Decision::Quit,
                     }
                 }
@@ -218,16 +243,19 @@ impl Approver {
     }
 }
 
+/// Approved by the mode or the rules, without a question.
 fn approved() -> Decision {
     Decision::Approved {
         edit: None,
         note: None,
+        by: DecidedBy::Settings,
     }
 }
 
 fn unattended() -> Decision {
     Decision::Denied {
         reason: "no one is at a terminal to approve it (use --yes or --approval)".into(),
+        by: DecidedBy::Settings,
     }
 }
 

@@ -11,6 +11,7 @@ use std::io::{IsTerminal, Write};
 use console::style;
 
 use crate::agent::event::{ApprovalAction, Event, EventSink, Outcome};
+use crate::review::DecidedBy;
 use agent_tools::ToolStatus;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +24,8 @@ enum Stream {
 pub struct TerminalView {
     stdout_is_terminal: bool,
     streaming: Stream,
+    /// The diff of the edit awaiting a decision.
+    pending_diff: Option<String>,
 }
 
 impl TerminalView {
@@ -30,6 +33,7 @@ impl TerminalView {
         Self {
             stdout_is_terminal: std::io::stdout().is_terminal(),
             streaming: Stream::Nothing,
+            pending_diff: None,
         }
     }
 
@@ -115,10 +119,21 @@ impl EventSink for TerminalView {
                 );
             }
             Event::ApprovalRequested {
-                action: ApprovalAction::Edit { summary, .. },
+                action: ApprovalAction::Edit { summary, diff },
                 ..
             } => {
                 eprintln!("  {}", style(summary.replace('\n', ", ")).dim());
+                self.pending_diff = Some(diff.clone());
+            }
+            Event::ApprovalDecided {
+                approved: true,
+                by: DecidedBy::Settings,
+                ..
+            } => {
+                // Applied without a question: the diff was not on screen yet.
+                if let Some(diff) = self.pending_diff.take() {
+                    eprint!("{}", colored_unified(&diff));
+                }
             }
             Event::ApprovalDecided {
                 approved: false,
@@ -187,4 +202,25 @@ fn first_line(text: &str) -> String {
     } else {
         clipped
     }
+}
+
+/// A unified diff for the terminal: additions green, removals red, hunk headers cyan.
+fn colored_unified(diff: &str) -> String {
+    let mut out = String::new();
+    for line in diff.lines() {
+        let styled = if line.starts_with("+++") || line.starts_with("---") {
+            style(line).bold().to_string()
+        } else if line.starts_with('+') {
+            style(line).green().to_string()
+        } else if line.starts_with('-') {
+            style(line).red().to_string()
+        } else if line.starts_with("@@") {
+            style(line).cyan().to_string()
+        } else {
+            line.to_string()
+        };
+        out.push_str(&styled);
+        out.push('\n');
+    }
+    out
 }
