@@ -32,8 +32,7 @@ async fn in_terminal(
     env: &[(&str, &str)],
     interact: fn(&mut OsSession),
 ) -> i32 {
-    let command = sandbox.agent(mock);
-    let mut command = command.as_std().clone_command();
+    let mut command = without_stdio(sandbox.agent(mock).into_std());
     command.args(args).env("TERM", "xterm-256color");
     for (name, value) in env {
         command.env(name, value);
@@ -52,26 +51,20 @@ async fn in_terminal(
     .unwrap()
 }
 
-trait CloneCommand {
-    fn clone_command(&self) -> std::process::Command;
-}
-
-impl CloneCommand for std::process::Command {
-    /// A copy of the program, arguments, environment and directory (Command is not Clone).
-    fn clone_command(&self) -> std::process::Command {
-        let mut copy = std::process::Command::new(self.get_program());
-        copy.args(self.get_args());
-        copy.env_clear();
-        for (name, value) in self.get_envs() {
-            if let Some(value) = value {
-                copy.env(name, value);
-            }
+/// The same program, arguments, environment and directory, with stdio left for the pseudo-
+/// terminal to set (Command cannot unset stdio once configured).
+fn without_stdio(configured: std::process::Command) -> std::process::Command {
+    let mut command = std::process::Command::new(configured.get_program());
+    command.args(configured.get_args()).env_clear();
+    for (name, value) in configured.get_envs() {
+        if let Some(value) = value {
+            command.env(name, value);
         }
-        if let Some(dir) = self.get_current_dir() {
-            copy.current_dir(dir);
-        }
-        copy
     }
+    if let Some(dir) = configured.get_current_dir() {
+        command.current_dir(dir);
+    }
+    command
 }
 
 #[tokio::test]
@@ -293,4 +286,56 @@ async fn commands_ask_unless_read_only_and_always_allows_a_prefix() {
     assert!(
         tool_result(&requests, "c4").starts_with("the user did not approve running this command")
     );
+}
+
+#[tokio::test]
+async fn agent_review_walks_batch_patches() {
+    let sandbox = Sandbox::new(&[]);
+    let batch = sandbox.dir.path().join("tasks.jsonl");
+    std::fs::write(&batch, "{\"id\":\"first\",\"task\":\"[first] write\"}\n{\"id\":\"second\",\"task\":\"[second] write\"}\n").unwrap();
+    let write = |name: &str| {
+        vec![
+            turn()
+                .call(
+                    "w",
+                    "write_file",
+                    &json!({"path": format!("{name}.txt"), "content": format!("{name}\n")})
+                        .to_string(),
+                )
+                .reply(),
+            turn().content("done").reply(),
+        ]
+    };
+    let routes = vec![
+        ("[first]".to_string(), write("first")),
+        ("[second]".to_string(), write("second")),
+    ];
+    let mock = MockGlm::routed(routes, Duration::ZERO).await;
+    let out = sandbox.dir.path().join("out");
+    let mut command = sandbox.agent(&mock);
+    command.args([
+        "batch",
+        batch.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(support::finish(command).await.code, 0);
+    assert!(
+        !sandbox.path("first.txt").exists(),
+        "a batch never touches the real checkout"
+    );
+
+    let out_arg = out.display().to_string();
+    let code = in_terminal(&sandbox, &mock, &["review", &out_arg], &[], |session| {
+        session.expect("== first (ok) ==").unwrap();
+        session.expect("Apply?").unwrap();
+        session.send("y").unwrap();
+        session.expect("== second (ok) ==").unwrap();
+        session.expect("Apply?").unwrap();
+        session.send("n").unwrap();
+    })
+    .await;
+    assert_eq!(code, 5);
+    assert_eq!(sandbox.read("first.txt"), "first\n");
+    assert!(!sandbox.path("second.txt").exists());
 }
