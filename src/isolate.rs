@@ -9,7 +9,7 @@ included (`git stash create` records them without touching the user's index, bra
 or at its HEAD for batch tasks. Worktrees share the repository's objects, so making one costs
 about as much as checking out its files (a `git clone --shared` was measured at three times the
 cost). Parallel `git worktree add`/`remove` on one repository race on its administrative files,
-so those two commands take a process-wide lock. Untracked files are not carried over. A plain
+so those commands take a process-wide lock; the files are checked out after, outside it. Untracked files are not carried over. A plain
 directory is copied into a throwaway repository so both cases diff the same way.
 */
 
@@ -79,9 +79,25 @@ fn is_git_repository(dir: &Path) -> bool {
     git(dir, &["rev-parse", "--show-toplevel"]).is_ok_and(|top| Path::new(&top) == dir)
 }
 
+/// The commit an isolated tree of `workspace` starts from; None when the workspace is not a git
+/// repository with a commit (it is then copied instead).
+pub fn starting_commit(workspace: &Path, start: Start) -> Result<Option<String>> {
+    if !is_git_repository(workspace) {
+        return Ok(None);
+    }
+    let Ok(head) = git(workspace, &["rev-parse", "--verify", "HEAD"]) else {
+        return Ok(None);
+    };
+    let dirty = match start {
+        Start::CurrentState => git(workspace, &["stash", "create"])?,
+        Start::Head => String::new(),
+    };
+    Ok(Some(if dirty.is_empty() { head } else { dirty }))
+}
+
 impl Isolation {
     /// Creates the isolated tree at `into`, first clearing what a crashed run may have left there.
-    pub fn create_fresh(workspace: &Path, into: &Path, start: Start) -> Result<Self> {
+    pub fn create_fresh(workspace: &Path, into: &Path, base: Option<&str>) -> Result<Self> {
         if into.exists() {
             std::fs::remove_dir_all(into)
                 .with_context(|| format!("cannot clear {}", into.display()))?;
@@ -90,34 +106,33 @@ impl Isolation {
                 worktree_admin(workspace, &["worktree", "prune"])?;
             }
         }
-        Self::create(workspace, into, start)
+        Self::create(workspace, into, base)
     }
 
     /// Creates the isolated tree at `into` (which must not exist yet).
-    pub fn create(workspace: &Path, into: &Path, start: Start) -> Result<Self> {
+    pub fn create(workspace: &Path, into: &Path, base: Option<&str>) -> Result<Self> {
         if let Some(parent) = into.parent() {
             std::fs::create_dir_all(parent)?;
         }
         let into_text = into.to_string_lossy().into_owned();
-        if is_git_repository(workspace)
-            && git(workspace, &["rev-parse", "--verify", "HEAD"]).is_ok()
-        {
-            let dirty = match start {
-                Start::CurrentState => git(workspace, &["stash", "create"])?,
-                Start::Head => String::new(),
-            };
-            let base = if dirty.is_empty() {
-                git(workspace, &["rev-parse", "HEAD"])?
-            } else {
-                dirty
-            };
+        if let Some(base) = base {
+            // Only registering the worktree needs the lock; filling it in runs in parallel.
             worktree_admin(
                 workspace,
-                &["worktree", "add", "--quiet", "--detach", &into_text, &base],
+                &[
+                    "worktree",
+                    "add",
+                    "--quiet",
+                    "--no-checkout",
+                    "--detach",
+                    &into_text,
+                    base,
+                ],
             )?;
+            git(into, &["reset", "--quiet", "--hard"])?;
             return Ok(Self {
                 dir: into.to_path_buf(),
-                base,
+                base: base.to_string(),
                 repository: Some(workspace.to_path_buf()),
             });
         }

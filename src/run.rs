@@ -16,7 +16,7 @@ use crate::agent::{Agent, ToolRunner};
 use crate::cli::{ProviderKind, RunArgs};
 use crate::config::{FileConfig, Settings, approval_mode, approver, secret_variables};
 use crate::exit;
-use crate::isolate::{Isolation, Start, review_and_apply};
+use crate::isolate::{Isolation, Start, review_and_apply, starting_commit};
 use crate::model::ModelClient;
 use crate::model::wire::ToolDefinition;
 use crate::review::Approver;
@@ -43,7 +43,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         true => Some(Isolation::create(
             real.root(),
             &transcript.path().with_extension("worktree"),
-            Start::CurrentState,
+            starting_commit(real.root(), Start::CurrentState)?.as_deref(),
         )?),
         false => None,
     };

@@ -78,6 +78,7 @@ pub async fn batch(args: BatchArgs) -> Result<ExitCode> {
         timeout_secs: args.timeout_secs,
         yes: args.yes,
         running: tokio::sync::Semaphore::new(usize::from(args.jobs)),
+        heads: tokio::sync::Mutex::default(),
     });
     let finished = run_all(to_run, context, usize::from(args.jobs), &out).await?;
     print_summary(&finished, &out);

@@ -5,6 +5,7 @@ check command, and the patch. The whole task is bounded by its timeout; a timed-
 leaves its patch.
 */
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -20,7 +21,7 @@ use super::results::{Status, TaskResult};
 use crate::agent::event::{Events, Outcome};
 use crate::agent::{Agent, ToolRunner};
 use crate::config::{FileConfig, approver, secret_variables};
-use crate::isolate::{Isolation, Start};
+use crate::isolate::{Isolation, Start, starting_commit};
 use crate::model::ModelClient;
 use crate::review::ApprovalMode;
 use crate::run::system_prompt;
@@ -40,6 +41,8 @@ pub struct BatchContext {
     /// `-j`: how many tasks run at once. More tasks than that hold a worktree made ahead, so
     /// making and removing worktrees stays off the critical path.
     pub running: tokio::sync::Semaphore,
+    /// Each workspace's HEAD, read once: every task on a repository starts from the same commit.
+    pub heads: tokio::sync::Mutex<HashMap<PathBuf, Option<String>>>,
 }
 
 pub async fn run(
@@ -103,7 +106,8 @@ async fn attempt(
         .with_context(|| format!("workspace {}", root.display()))?;
     let dir = context.out.join(format!("{}.worktree", spec.id));
     // Git runs as blocking child processes: keep them off the runtime's few worker threads.
-    let isolation = blocking(move || Isolation::create_fresh(&root, &dir, Start::Head)).await?;
+    let base = starting_commit_of(context, &root).await?;
+    let isolation = blocking(move || Isolation::create_fresh(&root, &dir, base.as_deref())).await?;
     let workspace =
         Workspace::new(&isolation.dir)?.with_scrubbed_env(secret_variables(&context.api_key));
     let timeout = Duration::from_secs(spec.timeout_secs.unwrap_or(context.timeout_secs));
@@ -230,6 +234,17 @@ async fn shell(workspace: &Workspace, command: &str) -> Result<(Option<i32>, Str
         finished.exit_code(),
         agent_tools::truncate_head_tail(&finished.output(), 2000),
     ))
+}
+
+async fn starting_commit_of(context: &BatchContext, root: &Path) -> Result<Option<String>> {
+    let mut heads = context.heads.lock().await;
+    if let Some(head) = heads.get(root) {
+        return Ok(head.clone());
+    }
+    let owned = root.to_path_buf();
+    let head = blocking(move || starting_commit(&owned, Start::Head)).await?;
+    heads.insert(root.to_path_buf(), head.clone());
+    Ok(head)
 }
 
 async fn blocking<T: Send + 'static>(
