@@ -207,9 +207,16 @@ fn stage_one(change: &FileChange) -> Result<Staged<'_>, CommitError> {
         });
     };
     let dir = path.parent().unwrap_or(Path::new("."));
-    let created_dirs = missing_ancestors(dir);
+    // A file that exists has its directory; only a new one may need directories made.
+    let created_dirs = if change.old.is_some() {
+        Vec::new()
+    } else {
+        missing_ancestors(dir)
+    };
     let staged = (|| {
-        std::fs::create_dir_all(dir)?;
+        if !created_dirs.is_empty() {
+            std::fs::create_dir_all(dir)?;
+        }
         let mut temp = tempfile::NamedTempFile::new_in(dir)?;
         temp.write_all(new.as_bytes())?;
         if let Some(permissions) = &permissions {

@@ -124,11 +124,11 @@ struct FileState {
 /// Plans the diff without writing anything.
 pub fn prepare(workspace: &Workspace, diff: &str) -> Result<PreparedEdit, ApplyError> {
     let patches = parse::parse(diff)?;
+    let directories = PrefixDirectories::of(workspace);
     let mut files: BTreeMap<PathBuf, FileState> = BTreeMap::new();
     let mut order: Vec<PathBuf> = Vec::new();
     for patch in &patches {
-        let old = resolve(workspace, patch, Side::Old)?;
-        let new = resolve(workspace, patch, Side::New)?;
+        let (old, new) = resolve_sides(workspace, patch, &directories)?;
         let source = match &old {
             Some(path) => {
                 let state = load(workspace, &mut files, &mut order, path)?;
@@ -237,28 +237,56 @@ enum Side {
     New,
 }
 
-/// Resolves one side's path. `a/`/`b/` are prefixes in git diffs, and in loose diffs unless a
+/// Whether the workspace has real top-level `a` and `b` directories, which make `a/x` in a loose
+/// diff possibly a real path rather than a prefix. Checked once per diff.
+struct PrefixDirectories {
+    a: bool,
+    b: bool,
+}
+
+impl PrefixDirectories {
+    fn of(workspace: &Workspace) -> Self {
+        Self {
+            a: workspace.root().join("a").is_dir(),
+            b: workspace.root().join("b").is_dir(),
+        }
+    }
+}
+
+/// The path one side names. `a/`/`b/` are prefixes in git diffs, and in loose diffs unless a
 /// directory of that name really holds the file.
-fn resolve(
+fn side_path<'p>(
+    workspace: &Workspace,
+    patch: &'p FilePatch,
+    side: Side,
+    directories: &PrefixDirectories,
+) -> Option<&'p str> {
+    let (raw, prefix, directory_exists) = match side {
+        Side::Old => (patch.old_path.as_deref()?, "a/", directories.a),
+        Side::New => (patch.new_path.as_deref()?, "b/", directories.b),
+    };
+    match raw.strip_prefix(prefix) {
+        Some(stripped) if patch.git_format || !directory_exists => Some(stripped),
+        Some(stripped) if !workspace.resolve(raw).is_ok_and(|path| path.exists()) => Some(stripped),
+        Some(_) | None => Some(raw),
+    }
+}
+
+/// Both sides' absolute paths; a path both sides name is resolved once.
+fn resolve_sides(
     workspace: &Workspace,
     patch: &FilePatch,
-    side: Side,
-) -> Result<Option<PathBuf>, ApplyError> {
-    let (raw, prefix) = match side {
-        Side::Old => (&patch.old_path, "a/"),
-        Side::New => (&patch.new_path, "b/"),
+    directories: &PrefixDirectories,
+) -> Result<(Option<PathBuf>, Option<PathBuf>), ApplyError> {
+    let old_path = side_path(workspace, patch, Side::Old, directories);
+    let new_path = side_path(workspace, patch, Side::New, directories);
+    let old = old_path.map(|path| workspace.resolve(path)).transpose()?;
+    let new = match new_path {
+        Some(path) if Some(path) == old_path => old.clone(),
+        Some(path) => Some(workspace.resolve(path)?),
+        None => None,
     };
-    let Some(raw) = raw else { return Ok(None) };
-    let stripped = raw.strip_prefix(prefix);
-    let chosen = match stripped {
-        Some(stripped)
-            if patch.git_format || !workspace.resolve(raw).is_ok_and(|path| path.exists()) =>
-        {
-            stripped
-        }
-        Some(_) | None => raw.as_str(),
-    };
-    Ok(Some(workspace.resolve(chosen)?))
+    Ok((old, new))
 }
 
 fn new_file_content(hunks: &[Hunk]) -> String {
