@@ -1,5 +1,5 @@
 /*!
-Isolated runs: the agent works in a private checkout of the workspace (or a copy, for a directory
+Isolated runs: the agent works in a fresh git worktree of the workspace (or a copy, for a directory
 that is not a git repository), so the real workspace is untouched until the user accepts the
 change. The change comes back as one patch (`<session>.patch` beside the transcript) that is
 reviewed with the same review UI, now or later with `agent apply SESSION`.
