@@ -161,17 +161,9 @@ impl Agent<'_> {
                 arguments: arguments.to_string(),
             });
             let repetition = repeats.observe(name, arguments);
+            stop_with = stop_with.or_else(|| self.pending_stop());
             let (status, content) = if let Some(outcome) = &stop_with {
                 (ToolStatus::Error, not_run_message(outcome))
-            } else if self.tools.quit_requested() {
-                stop_with = Some(Outcome::Quit);
-                (ToolStatus::Error, not_run_message(&Outcome::Quit))
-            } else if self.stop.is_cancelled() {
-                stop_with = Some(Outcome::Interrupted);
-                (
-                    ToolStatus::Error,
-                    "not run: the user interrupted the session".to_string(),
-                )
             } else if repetition == Repetition::Stop {
                 stop_with = Some(Outcome::RepeatedCall {
                     name: name.to_string(),
@@ -202,13 +194,19 @@ impl Agent<'_> {
                 content,
             });
         }
-        if stop_with.is_none() && self.tools.quit_requested() {
-            stop_with = Some(Outcome::Quit);
+        stop_with.or_else(|| self.pending_stop())
+    }
+
+    /// Why the run must stop before the next tool, if the user asked for it (`q` at a review
+    /// prompt, or Ctrl-C).
+    fn pending_stop(&self) -> Option<Outcome> {
+        if self.tools.quit_requested() {
+            Some(Outcome::Quit)
+        } else if self.stop.is_cancelled() {
+            Some(Outcome::Interrupted)
+        } else {
+            None
         }
-        if stop_with.is_none() && self.stop.is_cancelled() {
-            stop_with = Some(Outcome::Interrupted);
-        }
-        stop_with
     }
 }
 
