@@ -114,19 +114,11 @@ impl PreparedEdit {
             .join("\n")
     }
 
-    /// Writes every change, or none. First checks that no file changed since it was read; then
-    /// writes every new content to a temp file beside its target (nothing visible yet; a failure
-    /// here leaves the tree as it was); then renames them into place, restoring the files already
-    /// replaced if a rename fails.
+    /// Writes every change, or none. First, for every file, checks that it did not change since it
+    /// was read and writes its new content to a temp file beside it (nothing visible yet; a stale
+    /// file or a failure here leaves the tree as it was); then renames them all into place,
+    /// restoring the files already replaced if a rename fails.
     pub fn commit(&self) -> Result<(), CommitError> {
-        for change in &self.changes {
-            let current = std::fs::read(&change.absolute).ok();
-            if current.as_deref() != change.old.as_ref().map(String::as_bytes) {
-                return Err(CommitError::Stale {
-                    path: change.path.clone(),
-                });
-            }
-        }
         let staged = stage_all(&self.changes)?;
         swap_in(staged)
     }
@@ -197,6 +189,12 @@ fn stage_one(change: &FileChange) -> Result<Staged<'_>, CommitError> {
         source,
     };
     let path = &change.absolute;
+    let current = std::fs::read(path).ok();
+    if current.as_deref() != change.old.as_ref().map(String::as_bytes) {
+        return Err(CommitError::Stale {
+            path: change.path.clone(),
+        });
+    }
     let permissions = std::fs::metadata(path).ok().map(|meta| meta.permissions());
     let Some(new) = &change.new else {
         return Ok(Staged {
