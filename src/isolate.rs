@@ -6,10 +6,11 @@ reviewed with the same review UI, now or later with `agent apply SESSION`.
 
 The checkout is a detached `git worktree` at the workspace's current state, uncommitted changes
 included (`git stash create` records them without touching the user's index, branch or stash),
-or at its HEAD for batch tasks. Worktrees share the repository's objects, so making one costs
+or at its HEAD for batch tasks; an isolated run also copies the untracked files in.
+Worktrees share the repository's objects, so making one costs
 about as much as checking out its files (a `git clone --shared` was measured at three times the
 cost). Parallel `git worktree add`/`remove` on one repository race on its administrative files,
-so those commands take a process-wide lock; the files are checked out after, outside it. Untracked files are not carried over. A plain
+so those commands take a process-wide lock; the files are checked out after, outside it. A plain
 directory is copied into a throwaway repository so both cases diff the same way.
 */
 
@@ -146,6 +147,48 @@ impl Isolation {
             base,
             repository: None,
         })
+    }
+
+    /// Copies the workspace's untracked (not ignored) files into the worktree and makes them part
+    /// of the base, so the agent sees them and the patch does not carry them back. Returns how
+    /// many files were copied.
+    pub fn carry_untracked(&mut self, workspace: &Path) -> Result<usize> {
+        if self.repository.is_none() {
+            return Ok(0);
+        }
+        let output = Command::new("git")
+            .args(["ls-files", "--others", "--exclude-standard", "-z"])
+            .current_dir(workspace)
+            .output()
+            .context("cannot list untracked files")?;
+        let listing = String::from_utf8_lossy(&output.stdout).into_owned();
+        let files: Vec<&str> = listing
+            .split('\0')
+            .filter(|name| !name.is_empty())
+            .collect();
+        for name in &files {
+            let target = self.dir.join(name);
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::copy(workspace.join(name), &target)
+                .with_context(|| format!("cannot copy untracked {name}"))?;
+        }
+        if !files.is_empty() {
+            git(&self.dir, &["add", "-A"])?;
+            git(
+                &self.dir,
+                &[
+                    "commit",
+                    "-q",
+                    "--no-verify",
+                    "-m",
+                    "untracked files of the workspace",
+                ],
+            )?;
+            self.base = git(&self.dir, &["rev-parse", "HEAD"])?;
+        }
+        Ok(files.len())
     }
 
     /// Everything changed in the isolated tree since it was created, as a unified diff.

@@ -40,11 +40,13 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
     let journal_path = transcript.journal_path();
     let patch_path = transcript.path().with_extension("patch");
     let isolation = match args.isolate {
-        true => Some(Isolation::create(
-            real.root(),
-            &transcript.path().with_extension("worktree"),
-            starting_commit(real.root(), Start::CurrentState)?.as_deref(),
-        )?),
+        true => {
+            let base = starting_commit(real.root(), Start::CurrentState)?;
+            let into = transcript.path().with_extension("worktree");
+            let mut isolation = Isolation::create(real.root(), &into, base.as_deref())?;
+            isolation.carry_untracked(real.root())?;
+            Some(isolation)
+        }
         false => None,
     };
     let workspace = match &isolation {

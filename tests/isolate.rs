@@ -24,7 +24,7 @@ fn script() -> Vec<support::Reply> {
         turn()
             .call("i1", "apply_diff", &json!({"diff": diff}).to_string())
             .call("i2", "write_file", r#"{"path":"b.txt","content":"new\n"}"#)
-            .call("i3", "run_command", r#"{"command":"cat a.txt"}"#)
+            .call("i3", "run_command", r#"{"command":"cat a.txt notes.txt"}"#)
             .reply(),
         turn().content("done").reply(),
     ]
@@ -45,8 +45,9 @@ async fn the_real_workspace_is_untouched_until_the_change_is_applied() {
             "a",
         ],
     );
-    // An uncommitted change the isolated tree must start from.
+    // An uncommitted change and an untracked file the isolated tree must start from.
     std::fs::write(sandbox.path("a.txt"), "committed\ndirty\n").unwrap();
+    std::fs::write(sandbox.path("notes.txt"), "untracked notes\n").unwrap();
     let status_before = git(&sandbox, &["status", "--porcelain"]);
 
     let mock = MockGlm::start(script()).await;
@@ -56,7 +57,7 @@ async fn the_real_workspace_is_untouched_until_the_change_is_applied() {
     assert_eq!(run.code, 5, "{}", run.stderr);
     assert_eq!(
         support::tool_result(&mock.requests(), "i3"),
-        "exit code: 0\ncommitted\nagent\n"
+        "exit code: 0\ncommitted\nagent\nuntracked notes\n"
     );
     assert_eq!(sandbox.read("a.txt"), "committed\ndirty\n");
     assert!(!sandbox.path("b.txt").exists());
@@ -84,6 +85,7 @@ async fn the_real_workspace_is_untouched_until_the_change_is_applied() {
     assert_eq!(applied.code, 0, "{}", applied.stderr);
     assert_eq!(sandbox.read("a.txt"), "committed\nagent\n");
     assert_eq!(sandbox.read("b.txt"), "new\n");
+    assert_eq!(sandbox.read("notes.txt"), "untracked notes\n");
 
     let mut command = sandbox.agent(&mock);
     command.args(["apply", &session, "--yes"]);
