@@ -166,13 +166,18 @@ fn announce_transcript(args: &RunArgs, path: &Path) {
     }
 }
 
+/// All of stdin, for arguments given as `-`; `what` names it in the error.
+pub fn read_stdin(what: &str) -> Result<String> {
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .with_context(|| format!("cannot read {what} from stdin"))?;
+    Ok(text)
+}
+
 fn read_task(task: &str) -> Result<String> {
     let task = if task == "-" {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .context("cannot read the task from stdin")?;
-        text
+        read_stdin("the task")?
     } else {
         task.to_string()
     };

@@ -3,11 +3,11 @@
 path the loop uses.
 */
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::process::ExitCode;
 
 use agent_tools::{ToolCall, ToolStatus};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::ToolRunner;
@@ -15,7 +15,7 @@ use crate::agent::event::Events;
 use crate::cli::{ToolsAction, ToolsArgs};
 use crate::config::{FileConfig, approval_mode, approver, secret_variables};
 use crate::exit;
-use crate::run::{open_workspace, tool_definitions};
+use crate::run::{open_workspace, read_stdin, tool_definitions};
 
 pub async fn tools(args: ToolsArgs) -> Result<ExitCode> {
     match args.action {
@@ -29,11 +29,7 @@ pub async fn tools(args: ToolsArgs) -> Result<ExitCode> {
             workspace,
         }) => {
             let arguments = if arguments == "-" {
-                let mut text = String::new();
-                std::io::stdin()
-                    .read_to_string(&mut text)
-                    .context("cannot read the arguments from stdin")?;
-                text
+                read_stdin("the arguments")?
             } else {
                 arguments
             };

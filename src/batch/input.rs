@@ -4,7 +4,6 @@ whole file is checked before anything runs; every bad line is reported with its 
 */
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
@@ -39,11 +38,7 @@ struct TomlBatch {
 /// Reads and checks a batch file (`-` for stdin).
 pub fn load(file: &str) -> Result<Vec<TaskSpec>> {
     let text = if file == "-" {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .context("cannot read the batch from stdin")?;
-        text
+        crate::run::read_stdin("the batch")?
     } else {
         std::fs::read_to_string(file).with_context(|| format!("cannot read {file}"))?
     };
