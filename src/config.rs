@@ -16,6 +16,8 @@ use crate::review::{Approver, CommandRules, Interaction};
 pub const DEFAULT_BASE_URL: &str = "https://open.bigmodel.cn/api/paas/v4";
 pub const DEFAULT_MODEL: &str = "glm-4.7-flash";
 pub const DEFAULT_MAX_TURNS: u32 = 100;
+/// `max_tokens` sent to GLM providers unless configured (GLM-4.7 allows up to 128K).
+pub const DEFAULT_GLM_MAX_TOKENS: u32 = 32_768;
 /// Variables searched for the API key, in order (after a provider's own `api_key_env`).
 pub const KEY_VARIABLES: [&str; 3] = ["AGENT_API_KEY", "ZAI_API_KEY", "ZHIPUAI_API_KEY"];
 
@@ -260,7 +262,11 @@ impl Settings {
                 .unwrap_or(DEFAULT_MAX_TURNS),
             thinking: !args.no_thinking && config.thinking.unwrap_or(true),
             temperature: args.temperature.or(config.temperature),
-            max_tokens: args.max_tokens.or(config.max_tokens),
+            max_tokens: args.max_tokens.or(config.max_tokens).or(match kind {
+                // GLM's own default (2048) is easily used up by thinking before any answer.
+                ProviderKind::Glm => Some(DEFAULT_GLM_MAX_TOKENS),
+                ProviderKind::Openai => None,
+            }),
             sessions_dir,
             stream_idle_timeout_secs: idle.or(config.stream_idle_timeout_secs).unwrap_or(300),
         })

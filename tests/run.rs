@@ -499,3 +499,34 @@ async fn commands_do_not_see_the_api_key() {
     let transcript = serde_json::to_string(&sandbox.transcript_events()).unwrap();
     assert!(!transcript.contains(API_KEY));
 }
+
+#[tokio::test]
+async fn an_answer_cut_at_the_output_limit_is_continued() {
+    let sandbox = Sandbox::new(&[]);
+    let mock = MockGlm::start(vec![
+        turn()
+            .reasoning("long")
+            .content("part one")
+            .finish_reason("length")
+            .reply(),
+        turn().content("part two").reply(),
+    ])
+    .await;
+    let mut command = sandbox.agent(&mock);
+    command.args(["run", "explain"]);
+    let run = finish(command).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let requests = mock.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[0].body["max_tokens"], json!(32768));
+    let messages = requests[1].body["messages"].as_array().unwrap();
+    assert_eq!(messages[2]["content"], "part one");
+    assert_eq!(messages[3]["role"], "user");
+    assert!(
+        messages[3]["content"]
+            .as_str()
+            .unwrap()
+            .contains("cut off by the output token limit")
+    );
+    assert_eq!(run.stdout, "part onepart two\n");
+}

@@ -23,6 +23,9 @@ use repeat::{RepeatGuard, Repetition};
 use crate::model::wire::{Message, ToolCallMessage};
 use crate::model::{ModelClient, ModelError, Piece, Progress, Turn};
 
+/// Sent when a turn without tool calls ended at the output token limit.
+const CONTINUE_AFTER_LENGTH: &str = "[from the agent] Your last answer was cut off by the output token limit. Continue exactly where it stopped.";
+
 /// Token counts summed over a session.
 #[derive(Debug, Default, Clone, Copy)]
 struct Totals {
@@ -53,6 +56,7 @@ impl Agent<'_> {
         let mut totals = Totals::default();
         let mut repeats = RepeatGuard::default();
         let mut answer = String::new();
+        let mut cut_off = false;
         let mut turns = 0;
         let outcome = loop {
             if turns == self.max_turns {
@@ -74,7 +78,20 @@ impl Agent<'_> {
             };
             self.record(turns, &turn, &mut totals);
             history.push(turn.to_message());
-            answer = turn.content.clone();
+            // An answer continued after the output limit is the sum of its parts.
+            answer = if cut_off {
+                answer + &turn.content
+            } else {
+                turn.content.clone()
+            };
+            cut_off = turn.tool_calls.is_empty() && turn.finish_reason.as_deref() == Some("length");
+            if cut_off {
+                // Cut off by the output limit mid-answer: ask for the rest instead of stopping.
+                history.push(Message::User {
+                    content: CONTINUE_AFTER_LENGTH.to_string(),
+                });
+                continue;
+            }
             if turn.tool_calls.is_empty() {
                 break Outcome::Completed;
             }

@@ -46,6 +46,8 @@ pub struct TurnBuilder {
     calls: Vec<(String, String, String)>,
     split: usize,
     usage: (u64, u64, u64),
+    /// Overrides the finish reason (`stop` or `tool_calls` by default).
+    finish: Option<String>,
 }
 
 pub fn turn() -> TurnBuilder {
@@ -75,6 +77,10 @@ impl TurnBuilder {
         self.split = pieces.max(1);
         self
     }
+    pub fn finish_reason(mut self, reason: &str) -> Self {
+        self.finish = Some(reason.to_string());
+        self
+    }
     pub fn usage(mut self, prompt: u64, completion: u64, cached: u64) -> Self {
         self.usage = (prompt, completion, cached);
         self
@@ -102,10 +108,10 @@ impl TurnBuilder {
                 ));
             }
         }
-        let finish = if self.calls.is_empty() {
-            "stop"
-        } else {
-            "tool_calls"
+        let finish = match (&self.finish, self.calls.is_empty()) {
+            (Some(reason), _) => reason.as_str(),
+            (None, true) => "stop",
+            (None, false) => "tool_calls",
         };
         let (prompt, completion, cached) = self.usage;
         chunks.push(json!({
