@@ -13,7 +13,7 @@ mod parse;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -125,6 +125,9 @@ struct FileState {
 pub fn prepare(workspace: &Workspace, diff: &str) -> Result<PreparedEdit, ApplyError> {
     let patches = parse::parse(diff)?;
     let directories = PrefixDirectories::of(workspace);
+    if let Some(prepared) = prepare_independent(workspace, &patches, &directories) {
+        return prepared;
+    }
     let mut files: BTreeMap<PathBuf, FileState> = BTreeMap::new();
     let mut order: Vec<PathBuf> = Vec::new();
     for patch in &patches {
@@ -195,6 +198,99 @@ fn into_change(path: PathBuf, files: &mut BTreeMap<PathBuf, FileState>) -> Optio
     })
 }
 
+/// A file's text, or None if it does not exist.
+fn read_text(path: &Path, display: &str) -> Result<Option<String>, ApplyError> {
+    match std::fs::read(path) {
+        Ok(bytes) => String::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| ApplyError::NotText {
+                path: display.to_string(),
+            }),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(ApplyError::Io {
+            path: display.to_string(),
+            message: error.to_string(),
+        }),
+    }
+}
+
+/// From this many files, a diff whose parts each modify a different existing file is prepared on
+/// several threads (each file's work is independent then).
+const PARALLEL_FILES: usize = 16;
+
+/// The parallel path of [`prepare`]; None when the diff does not qualify (fewer files, new,
+/// deleted or renamed files, a file touched twice), which the sequential path then handles.
+fn prepare_independent(
+    workspace: &Workspace,
+    patches: &[FilePatch],
+    directories: &PrefixDirectories,
+) -> Option<Result<PreparedEdit, ApplyError>> {
+    if patches.len() < PARALLEL_FILES {
+        return None;
+    }
+    let mut work = Vec::with_capacity(patches.len());
+    let mut seen = std::collections::HashSet::new();
+    for patch in patches {
+        match resolve_sides(workspace, patch, directories) {
+            Ok((Some(old), Some(new))) if old == new && seen.insert(old.clone()) => {
+                work.push((patch, old))
+            }
+            Ok(_) => return None,
+            Err(error) => return Some(Err(error)),
+        }
+    }
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let chunk = work.len().div_ceil(threads);
+    let results: Vec<Result<FileChange, ApplyError>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = work
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(patch, path)| modify_one(workspace, patch, path))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| worker.join().unwrap_or_default())
+            .collect()
+    });
+    if results.len() != patches.len() {
+        return None;
+    }
+    // Collecting in diff order reports the first failing file, as the sequential path would.
+    let changes: Result<Vec<FileChange>, ApplyError> = results.into_iter().collect();
+    Some(changes.map(|changes| {
+        PreparedEdit {
+            changes: changes
+                .into_iter()
+                .filter(|change| change.old != change.new)
+                .collect(),
+        }
+    }))
+}
+
+fn modify_one(
+    workspace: &Workspace,
+    patch: &FilePatch,
+    path: &Path,
+) -> Result<FileChange, ApplyError> {
+    let display = workspace.relative(path);
+    let original = read_text(path, &display)?.ok_or_else(|| ApplyError::FileMissing {
+        path: display.clone(),
+    })?;
+    let new = apply_hunks(&display, &original, &patch.hunks)?;
+    Ok(FileChange {
+        path: display,
+        absolute: path.to_path_buf(),
+        kind: ChangeKind::Modify,
+        old: Some(original),
+        new: Some(new),
+    })
+}
+
 fn load<'a>(
     workspace: &Workspace,
     files: &'a mut BTreeMap<PathBuf, FileState>,
@@ -203,18 +299,7 @@ fn load<'a>(
 ) -> Result<&'a mut FileState, ApplyError> {
     if !files.contains_key(path) {
         let display = workspace.relative(path);
-        let original = match std::fs::read(path) {
-            Ok(bytes) => Some(String::from_utf8(bytes).map_err(|_| ApplyError::NotText {
-                path: display.clone(),
-            })?),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
-            Err(error) => {
-                return Err(ApplyError::Io {
-                    path: display,
-                    message: error.to_string(),
-                });
-            }
-        };
+        let original = read_text(path, &display)?;
         order.push(path.clone());
         files.insert(
             path.clone(),

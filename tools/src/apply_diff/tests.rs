@@ -239,3 +239,41 @@ fn nothing_follows_an_end_of_file_marker() {
     assert_eq!(hunk.problem, HunkProblem::Ambiguous { lines: vec![1, 5] });
     assert_eq!(tree.read("e.rs"), source);
 }
+
+#[test]
+fn many_files_are_prepared_in_parallel_with_the_same_results() {
+    let names: Vec<String> = (0..20).map(|i| format!("f{i:02}.txt")).collect();
+    let files: Vec<(&str, &str)> = names
+        .iter()
+        .map(|name| (name.as_str(), "one\ntwo\nthree\n"))
+        .collect();
+    let tree = Tree::new(&files);
+    let diff: String = names
+        .iter()
+        .map(|name| {
+            format!("--- a/{name}\n+++ b/{name}\n@@ -1,3 +1,3 @@\n one\n-two\n+TWO\n three\n")
+        })
+        .collect();
+    tree.apply(&diff).unwrap();
+    assert!(
+        names
+            .iter()
+            .all(|name| tree.read(name) == "one\nTWO\nthree\n")
+    );
+
+    let broken: String = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let removed = if i == 7 || i == 12 { "nope" } else { "TWO" };
+            format!("--- a/{name}\n+++ b/{name}\n@@ -1,3 +1,3 @@\n one\n-{removed}\n+2\n three\n")
+        })
+        .collect();
+    let error = tree.apply(&broken).unwrap_err();
+    assert!(error.to_string().starts_with("`f07.txt` hunk 1"), "{error}");
+    assert!(
+        names
+            .iter()
+            .all(|name| tree.read(name) == "one\nTWO\nthree\n")
+    );
+}
