@@ -69,28 +69,7 @@ fn fixture() -> Fixture {
         let repo = sandbox.workspace.join(name);
         std::fs::create_dir_all(&repo).unwrap();
         std::fs::write(repo.join("README"), format!("{name}\n")).unwrap();
-        for args in [
-            &["init", "-q"][..],
-            &["add", "-A"],
-            &[
-                "-c",
-                "user.name=t",
-                "-c",
-                "user.email=t@t",
-                "commit",
-                "-qm",
-                "init",
-            ],
-        ] {
-            assert!(
-                Command::new("git")
-                    .args(args)
-                    .current_dir(&repo)
-                    .status()
-                    .unwrap()
-                    .success()
-            );
-        }
+        support::init_repository(&repo);
         repos.push(repo);
     }
     Fixture { sandbox, repos }

@@ -335,28 +335,7 @@ impl Sandbox {
             std::fs::create_dir_all(full.parent().unwrap()).unwrap();
             std::fs::write(full, content).unwrap();
         }
-        let git = |args: &[&str]| {
-            let status = std::process::Command::new("git")
-                .args(args)
-                .current_dir(&workspace)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .unwrap();
-            assert!(status.success(), "git {args:?}");
-        };
-        git(&["init", "-q"]);
-        git(&["-c", "user.name=t", "-c", "user.email=t@t", "add", "-A"]);
-        git(&[
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@t",
-            "commit",
-            "-qm",
-            "init",
-            "--allow-empty",
-        ]);
+        init_repository(&workspace);
         Self {
             dir,
             workspace,
@@ -487,4 +466,22 @@ pub fn assert_no_process(marker: &str) {
         "",
         "processes left behind: {marker}"
     );
+}
+
+/// Makes `dir` a git repository with everything in it committed.
+pub fn init_repository(dir: &Path) {
+    let git = |args: &[&str]| {
+        let status = std::process::Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+            .args(args)
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-qm", "init", "--allow-empty"]);
 }
