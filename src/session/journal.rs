@@ -180,6 +180,7 @@ pub fn undo(
             kind,
             old: after,
             new: before,
+            old_stamp: None,
         });
     }
     let edit = PreparedEdit { changes };
@@ -219,6 +220,7 @@ pub fn diff(sessions_dir: &Path, workspace: &Workspace, session: Option<&str>) -
             kind,
             old: before,
             new: after,
+            old_stamp: None,
         };
         out.push_str(&change.unified_diff());
     }

@@ -29,6 +29,25 @@ pub struct FileChange {
     pub kind: ChangeKind,
     pub old: Option<String>,
     pub new: Option<String>,
+    /// Size and modification time of `old` when it was read, if known: lets the commit see that
+    /// the file is unchanged without reading it again.
+    pub old_stamp: Option<FileStamp>,
+}
+
+/// A file's size and modification time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStamp {
+    len: u64,
+    modified: std::time::SystemTime,
+}
+
+impl FileStamp {
+    pub fn of(metadata: &std::fs::Metadata) -> Option<Self> {
+        Some(Self {
+            len: metadata.len(),
+            modified: metadata.modified().ok()?,
+        })
+    }
 }
 
 /// Changes to one or more files, all written by [`PreparedEdit::commit`] or none.
@@ -189,13 +208,23 @@ fn stage_one(change: &FileChange) -> Result<Staged<'_>, CommitError> {
         source,
     };
     let path = &change.absolute;
-    let current = std::fs::read(path).ok();
-    if current.as_deref() != change.old.as_ref().map(String::as_bytes) {
+    let metadata = std::fs::metadata(path).ok();
+    let unchanged = match (&change.old, &metadata) {
+        (None, None) => true,
+        (None, Some(_)) | (Some(_), None) => false,
+        // Same size and time as when read: unchanged. Otherwise compare the content, so a file
+        // that was only touched is not taken for a changed one.
+        (Some(old), Some(metadata)) => {
+            (change.old_stamp.is_some() && change.old_stamp == FileStamp::of(metadata))
+                || std::fs::read(path).is_ok_and(|bytes| bytes == old.as_bytes())
+        }
+    };
+    if !unchanged {
         return Err(CommitError::Stale {
             path: change.path.clone(),
         });
     }
-    let permissions = std::fs::metadata(path).ok().map(|meta| meta.permissions());
+    let permissions = metadata.map(|metadata| metadata.permissions());
     let Some(new) = &change.new else {
         return Ok(Staged {
             change,
@@ -332,6 +361,7 @@ mod tests {
             _ => ChangeKind::Modify,
         };
         FileChange {
+            old_stamp: None,
             path: name.into(),
             absolute: dir.join(name),
             kind,

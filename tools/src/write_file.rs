@@ -44,6 +44,7 @@ pub fn prepare(workspace: &Workspace, args: &WriteFileArgs) -> Result<PreparedEd
             kind,
             old,
             new: Some(args.content.clone()),
+            old_stamp: None,
         }],
     })
 }

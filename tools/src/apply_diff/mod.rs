@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::{ChangeKind, FileChange, PathError, PreparedEdit, Workspace};
+use crate::{ChangeKind, FileChange, FileStamp, PathError, PreparedEdit, Workspace};
 use apply::Lines;
 use locate::{Failure, Haystack, Placement};
 pub use parse::{FilePatch, Hunk, ParseError};
@@ -119,6 +119,7 @@ struct FileState {
     display: String,
     original: Option<String>,
     current: Option<String>,
+    stamp: Option<FileStamp>,
 }
 
 /// Plans the diff without writing anything.
@@ -195,23 +196,31 @@ fn into_change(path: PathBuf, files: &mut BTreeMap<PathBuf, FileState>) -> Optio
         kind,
         old: state.original,
         new: state.current,
+        old_stamp: state.stamp,
     })
 }
 
-/// A file's text, or None if it does not exist.
-fn read_text(path: &Path, display: &str) -> Result<Option<String>, ApplyError> {
-    match std::fs::read(path) {
-        Ok(bytes) => String::from_utf8(bytes)
-            .map(Some)
-            .map_err(|_| ApplyError::NotText {
-                path: display.to_string(),
-            }),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(error) => Err(ApplyError::Io {
-            path: display.to_string(),
-            message: error.to_string(),
-        }),
-    }
+/// A file's text and stamp, or None if it does not exist.
+fn read_text(
+    path: &Path,
+    display: &str,
+) -> Result<Option<(String, Option<FileStamp>)>, ApplyError> {
+    let io_error = |error: std::io::Error| ApplyError::Io {
+        path: display.to_string(),
+        message: error.to_string(),
+    };
+    let mut file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(io_error(error)),
+    };
+    let stamp = file.metadata().ok().as_ref().and_then(FileStamp::of);
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut file, &mut bytes).map_err(io_error)?;
+    let text = String::from_utf8(bytes).map_err(|_| ApplyError::NotText {
+        path: display.to_string(),
+    })?;
+    Ok(Some((text, stamp)))
 }
 
 /// From this many files, a diff whose parts each modify a different existing file is prepared on
@@ -278,7 +287,7 @@ fn modify_one(
     path: &Path,
 ) -> Result<FileChange, ApplyError> {
     let display = workspace.relative(path);
-    let original = read_text(path, &display)?.ok_or_else(|| ApplyError::FileMissing {
+    let (original, stamp) = read_text(path, &display)?.ok_or_else(|| ApplyError::FileMissing {
         path: display.clone(),
     })?;
     let new = apply_hunks(&display, &original, &patch.hunks)?;
@@ -288,6 +297,7 @@ fn modify_one(
         kind: ChangeKind::Modify,
         old: Some(original),
         new: Some(new),
+        old_stamp: stamp,
     })
 }
 
@@ -299,7 +309,8 @@ fn load<'a>(
 ) -> Result<&'a mut FileState, ApplyError> {
     if !files.contains_key(path) {
         let display = workspace.relative(path);
-        let original = read_text(path, &display)?;
+        let (original, stamp) =
+            read_text(path, &display)?.map_or((None, None), |(text, stamp)| (Some(text), stamp));
         order.push(path.clone());
         files.insert(
             path.clone(),
@@ -307,6 +318,7 @@ fn load<'a>(
                 display,
                 current: original.clone(),
                 original,
+                stamp,
             },
         );
     }
