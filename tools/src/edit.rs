@@ -427,6 +427,26 @@ mod tests {
     }
 
     #[test]
+    fn stale_check_uses_content_not_just_the_stamp() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.txt");
+        std::fs::write(&path, "old\n").unwrap();
+        let stamp = FileStamp::of(&std::fs::metadata(&path).unwrap());
+        let mut change = change(dir.path(), "a.txt", Some("old\n"), Some("new\n"));
+        change.old_stamp = stamp;
+        // Same size, other content: the stamp differs, the content check catches it.
+        std::fs::write(&path, "odd\n").unwrap();
+        let edit = PreparedEdit {
+            changes: vec![change.clone()],
+        };
+        assert!(matches!(edit.commit(), Err(CommitError::Stale { .. })));
+        // Rewritten with the very same content (a new time): not stale.
+        std::fs::write(&path, "old\n").unwrap();
+        edit.commit().unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new\n");
+    }
+
+    #[test]
     fn summary_counts_lines() {
         let dir = Path::new("/w");
         let edit = PreparedEdit {
