@@ -253,6 +253,7 @@ async fn bad_flags_and_bad_config_fail_with_one_line() {
     command.args(["run", "--max-turns", "0", "task"]);
     let run = finish(command).await;
     assert_eq!(run.code, 2);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
     assert!(
         run.stderr
             .starts_with("error: invalid value '0' for '--max-turns <MAX_TURNS>'"),
