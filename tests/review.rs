@@ -339,3 +339,44 @@ async fn agent_review_walks_batch_patches() {
     assert_eq!(sandbox.read("first.txt"), "first\n");
     assert!(!sandbox.path("second.txt").exists());
 }
+
+#[tokio::test]
+async fn a_command_approved_at_the_prompt_does_not_reprint_the_last_edit() {
+    let sandbox = Sandbox::new(&[("notes.txt", &numbered())]);
+    let mock = MockGlm::start(vec![
+        turn()
+            .call(
+                "p1",
+                "apply_diff",
+                &json!({"diff": two_hunk_diff()}).to_string(),
+            )
+            .reply(),
+        turn()
+            .call("p2", "run_command", r#"{"command":"touch done.txt"}"#)
+            .reply(),
+        turn().content("finished").reply(),
+    ])
+    .await;
+    let mut command = without_stdio(sandbox.agent(&mock).into_std());
+    command
+        .args(["run", "edit then run"])
+        .env("TERM", "xterm-256color");
+    let after_command = tokio::task::spawn_blocking(move || {
+        let mut session = Session::spawn(command).unwrap();
+        session.set_expect_timeout(Some(Duration::from_secs(60)));
+        session.expect("Apply?").unwrap();
+        session.send("y").unwrap();
+        session.expect("Run?").unwrap();
+        session.send("y").unwrap();
+        let rest = session.expect(Eof).unwrap();
+        String::from_utf8_lossy(rest.as_bytes()).into_owned()
+    })
+    .await
+    .unwrap();
+    assert!(sandbox.path("done.txt").exists());
+    assert!(after_command.contains("finished"), "{after_command}");
+    assert!(
+        !after_command.contains("--- a/notes.txt"),
+        "the edit's diff was printed again:\n{after_command}"
+    );
+}

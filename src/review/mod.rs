@@ -152,11 +152,7 @@ impl Approver {
                     },
                     Ok(EditAnswer::AcceptAll) => {
                         self.accept_all_edits = true;
-                        Decision::Approved {
-                            edit: None,
-                            note: None,
-                            by: DecidedBy::User,
-                        }
+                        approved_by_user()
                     }
                     Ok(EditAnswer::Reject { reason }) => Decision::Denied {
                         reason,
@@ -202,10 +198,10 @@ impl Approver {
                     match tokio::task::spawn_blocking(move || interactive::ask_command(&shown))
                         .await
                     {
-                        Ok(CommandAnswer::Run) => approved(),
+                        Ok(CommandAnswer::Run) => approved_by_user(),
                         Ok(CommandAnswer::AlwaysAllowPrefix) => {
                             self.session_allowed.push(command_prefix(&words));
-                            approved()
+                            approved_by_user()
                         }
                         Ok(CommandAnswer::Reject { reason }) => Decision::Denied {
                             reason,
@@ -240,6 +236,15 @@ impl Approver {
             }
         }
         decision
+    }
+}
+
+/// Approved at a prompt.
+fn approved_by_user() -> Decision {
+    Decision::Approved {
+        edit: None,
+        note: None,
+        by: DecidedBy::User,
     }
 }
 

@@ -126,12 +126,11 @@ impl EventSink for TerminalView {
                 self.pending_diff = Some(diff.clone());
             }
             Event::ApprovalDecided {
-                approved: true,
-                by: DecidedBy::Settings,
-                ..
+                approved: true, by, ..
             } => {
                 // Applied without a question: the diff was not on screen yet.
-                if let Some(diff) = self.pending_diff.take() {
+                let pending = self.pending_diff.take();
+                if let (DecidedBy::Settings, Some(diff)) = (by, pending) {
                     eprint!("{}", colored_unified(&diff));
                 }
             }
@@ -140,6 +139,7 @@ impl EventSink for TerminalView {
                 reason,
                 ..
             } => {
+                self.pending_diff = None;
                 eprintln!(
                     "  {}",
                     style(format!(
@@ -188,16 +188,22 @@ impl EventSink for TerminalView {
             | Event::TurnStarted { .. }
             | Event::AssistantTurn { .. }
             | Event::ApprovalRequested { .. }
-            | Event::ApprovalDecided { .. }
             | Event::Usage { .. } => {}
         }
     }
 }
 
+/// The first line of a result, with the next one when the first only introduces it
+/// (`applied:` then `calc.sh: +1 -1`).
 fn first_line(text: &str) -> String {
-    let line = text.lines().next().unwrap_or("");
+    let mut lines = text.lines();
+    let first = lines.next().unwrap_or("");
+    let (line, shown) = match lines.next() {
+        Some(second) if first.ends_with(':') => (format!("{first} {second}"), 2),
+        Some(_) | None => (first.to_string(), 1),
+    };
     let clipped: String = line.chars().take(120).collect();
-    if clipped.len() < line.len() || text.lines().nth(1).is_some() {
+    if clipped.len() < line.len() || text.lines().nth(shown).is_some() {
         format!("{clipped} …")
     } else {
         clipped
