@@ -244,12 +244,7 @@ fn stage_one(change: &FileChange) -> Result<Staged<'_>, CommitError> {
         if !created_dirs.is_empty() {
             std::fs::create_dir_all(dir)?;
         }
-        let mut temp = tempfile::NamedTempFile::new_in(dir)?;
-        temp.write_all(new.as_bytes())?;
-        if let Some(permissions) = &permissions {
-            temp.as_file().set_permissions(permissions.clone())?;
-        }
-        Ok(temp)
+        temp_file_with(dir, new.as_bytes(), permissions.clone())
     })();
     match staged {
         Ok(temp) => Ok(Staged {
@@ -334,19 +329,30 @@ fn missing_ancestors(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Writes `bytes` to a temp file beside `path`, then renames it over `path`.
-pub(crate) fn write_atomically(
+fn write_atomically(
     path: &Path,
     bytes: &[u8],
     permissions: Option<Permissions>,
 ) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
+    temp_file_with(dir, bytes, permissions)?
+        .persist(path)
+        .map_err(|error| error.error)?;
+    Ok(())
+}
+
+/// A temp file in `dir` holding `bytes`, with `permissions` if given: not yet visible anywhere.
+fn temp_file_with(
+    dir: &Path,
+    bytes: &[u8],
+    permissions: Option<Permissions>,
+) -> std::io::Result<tempfile::NamedTempFile> {
     let mut temp = tempfile::NamedTempFile::new_in(dir)?;
     temp.write_all(bytes)?;
     if let Some(permissions) = permissions {
         temp.as_file().set_permissions(permissions)?;
     }
-    temp.persist(path).map_err(|error| error.error)?;
-    Ok(())
+    Ok(temp)
 }
 
 #[cfg(test)]

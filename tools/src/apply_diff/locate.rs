@@ -98,6 +98,39 @@ impl LineIndex<'_> {
 }
 
 impl<'a> Haystack<'a> {
+    pub fn lines(&self) -> &'a [Cow<'a, str>] {
+        self.lines
+    }
+
+    /// The region of the file most like the hunk's old lines, for "context not found" errors:
+    /// (0-based start, length), or None when no line is even similar. Each old line votes for
+    /// the starts its (Unicode-level) matches imply; blank lines do not vote.
+    pub fn closest_region(&mut self, hunk: &Hunk) -> Option<(usize, usize)> {
+        let wanted: Vec<Cow<'_, str>> = hunk
+            .old_lines()
+            .map(|line| Level::Unicode.normalize(line))
+            .collect();
+        let total = self.lines.len();
+        let index = self.index(Level::Unicode);
+        let mut votes: HashMap<isize, usize> = HashMap::new();
+        for (offset, line) in wanted
+            .iter()
+            .enumerate()
+            .filter(|(_, line)| !line.is_empty())
+        {
+            for position in index.positions(line).0 {
+                *votes
+                    .entry(position as isize - offset as isize)
+                    .or_default() += 1;
+            }
+        }
+        let (start, _) = votes
+            .into_iter()
+            .max_by_key(|&(start, count)| (count, -start))?;
+        let start = start.max(0) as usize;
+        Some((start, wanted.len().min(total.saturating_sub(start)).max(1)))
+    }
+
     pub fn new(lines: &'a [Cow<'a, str>]) -> Self {
         Self {
             lines,
@@ -281,36 +314,4 @@ fn choose(candidates: &[usize], expected: Option<usize>, trusted: bool) -> Choic
             }
         }
     }
-}
-
-/// The region of the file most like the hunk's old lines, for "context not found" errors:
-/// (0-based start, length), or None when no line is even similar.
-pub fn closest_region(lines: &[Cow<'_, str>], hunk: &Hunk) -> Option<(usize, usize)> {
-    let wanted: Vec<Cow<'_, str>> = hunk
-        .old_lines()
-        .map(|line| Level::Unicode.normalize(line))
-        .collect();
-    let mut positions: HashMap<Cow<'_, str>, Vec<usize>> = HashMap::new();
-    for (number, line) in lines.iter().enumerate() {
-        let line = Level::Unicode.normalize(line);
-        if !line.is_empty() {
-            positions.entry(line).or_default().push(number);
-        }
-    }
-    let mut votes: HashMap<isize, usize> = HashMap::new();
-    for (offset, line) in wanted.iter().enumerate() {
-        for &position in positions.get(line.as_ref()).map_or(&[][..], Vec::as_slice) {
-            *votes
-                .entry(position as isize - offset as isize)
-                .or_default() += 1;
-        }
-    }
-    let (start, _) = votes
-        .into_iter()
-        .max_by_key(|&(start, count)| (count, -start))?;
-    let start = start.max(0) as usize;
-    Some((
-        start,
-        wanted.len().min(lines.len().saturating_sub(start)).max(1),
-    ))
 }

@@ -10,7 +10,6 @@ mod apply;
 mod locate;
 mod parse;
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -417,7 +416,9 @@ fn apply_hunks(path: &str, content: &str, hunks: &[Hunk]) -> Result<String, Appl
         match haystack.place(hunk, None, &[]) {
             Ok(placement) => placements[number] = Some(placement),
             Err(Failure::Ambiguous(_)) => ambiguous.push(number),
-            Err(failure) => return Err(placement_error(path, &lines, number, hunk, failure)),
+            Err(failure) => {
+                return Err(placement_error(path, &mut haystack, number, hunk, failure));
+            }
         }
     }
     for number in ambiguous {
@@ -433,7 +434,7 @@ fn apply_hunks(path: &str, content: &str, hunks: &[Hunk]) -> Result<String, Appl
             .collect();
         let placement = haystack
             .place(hunk, expected, &taken)
-            .map_err(|failure| placement_error(path, &lines, number, hunk, failure))?;
+            .map_err(|failure| placement_error(path, &mut haystack, number, hunk, failure))?;
         placements[number] = Some(placement);
     }
     let mut placed: Vec<(usize, &Hunk, Placement)> = placements
@@ -473,14 +474,14 @@ fn drift_near(number: usize, hunks: &[Hunk], placements: &[Option<Placement>]) -
 
 fn placement_error(
     path: &str,
-    lines: &Lines,
+    haystack: &mut Haystack<'_>,
     number: usize,
     hunk: &Hunk,
     failure: Failure,
 ) -> ApplyError {
     let problem = match failure {
         Failure::NotFound => HunkProblem::NotFound {
-            closest: closest(&lines.texts, hunk),
+            closest: closest(haystack, hunk),
         },
         Failure::Ambiguous(lines) => HunkProblem::Ambiguous { lines },
         Failure::NoContext => HunkProblem::NoContext,
@@ -498,8 +499,9 @@ fn hunk_error(path: &str, index: usize, hunk: &Hunk, problem: HunkProblem) -> Ap
     }))
 }
 
-fn closest(lines: &[Cow<'_, str>], hunk: &Hunk) -> Option<String> {
-    let (start, len) = locate::closest_region(lines, hunk)?;
+fn closest(haystack: &mut Haystack<'_>, hunk: &Hunk) -> Option<String> {
+    let (start, len) = haystack.closest_region(hunk)?;
+    let lines = haystack.lines();
     let from = start.saturating_sub(2);
     let to = (start + len + 2).min(lines.len());
     Some(
