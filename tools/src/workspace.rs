@@ -6,6 +6,7 @@ whose target lies outside the root are all refused, including for files that do 
 nearest existing ancestor is resolved instead).
 */
 
+use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
 
 /// Why a path was refused.
@@ -63,19 +64,16 @@ impl Workspace {
     /// Resolves `path` (relative to the root, or absolute inside it) to an absolute path inside
     /// the workspace. The path need not exist.
     pub fn resolve(&self, path: &str) -> Result<PathBuf, PathError> {
-        let trimmed = path.trim();
-        if trimmed.is_empty() {
-            return Err(PathError::Empty(path.to_string()));
+        self.resolver().resolve(path)
+    }
+
+    /// A resolver for many paths at once (a diff's files): each directory on the way is checked
+    /// once rather than once per path.
+    pub fn resolver(&self) -> Resolver<'_> {
+        Resolver {
+            workspace: self,
+            checked_directories: HashSet::new(),
         }
-        let given = Path::new(trimmed);
-        let joined = if given.is_absolute() {
-            given.to_path_buf()
-        } else {
-            self.root.join(given)
-        };
-        let normalized = self.normalize(&joined, path)?;
-        self.check_symlinks(&normalized, path)?;
-        Ok(normalized)
     }
 
     /// The path relative to the root, with `/` separators, for messages and diffs.
@@ -86,6 +84,41 @@ impl Workspace {
             .replace('\\', "/")
     }
 
+    fn outside(&self, original: &str) -> PathError {
+        PathError::Outside {
+            path: original.to_string(),
+            root: self.root.display().to_string(),
+        }
+    }
+}
+
+/// Resolves paths inside one workspace, remembering the directories it has already found to be
+/// safe (real directories, or symlinks into the workspace). Meant for one operation: a directory
+/// replaced by an escaping symlink after it was checked is not seen again.
+pub struct Resolver<'w> {
+    workspace: &'w Workspace,
+    checked_directories: HashSet<PathBuf>,
+}
+
+impl Resolver<'_> {
+    /// As [`Workspace::resolve`].
+    pub fn resolve(&mut self, path: &str) -> Result<PathBuf, PathError> {
+        let trimmed = path.trim();
+        if trimmed.is_empty() {
+            return Err(PathError::Empty(path.to_string()));
+        }
+        let given = Path::new(trimmed);
+        let root = &self.workspace.root;
+        let joined = if given.is_absolute() {
+            given.to_path_buf()
+        } else {
+            root.join(given)
+        };
+        let normalized = self.normalize(&joined, path)?;
+        self.check_symlinks(&normalized, path)?;
+        Ok(normalized)
+    }
+
     /// Removes `.` and `..` lexically; refuses anything that ends up outside the root.
     fn normalize(&self, joined: &Path, original: &str) -> Result<PathBuf, PathError> {
         let mut out = PathBuf::new();
@@ -93,7 +126,7 @@ impl Workspace {
             match component {
                 Component::ParentDir => {
                     if !out.pop() {
-                        return Err(self.outside(original));
+                        return Err(self.workspace.outside(original));
                     }
                 }
                 Component::CurDir => {}
@@ -102,32 +135,41 @@ impl Workspace {
                 }
             }
         }
-        if out.starts_with(&self.root) {
+        if out.starts_with(&self.workspace.root) {
             Ok(out)
         } else {
-            Err(self.outside(original))
+            Err(self.workspace.outside(original))
         }
     }
 
     /// Walks from the root down to `path`, resolving each existing component, so that a symlink
     /// anywhere on the way that points outside the workspace is caught.
-    fn check_symlinks(&self, path: &Path, original: &str) -> Result<(), PathError> {
-        let Ok(rest) = path.strip_prefix(&self.root) else {
-            return Err(self.outside(original));
+    fn check_symlinks(&mut self, path: &Path, original: &str) -> Result<(), PathError> {
+        let workspace = self.workspace;
+        let Ok(rest) = path.strip_prefix(&workspace.root) else {
+            return Err(workspace.outside(original));
         };
-        let mut current = self.root.clone();
-        for component in rest.components() {
+        let mut current = workspace.root.clone();
+        let mut components = rest.components().peekable();
+        while let Some(component) = components.next() {
             current.push(component);
+            let is_directory_on_the_way = components.peek().is_some();
+            if is_directory_on_the_way && self.checked_directories.contains(&current) {
+                continue;
+            }
             match std::fs::symlink_metadata(&current) {
                 Ok(meta) if meta.file_type().is_symlink() => {
                     let target = current.canonicalize().map_err(|error| PathError::Io {
                         path: original.to_string(),
-                        message: format!("broken symlink {}: {error}", self.relative(&current)),
+                        message: format!(
+                            "broken symlink {}: {error}",
+                            workspace.relative(&current)
+                        ),
                     })?;
-                    if !target.starts_with(&self.root) {
+                    if !target.starts_with(&workspace.root) {
                         return Err(PathError::SymlinkEscape {
                             path: original.to_string(),
-                            link: self.relative(&current),
+                            link: workspace.relative(&current),
                         });
                     }
                 }
@@ -140,15 +182,11 @@ impl Workspace {
                     });
                 }
             }
+            if is_directory_on_the_way {
+                self.checked_directories.insert(current.clone());
+            }
         }
         Ok(())
-    }
-
-    fn outside(&self, original: &str) -> PathError {
-        PathError::Outside {
-            path: original.to_string(),
-            root: self.root.display().to_string(),
-        }
     }
 }
 
@@ -200,6 +238,33 @@ mod tests {
         ));
         let inside = ws.root().join("src/lib.rs");
         assert_eq!(ws.resolve(&inside.display().to_string()).unwrap(), inside);
+    }
+
+    #[test]
+    fn a_resolver_still_checks_each_new_path() {
+        let (_dir, ws) = workspace();
+        let outside = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), ws.root().join("src/link")).unwrap();
+        let mut resolver = ws.resolver();
+        assert_eq!(
+            resolver.resolve("src/lib.rs").unwrap(),
+            ws.root().join("src/lib.rs")
+        );
+        // `src` is known by now; `src/link` below it is not, and escapes.
+        assert_eq!(
+            resolver.resolve("src/link/x.rs"),
+            Err(PathError::SymlinkEscape {
+                path: "src/link/x.rs".into(),
+                link: "src/link".into()
+            })
+        );
+        assert_eq!(
+            resolver.resolve("src/../../x"),
+            Err(PathError::Outside {
+                path: "src/../../x".into(),
+                root: ws.root().display().to_string()
+            })
+        );
     }
 
     #[test]

@@ -21,7 +21,7 @@ impl<'a> Lines<'a> {
     pub fn split(text: &'a str) -> Self {
         let mut texts = Vec::new();
         let mut endings = Vec::new();
-        for piece in text.split_inclusive('\n') {
+        for piece in pieces(text) {
             let (body, ending) = if let Some(body) = piece.strip_suffix("\r\n") {
                 (body, "\r\n")
             } else if let Some(body) = piece.strip_suffix('\n') {
@@ -65,15 +65,29 @@ impl<'a> Lines<'a> {
     }
 }
 
+/// The text's lines, each with its `\n` (the last one may have none), as `str::split_inclusive`
+/// gives them, but found with the `memchr` crate's vectorised search: splitting is a good part of
+/// the time a large diff takes.
+pub fn pieces(text: &str) -> impl Iterator<Item = &str> {
+    let ends = memchr::memchr_iter(b'\n', text.as_bytes()).map(|at| at + 1);
+    let ends = ends.chain((!text.ends_with('\n') && !text.is_empty()).then_some(text.len()));
+    // Each end is just past a `\n` (or the text's end), so every slice falls on char boundaries.
+    ends.scan(0, |start, end| {
+        let piece = text.get(*start..end);
+        *start = end;
+        piece
+    })
+}
+
 /// Applies placed hunks, which must be sorted by start and not overlap.
-pub fn apply<'a>(file: &Lines<'a>, placed: &[(&Hunk, Placement)]) -> Lines<'a> {
+pub fn apply<'a>(file: &Lines<'a>, placed: &[(&Hunk<'a>, Placement)]) -> Lines<'a> {
     let ending = file.dominant_ending();
     let mut out = Lines {
         texts: Vec::new(),
         endings: Vec::new(),
     };
     let mut cursor = 0;
-    let mut touched_end: Option<&Hunk> = None;
+    let mut touched_end: Option<&Hunk<'_>> = None;
     for (hunk, placement) in placed {
         copy_lines(file, cursor..placement.start, &mut out);
         cursor = placement.start;
@@ -87,7 +101,7 @@ pub fn apply<'a>(file: &Lines<'a>, placed: &[(&Hunk, Placement)]) -> Lines<'a> {
                 LineKind::Remove => cursor += 1,
                 LineKind::Add => {
                     let text = match placement.level {
-                        Level::Exact | Level::TrailingWhitespace => Cow::Owned(line.text.clone()),
+                        Level::Exact | Level::TrailingWhitespace => Cow::Borrowed(line.text),
                         Level::Whitespace | Level::Unicode => {
                             Cow::Owned(reindent(body, index, &file.texts[placement.start..]))
                         }
@@ -116,7 +130,7 @@ fn copy_lines<'a>(file: &Lines<'a>, range: std::ops::Range<usize>, out: &mut Lin
 fn fix_endings(
     out: &mut Lines<'_>,
     file: &Lines<'_>,
-    touched_end: Option<&Hunk>,
+    touched_end: Option<&Hunk<'_>>,
     ending: &'static str,
 ) {
     let count = out.endings.len();
@@ -137,8 +151,8 @@ fn fix_endings(
 
 /// Re-indents the added line at `index` of `body` by the indentation difference between the
 /// nearest old line of the hunk and the file line it matched.
-fn reindent(body: &[HunkLine], index: usize, file_from_start: &[Cow<'_, str>]) -> String {
-    let text = &body[index].text;
+fn reindent(body: &[HunkLine<'_>], index: usize, file_from_start: &[Cow<'_, str>]) -> String {
+    let text = body[index].text;
     let old_position = |position: usize| {
         body[..position]
             .iter()
@@ -151,14 +165,14 @@ fn reindent(body: &[HunkLine], index: usize, file_from_start: &[Cow<'_, str>]) -
     let after = (index + 1..body.len())
         .find(|&i| body[i].kind != LineKind::Add && !body[i].text.trim().is_empty());
     let Some(reference) = before.or(after) else {
-        return text.clone();
+        return text.to_string();
     };
     let Some(file_line) = file_from_start.get(old_position(reference)) else {
-        return text.clone();
+        return text.to_string();
     };
     shift_indentation(
         text,
-        indentation(&body[reference].text),
+        indentation(body[reference].text),
         indentation(file_line),
     )
 }
@@ -199,6 +213,17 @@ mod tests {
         assert_eq!(shift_indentation("  x", "  ", "    "), "    x");
         assert_eq!(shift_indentation("        y", "    ", "\t"), "\t    y");
         assert_eq!(shift_indentation("z", "    ", "  "), "z");
+    }
+
+    #[test]
+    fn pieces_split_like_split_inclusive() {
+        for text in ["", "\n", "a", "a\n", "a\r\nb", "é\n\n→ x\r\n", "\n\nend"] {
+            assert_eq!(
+                pieces(text).collect::<Vec<_>>(),
+                text.split_inclusive('\n').collect::<Vec<_>>(),
+                "{text:?}"
+            );
+        }
     }
 
     #[test]

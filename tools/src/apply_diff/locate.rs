@@ -197,7 +197,7 @@ impl<'a> Haystack<'a> {
             let needle: Vec<&str> = hunk.lines[skip_front..end]
                 .iter()
                 .filter(|line| line.kind != LineKind::Add)
-                .map(|line| line.text.as_str())
+                .map(|line| line.text)
                 .collect();
             for level in Level::ALL {
                 let candidates: Vec<usize> = self
@@ -229,6 +229,32 @@ impl<'a> Haystack<'a> {
             }
         }
         Err(Failure::NotFound)
+    }
+}
+
+impl Haystack<'_> {
+    /// The hunk as written, exactly at the line its header names, when that header is one a tool
+    /// made (its counts match its body); None otherwise. Checks that one place only, without
+    /// indexing the file.
+    pub fn exact_at_header(&self, hunk: &Hunk) -> Option<Placement> {
+        if !hunk.header_is_exact() {
+            return None;
+        }
+        let len = hunk.old_len();
+        if len == 0 {
+            return place_pure_insertion(hunk, self.lines.len()).ok();
+        }
+        let start = hunk.old_start?.max(1) - 1;
+        let mut have = self.lines.get(start..start.checked_add(len)?)?.iter();
+        hunk.old_lines()
+            .all(|want| have.next().is_some_and(|line| line == want))
+            .then_some(Placement {
+                start,
+                len,
+                level: Level::Exact,
+                skip_front: 0,
+                skip_back: 0,
+            })
     }
 }
 

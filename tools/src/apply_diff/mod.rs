@@ -7,6 +7,7 @@ diff are edited in memory in order, so a diff may touch a file twice, rename it,
 */
 
 mod apply;
+mod files;
 mod locate;
 mod parse;
 
@@ -19,6 +20,7 @@ use serde::Deserialize;
 
 use crate::{ChangeKind, FileChange, FileStamp, PathError, PreparedEdit, Workspace};
 use apply::Lines;
+use files::{DiffPaths, read_text};
 use locate::{Failure, Haystack, Placement};
 pub use parse::{FilePatch, Hunk, ParseError};
 
@@ -124,14 +126,14 @@ struct FileState {
 /// Plans the diff without writing anything.
 pub fn prepare(workspace: &Workspace, diff: &str) -> Result<PreparedEdit, ApplyError> {
     let patches = parse::parse(diff)?;
-    let directories = PrefixDirectories::of(workspace);
-    if let Some(prepared) = prepare_independent(workspace, &patches, &directories) {
+    let mut paths = DiffPaths::of(workspace);
+    if let Some(prepared) = prepare_independent(workspace, &patches, &mut paths) {
         return prepared;
     }
     let mut files: BTreeMap<PathBuf, FileState> = BTreeMap::new();
     let mut order: Vec<PathBuf> = Vec::new();
     for patch in &patches {
-        let (old, new) = resolve_sides(workspace, patch, &directories)?;
+        let (old, new) = paths.resolve_sides(patch)?;
         let source = match &old {
             Some(path) => {
                 let state = load(workspace, &mut files, &mut order, path)?;
@@ -199,29 +201,6 @@ fn into_change(path: PathBuf, files: &mut BTreeMap<PathBuf, FileState>) -> Optio
     })
 }
 
-/// A file's text and stamp, or None if it does not exist.
-fn read_text(
-    path: &Path,
-    display: &str,
-) -> Result<Option<(String, Option<FileStamp>)>, ApplyError> {
-    let io_error = |error: std::io::Error| ApplyError::Io {
-        path: display.to_string(),
-        message: error.to_string(),
-    };
-    let mut file = match std::fs::File::open(path) {
-        Ok(file) => file,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(error) => return Err(io_error(error)),
-    };
-    let stamp = file.metadata().ok().as_ref().and_then(FileStamp::of);
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut file, &mut bytes).map_err(io_error)?;
-    let text = String::from_utf8(bytes).map_err(|_| ApplyError::NotText {
-        path: display.to_string(),
-    })?;
-    Ok(Some((text, stamp)))
-}
-
 /// From this many files, a diff whose parts each modify a different existing file is prepared on
 /// several threads (each file's work is independent then).
 const PARALLEL_FILES: usize = 16;
@@ -230,8 +209,8 @@ const PARALLEL_FILES: usize = 16;
 /// deleted or renamed files, a file touched twice), which the sequential path then handles.
 fn prepare_independent(
     workspace: &Workspace,
-    patches: &[FilePatch],
-    directories: &PrefixDirectories,
+    patches: &[FilePatch<'_>],
+    paths: &mut DiffPaths<'_>,
 ) -> Option<Result<PreparedEdit, ApplyError>> {
     if patches.len() < PARALLEL_FILES {
         return None;
@@ -239,7 +218,7 @@ fn prepare_independent(
     let mut work = Vec::with_capacity(patches.len());
     let mut seen = std::collections::HashSet::new();
     for patch in patches {
-        match resolve_sides(workspace, patch, directories) {
+        match paths.resolve_sides(patch) {
             Ok((Some(old), Some(new))) if old == new && seen.insert(old.clone()) => {
                 work.push((patch, old))
             }
@@ -327,64 +306,6 @@ fn load<'a>(
     })
 }
 
-#[derive(Clone, Copy)]
-enum Side {
-    Old,
-    New,
-}
-
-/// Whether the workspace has real top-level `a` and `b` directories, which make `a/x` in a loose
-/// diff possibly a real path rather than a prefix. Checked once per diff.
-struct PrefixDirectories {
-    a: bool,
-    b: bool,
-}
-
-impl PrefixDirectories {
-    fn of(workspace: &Workspace) -> Self {
-        Self {
-            a: workspace.root().join("a").is_dir(),
-            b: workspace.root().join("b").is_dir(),
-        }
-    }
-}
-
-/// The path one side names. `a/`/`b/` are prefixes in git diffs, and in loose diffs unless a
-/// directory of that name really holds the file.
-fn side_path<'p>(
-    workspace: &Workspace,
-    patch: &'p FilePatch,
-    side: Side,
-    directories: &PrefixDirectories,
-) -> Option<&'p str> {
-    let (raw, prefix, directory_exists) = match side {
-        Side::Old => (patch.old_path.as_deref()?, "a/", directories.a),
-        Side::New => (patch.new_path.as_deref()?, "b/", directories.b),
-    };
-    match raw.strip_prefix(prefix) {
-        Some(stripped) if patch.git_format || !directory_exists => Some(stripped),
-        Some(stripped) if !workspace.resolve(raw).is_ok_and(|path| path.exists()) => Some(stripped),
-        Some(_) | None => Some(raw),
-    }
-}
-
-/// Both sides' absolute paths; a path both sides name is resolved once.
-fn resolve_sides(
-    workspace: &Workspace,
-    patch: &FilePatch,
-    directories: &PrefixDirectories,
-) -> Result<(Option<PathBuf>, Option<PathBuf>), ApplyError> {
-    let old_path = side_path(workspace, patch, Side::Old, directories);
-    let new_path = side_path(workspace, patch, Side::New, directories);
-    let old = old_path.map(|path| workspace.resolve(path)).transpose()?;
-    let new = match new_path {
-        Some(path) if Some(path) == old_path => old.clone(),
-        Some(path) => Some(workspace.resolve(path)?),
-        None => None,
-    };
-    Ok((old, new))
-}
-
 fn new_file_content(hunks: &[Hunk]) -> String {
     let mut content = String::new();
     for hunk in hunks {
@@ -393,7 +314,7 @@ fn new_file_content(hunks: &[Hunk]) -> String {
             .iter()
             .filter(|line| line.kind != parse::LineKind::Remove)
         {
-            content.push_str(&line.text);
+            content.push_str(line.text);
             content.push('\n');
         }
     }
@@ -410,6 +331,44 @@ fn new_file_content(hunks: &[Hunk]) -> String {
 fn apply_hunks(path: &str, content: &str, hunks: &[Hunk]) -> Result<String, ApplyError> {
     let lines = Lines::split(content);
     let mut haystack = Haystack::new(&lines.texts);
+    // When every hunk matches exactly where its tool-made header says, the search below would
+    // place each one there too (unique ones directly, repeated ones by a drift of zero), so the
+    // search, and the index of the file it needs, can be skipped.
+    let placements = match hunks
+        .iter()
+        .map(|hunk| haystack.exact_at_header(hunk))
+        .collect::<Option<Vec<Placement>>>()
+    {
+        Some(placements) => placements,
+        None => search_placements(path, &mut haystack, hunks)?,
+    };
+    let mut placed: Vec<(usize, &Hunk, Placement)> = placements
+        .into_iter()
+        .zip(hunks)
+        .enumerate()
+        .map(|(number, (placement, hunk))| (number, hunk, placement))
+        .collect();
+    placed.sort_by_key(|(_, _, placement)| (placement.start, placement.len));
+    for pair in placed.windows(2) {
+        let (first, second) = (&pair[0], &pair[1]);
+        if first.2.start + first.2.len > second.2.start {
+            let problem = HunkProblem::Overlaps { other: first.0 + 1 };
+            return Err(hunk_error(path, second.0, second.1, problem));
+        }
+    }
+    let ordered: Vec<(&Hunk, Placement)> = placed
+        .iter()
+        .map(|(_, hunk, placement)| (*hunk, *placement))
+        .collect();
+    Ok(apply::apply(&lines, &ordered).join())
+}
+
+/// Every hunk's place, found by searching the file.
+fn search_placements(
+    path: &str,
+    haystack: &mut Haystack<'_>,
+    hunks: &[Hunk],
+) -> Result<Vec<Placement>, ApplyError> {
     let mut placements: Vec<Option<Placement>> = vec![None; hunks.len()];
     let mut ambiguous = Vec::new();
     for (number, hunk) in hunks.iter().enumerate() {
@@ -417,7 +376,7 @@ fn apply_hunks(path: &str, content: &str, hunks: &[Hunk]) -> Result<String, Appl
             Ok(placement) => placements[number] = Some(placement),
             Err(Failure::Ambiguous(_)) => ambiguous.push(number),
             Err(failure) => {
-                return Err(placement_error(path, &mut haystack, number, hunk, failure));
+                return Err(placement_error(path, haystack, number, hunk, failure));
             }
         }
     }
@@ -434,30 +393,10 @@ fn apply_hunks(path: &str, content: &str, hunks: &[Hunk]) -> Result<String, Appl
             .collect();
         let placement = haystack
             .place(hunk, expected, &taken)
-            .map_err(|failure| placement_error(path, &mut haystack, number, hunk, failure))?;
+            .map_err(|failure| placement_error(path, haystack, number, hunk, failure))?;
         placements[number] = Some(placement);
     }
-    let mut placed: Vec<(usize, &Hunk, Placement)> = placements
-        .into_iter()
-        .zip(hunks)
-        .enumerate()
-        .filter_map(|(number, (placement, hunk))| {
-            placement.map(|placement| (number, hunk, placement))
-        })
-        .collect();
-    placed.sort_by_key(|(_, _, placement)| (placement.start, placement.len));
-    for pair in placed.windows(2) {
-        let (first, second) = (&pair[0], &pair[1]);
-        if first.2.start + first.2.len > second.2.start {
-            let problem = HunkProblem::Overlaps { other: first.0 + 1 };
-            return Err(hunk_error(path, second.0, second.1, problem));
-        }
-    }
-    let ordered: Vec<(&Hunk, Placement)> = placed
-        .iter()
-        .map(|(_, hunk, placement)| (*hunk, *placement))
-        .collect();
-    Ok(apply::apply(&lines, &ordered).join())
+    Ok(placements.into_iter().flatten().collect())
 }
 
 /// How far off the line numbers of the placed hunk nearest to hunk `number` were.
@@ -493,7 +432,7 @@ fn hunk_error(path: &str, index: usize, hunk: &Hunk, problem: HunkProblem) -> Ap
     ApplyError::Hunk(Box::new(HunkError {
         path: path.to_string(),
         number: index + 1,
-        header: hunk.header.clone(),
+        header: hunk.header.to_string(),
         preview: hunk.preview(),
         problem,
     }))

@@ -6,10 +6,10 @@ Parsing of unified diffs as tools and models write them: `git diff` (with its me
 
 /// One file's part of a diff. Paths are as written (prefixes and all); `None` is `/dev/null`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct FilePatch {
+pub struct FilePatch<'a> {
     pub old_path: Option<String>,
     pub new_path: Option<String>,
-    pub hunks: Vec<Hunk>,
+    pub hunks: Vec<Hunk<'a>>,
     /// Started by `diff --git`, so `a/` and `b/` are prefixes, not directories.
     pub git_format: bool,
     pub new_file: bool,
@@ -24,20 +24,21 @@ pub enum LineKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HunkLine {
+pub struct HunkLine<'a> {
     pub kind: LineKind,
-    pub text: String,
+    /// Borrowed from the diff.
+    pub text: &'a str,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Hunk {
+pub struct Hunk<'a> {
     /// The `@@` line as written, quoted in error messages.
-    pub header: String,
+    pub header: &'a str,
     /// The old side's first line (1-based) from the header: only a hint.
     pub old_start: Option<usize>,
     pub old_count: Option<usize>,
     pub new_count: Option<usize>,
-    pub lines: Vec<HunkLine>,
+    pub lines: Vec<HunkLine<'a>>,
     /// `\ No newline at end of file` followed the old side's last line.
     pub old_missing_newline: bool,
     /// `\ No newline at end of file` followed the new side's last line.
@@ -56,12 +57,12 @@ pub enum ParseError {
     NoHunks { path: String },
 }
 
-impl Hunk {
-    pub fn old_lines(&self) -> impl Iterator<Item = &str> {
+impl<'a> Hunk<'a> {
+    pub fn old_lines(&self) -> impl Iterator<Item = &'a str> + '_ {
         self.lines
             .iter()
             .filter(|line| line.kind != LineKind::Add)
-            .map(|line| line.text.as_str())
+            .map(|line| line.text)
     }
 
     pub fn old_len(&self) -> usize {
@@ -100,7 +101,7 @@ impl Hunk {
     }
 }
 
-impl FilePatch {
+impl FilePatch<'_> {
     /// The path to name in messages: the new path, or the old one for deletions.
     pub fn display_path(&self) -> String {
         let raw = self
@@ -115,17 +116,16 @@ impl FilePatch {
     }
 }
 
-struct Parser {
-    files: Vec<FilePatch>,
-    file: Option<FilePatch>,
-    hunk: Option<Hunk>,
+struct Parser<'a> {
+    files: Vec<FilePatch<'a>>,
+    file: Option<FilePatch<'a>>,
+    hunk: Option<Hunk<'a>>,
 }
 
-pub fn parse(diff: &str) -> Result<Vec<FilePatch>, ParseError> {
-    let lines: Vec<&str> = diff
-        .lines()
+pub fn parse(diff: &str) -> Result<Vec<FilePatch<'_>>, ParseError> {
+    let lines: Vec<&str> = super::apply::pieces(diff)
         // A diff of a CRLF file may itself have been converted to CRLF: drop every trailing CR.
-        .map(|line| line.trim_end_matches('\r'))
+        .map(|line| line.trim_end_matches('\n').trim_end_matches('\r'))
         .filter(|line| !line.starts_with("```"))
         .collect();
     let mut parser = Parser {
@@ -158,7 +158,7 @@ pub fn parse(diff: &str) -> Result<Vec<FilePatch>, ParseError> {
     Ok(parser.files)
 }
 
-impl Parser {
+impl<'a> Parser<'a> {
     fn start_file(&mut self, paths: (Option<String>, Option<String>), git_format: bool) {
         self.finish_hunk();
         if let Some(file) = self.file.take() {
@@ -186,7 +186,7 @@ impl Parser {
         }
     }
 
-    fn start_hunk(&mut self, line: &str, line_number: usize) -> Result<(), ParseError> {
+    fn start_hunk(&mut self, line: &'a str, line_number: usize) -> Result<(), ParseError> {
         self.finish_hunk();
         if self.file.is_none() {
             return Err(ParseError::HunkWithoutFile { line: line_number });
@@ -194,7 +194,7 @@ impl Parser {
         let (old_start, old_count) = hunk_header_numbers(line, '-');
         let (_, new_count) = hunk_header_numbers(line, '+');
         self.hunk = Some(Hunk {
-            header: line.to_string(),
+            header: line,
             old_start,
             old_count,
             new_count,
@@ -203,7 +203,7 @@ impl Parser {
         Ok(())
     }
 
-    fn hunk_line(&mut self, line: &str) {
+    fn hunk_line(&mut self, line: &'a str) {
         let Some(hunk) = &mut self.hunk else { return };
         let (kind, text) = match line.chars().next() {
             Some(' ') => (LineKind::Context, &line[1..]),
@@ -240,10 +240,7 @@ impl Parser {
             self.finish_hunk();
             return;
         }
-        hunk.lines.push(HunkLine {
-            kind,
-            text: text.to_string(),
-        });
+        hunk.lines.push(HunkLine { kind, text });
     }
 
     fn metadata(&mut self, line: &str) -> Result<(), ParseError> {
@@ -303,7 +300,7 @@ impl Parser {
 }
 
 /// Blank lines at the end of a hunk are usually the blank line that ends the diff text, not context.
-fn trim_trailing_blank_context(hunk: &mut Hunk) {
+fn trim_trailing_blank_context(hunk: &mut Hunk<'_>) {
     let expected = hunk.old_count.unwrap_or(0);
     while let Some(last) = hunk.lines.last() {
         let surplus = hunk.old_count.is_none() || hunk.old_len() > expected;
@@ -367,11 +364,8 @@ fn unquote(path: &str) -> String {
 mod tests {
     use super::*;
 
-    fn line(kind: LineKind, text: &str) -> HunkLine {
-        HunkLine {
-            kind,
-            text: text.into(),
-        }
+    fn line(kind: LineKind, text: &str) -> HunkLine<'_> {
+        HunkLine { kind, text }
     }
 
     #[test]
@@ -384,7 +378,7 @@ mod tests {
                 new_path: Some("b/src/x.rs".into()),
                 git_format: true,
                 hunks: vec![Hunk {
-                    header: "@@ -1,2 +1,2 @@".into(),
+                    header: "@@ -1,2 +1,2 @@",
                     old_start: Some(1),
                     old_count: Some(2),
                     new_count: Some(2),
