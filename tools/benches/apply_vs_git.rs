@@ -1,6 +1,6 @@
 //! `apply_diff` against `git apply` on the same diffs, in the same run: one large diff (5,000
 //! hunks across 200 files) and one huge file (100,000 lines, 2,000 hunks). Each side applies to a
-//! fresh copy of the tree; the two take turns, 7 runs each, and each one's best is kept; both results are checked against the
+//! fresh copy of the tree; the two take turns, 9 runs each, and each one's median is kept; both results are checked against the
 //! expected files. Prints the time ratio (goal: no slower than `git apply`, ratio ≤ 1).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -97,26 +97,30 @@ fn check(dir: &Path, scenario: &Scenario, who: &str) {
     }
 }
 
-const RUNS: usize = 7;
+const RUNS: usize = 9;
 
-/// Runs `git` and `ours` alternately, [`RUNS`] times each, on trees all made beforehand, and keeps
-/// each one's best time. Both choices keep the file system's state the same for both sides: an
-/// ext4 without a journal (this project's CI machines) slows down allocating inodes while many
-/// were deleted in the last half minute, so deleting trees between runs, or running one side's
-/// runs after the other's, would measure the benchmark's own churn.
-fn best_of_alternating(scenario: &Scenario, diff: &str, base: &Path) -> (Duration, Duration) {
+/// Runs `git` and `ours` alternately, [`RUNS`] times each, on trees all made beforehand, and
+/// returns each one's median time. Each choice keeps the comparison fair on a noisy disk: an ext4
+/// without a journal (this project's CI machines) slows down allocating inodes while many were
+/// deleted in the last half minute, so deleting trees between runs, or running one side's runs
+/// after the other's, would measure the benchmark's own churn; and the median, unlike the best,
+/// is not decided by one side's single lucky run.
+fn medians_alternating(scenario: &Scenario, diff: &str, base: &Path) -> (Duration, Duration) {
     let trees: Vec<(tempfile::TempDir, tempfile::TempDir)> = (0..RUNS)
         .map(|_| (fresh_tree(scenario, base), fresh_tree(scenario, base)))
         .collect();
-    trees.iter().fold(
-        (Duration::MAX, Duration::MAX),
-        |(git, ours), (for_git, for_us)| {
+    let (mut git, mut ours): (Vec<Duration>, Vec<Duration>) = trees
+        .iter()
+        .map(|(for_git, for_us)| {
             (
-                git.min(git_apply(scenario, diff, for_git.path())),
-                ours.min(apply_diff(scenario, diff, for_us.path())),
+                git_apply(scenario, diff, for_git.path()),
+                apply_diff(scenario, diff, for_us.path()),
             )
-        },
-    )
+        })
+        .unzip();
+    git.sort_unstable();
+    ours.sort_unstable();
+    (git[RUNS / 2], ours[RUNS / 2])
 }
 
 fn git_apply(scenario: &Scenario, diff: &str, tree: &Path) -> Duration {
@@ -160,7 +164,7 @@ fn main() {
         let diff = diff_of(&scenario);
         let hunks = diff.lines().filter(|line| line.starts_with("@@")).count();
         for (base_name, base) in bases() {
-            let (git, ours) = best_of_alternating(&scenario, &diff, &base);
+            let (git, ours) = medians_alternating(&scenario, &diff, &base);
             println!(
                 "{:<34} {hunks:>5} hunks  {base_name:<8}  apply_diff {:>7.1} ms  git apply {:>7.1} ms  ratio {:.2}",
                 scenario.name,
