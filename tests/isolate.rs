@@ -135,3 +135,48 @@ async fn discard_drops_the_saved_change() {
     assert_eq!(finish(command).await.code, 1);
     assert_eq!(sandbox.read("a.txt"), "committed\ndirty\n");
 }
+
+#[tokio::test]
+async fn modes_set_in_the_isolated_tree_reach_the_workspace() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = Sandbox::new(&[("tool.sh", "echo tool\n")]);
+    git(
+        &sandbox,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-qam",
+            "a",
+        ],
+    );
+    let command = "chmod +x tool.sh && printf 'echo new\\n' > new.sh && chmod +x new.sh";
+    let mock = MockGlm::start(vec![
+        turn()
+            .call(
+                "c1",
+                "run_command",
+                &json!({ "command": command }).to_string(),
+            )
+            .reply(),
+        turn().content("done").reply(),
+    ])
+    .await;
+    let mut run = sandbox.agent(&mock);
+    run.args(["run", "--isolate", "--yes", "make the scripts executable"]);
+    let run = finish(run).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let executable = |path: &str| {
+        std::fs::metadata(sandbox.path(path))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o111
+            != 0
+    };
+    assert!(executable("tool.sh"), "{}", run.stderr);
+    assert!(executable("new.sh"), "{}", run.stderr);
+    assert_eq!(sandbox.read("new.sh"), "echo new\n");
+}

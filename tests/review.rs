@@ -380,3 +380,40 @@ async fn a_command_approved_at_the_prompt_does_not_reprint_the_last_edit() {
         "the edit's diff was printed again:\n{after_command}"
     );
 }
+
+#[tokio::test]
+async fn a_mode_change_is_shown_and_asked_for_hunk_by_hunk() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = Sandbox::new(&[("run.sh", "echo old\n")]);
+    let diff = "diff --git a/run.sh b/run.sh\nold mode 100644\nnew mode 100755\n--- a/run.sh\n+++ b/run.sh\n@@ -1 +1 @@\n-echo old\n+echo new\n";
+    let mock = MockGlm::start(vec![
+        turn()
+            .call("m1", "apply_diff", &json!({ "diff": diff }).to_string())
+            .reply(),
+        turn().content("done").reply(),
+    ])
+    .await;
+    let code = in_terminal(&sandbox, &mock, &["run", "make it run"], &[], |session| {
+        session.expect("modified, +1 -1, made executable").unwrap();
+        session.expect("Apply? [y]es [n]o [s]plit hunks").unwrap();
+        session.send("s").unwrap();
+        session.expect("Apply this hunk?").unwrap();
+        session.send("n").unwrap();
+        session
+            .expect("Apply the mode change (made executable)?")
+            .unwrap();
+        session.send("y").unwrap();
+    })
+    .await;
+    assert_eq!(code, 0);
+    assert_eq!(sandbox.read("run.sh"), "echo old\n");
+    let mode = std::fs::metadata(sandbox.path("run.sh"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o100, 0o100);
+    assert_eq!(
+        tool_result(&mock.requests(), "m1"),
+        "applied:\nrun.sh: +0 -0 (made executable)\n(the user reviewed hunk by hunk: `run.sh`: only its mode change applied)"
+    );
+}

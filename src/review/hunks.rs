@@ -95,8 +95,13 @@ pub fn file_header(change: &FileChange) -> String {
         ChangeKind::Modify => "modified",
         ChangeKind::Delete => "deleted",
     };
+    let mode = change
+        .executable
+        .describe()
+        .map(|mode| format!(", {mode}"))
+        .unwrap_or_default();
     format!(
-        "{} ({what}, +{added} -{removed})",
+        "{} ({what}, +{added} -{removed}{mode})",
         style(&change.path).bold()
     )
 }

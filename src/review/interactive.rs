@@ -8,7 +8,7 @@ command prefix in this session), `d`, `q`.
 
 use std::io::Write;
 
-use agent_tools::{ChangeKind, FileChange, PreparedEdit};
+use agent_tools::{ChangeKind, ExecutableBit, FileChange, PreparedEdit};
 use console::{Term, style};
 
 use super::hunks::{file_header, hunks, rebuild};
@@ -110,6 +110,22 @@ fn read_reason(term: &Term) -> String {
         .unwrap_or_default()
 }
 
+/// Asks whether to apply an existing file's mode change (a new file's mode comes with it);
+/// a refused one is dropped from `change`. Whether there was one and it was accepted.
+fn ask_mode_change(term: &Term, change: &mut FileChange) -> bool {
+    match (&change.kind, change.executable.describe()) {
+        (ChangeKind::Modify, Some(mode)) => {
+            let taken =
+                read_key(term, &format!("Apply the mode change ({mode})? [y/n]")) == Some('y');
+            if !taken {
+                change.executable = ExecutableBit::Keep;
+            }
+            taken
+        }
+        (ChangeKind::Modify | ChangeKind::Create | ChangeKind::Delete, _) => false,
+    }
+}
+
 /// Asks y/n for every hunk of every file; applies only the accepted ones.
 fn by_hunk(term: &Term, edit: &PreparedEdit) -> EditAnswer {
     let mut changes = Vec::new();
@@ -129,6 +145,8 @@ fn by_hunk(term: &Term, edit: &PreparedEdit) -> EditAnswer {
                 Some(_) | None => accepted.push(false),
             }
         }
+        let mut partial = change.clone();
+        let mode_taken = ask_mode_change(term, &mut partial);
         let taken: Vec<String> = split
             .iter()
             .zip(&accepted)
@@ -141,6 +159,12 @@ fn by_hunk(term: &Term, edit: &PreparedEdit) -> EditAnswer {
             .filter(|(_, take)| !**take)
             .map(|(hunk, _)| hunk.header.clone())
             .collect();
+        if taken.is_empty() && mode_taken {
+            notes.push(format!("`{}`: only its mode change applied", change.path));
+            partial.new = partial.old.clone();
+            changes.push(partial);
+            continue;
+        }
         if taken.is_empty() {
             notes.push(format!(
                 "`{}`: all {} hunks rejected",
@@ -160,7 +184,6 @@ fn by_hunk(term: &Term, edit: &PreparedEdit) -> EditAnswer {
                 format!("; rejected: {}", left.join(", "))
             }
         ));
-        let mut partial = change.clone();
         if matches!(change.kind, ChangeKind::Modify) {
             partial.new = Some(rebuild(old, new, &split, &accepted));
         }

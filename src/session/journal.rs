@@ -14,7 +14,7 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use agent_tools::{ChangeKind, FileChange, PreparedEdit, Workspace};
+use agent_tools::{ChangeKind, ExecutableBit, FileChange, PreparedEdit, Workspace};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
@@ -181,6 +181,7 @@ pub fn undo(
             old: after,
             new: before,
             old_stamp: None,
+            executable: ExecutableBit::Keep,
         });
     }
     let edit = PreparedEdit { changes };
@@ -221,6 +222,7 @@ pub fn diff(sessions_dir: &Path, workspace: &Workspace, session: Option<&str>) -
             old: before,
             new: after,
             old_stamp: None,
+            executable: ExecutableBit::Keep,
         };
         out.push_str(&change.unified_diff());
     }

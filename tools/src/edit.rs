@@ -20,6 +20,27 @@ pub enum ChangeKind {
     Delete,
 }
 
+/// What a change does to a file's executable bit (git diffs carry it as `new mode 100755`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExecutableBit {
+    /// As it is; a new file is created as a plain file.
+    #[default]
+    Keep,
+    Set,
+    Clear,
+}
+
+impl ExecutableBit {
+    /// What the change does to the bit, in words; None when it keeps it.
+    pub fn describe(self) -> Option<&'static str> {
+        match self {
+            ExecutableBit::Keep => None,
+            ExecutableBit::Set => Some("made executable"),
+            ExecutableBit::Clear => Some("no longer executable"),
+        }
+    }
+}
+
 /// One file's planned change: its old and new content (None where the file does not exist).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileChange {
@@ -32,6 +53,7 @@ pub struct FileChange {
     /// Size and modification time of `old` when it was read, if known: lets the commit see that
     /// the file is unchanged without reading it again.
     pub old_stamp: Option<FileStamp>,
+    pub executable: ExecutableBit,
 }
 
 /// A file's size and modification time.
@@ -95,11 +117,26 @@ impl FileChange {
             ChangeKind::Delete => "/dev/null".to_string(),
             ChangeKind::Modify | ChangeKind::Create => format!("b/{}", self.path),
         };
-        self.text_diff()
+        let mode_lines = match (&self.kind, self.executable) {
+            (ChangeKind::Modify, ExecutableBit::Set) => "old mode 100644\nnew mode 100755\n",
+            (ChangeKind::Modify, ExecutableBit::Clear) => "old mode 100755\nnew mode 100644\n",
+            (ChangeKind::Create, ExecutableBit::Set) => "new file mode 100755\n",
+            (ChangeKind::Modify, ExecutableBit::Keep)
+            | (ChangeKind::Create, ExecutableBit::Keep | ExecutableBit::Clear)
+            | (ChangeKind::Delete, _) => "",
+        };
+        let text = self
+            .text_diff()
             .unified_diff()
             .context_radius(3)
             .header(&old_name, &new_name)
-            .to_string()
+            .to_string();
+        // A change of mode alone has no text diff; name the file so the line is not orphaned.
+        match (mode_lines, text.is_empty()) {
+            ("", _) => text,
+            (_, false) => format!("{mode_lines}{text}"),
+            (_, true) => format!("{mode_lines}--- {old_name}\n+++ {new_name}\n"),
+        }
     }
 
     fn text_diff(&self) -> TextDiff<'_, '_, str> {
@@ -122,10 +159,12 @@ impl PreparedEdit {
             .iter()
             .map(|change| {
                 let (added, removed) = change.added_removed();
-                let verb = match change.kind {
-                    ChangeKind::Create => " (created)",
-                    ChangeKind::Modify => "",
-                    ChangeKind::Delete => " (deleted)",
+                let verb = match (&change.kind, change.executable.describe()) {
+                    (ChangeKind::Create, Some(_)) => " (created, executable)".to_string(),
+                    (ChangeKind::Create, None) => " (created)".to_string(),
+                    (ChangeKind::Modify, Some(mode)) => format!(" ({mode})"),
+                    (ChangeKind::Modify, None) => String::new(),
+                    (ChangeKind::Delete, _) => " (deleted)".to_string(),
                 };
                 format!("{}: +{added} -{removed}{verb}", change.path)
             })
@@ -148,6 +187,7 @@ struct Staged<'a> {
     change: &'a FileChange,
     /// None for a deletion.
     temp: Option<tempfile::NamedTempFile>,
+    /// The file's permissions before the change, to restore it with.
     permissions: Option<Permissions>,
     created_dirs: Vec<PathBuf>,
 }
@@ -223,7 +263,11 @@ fn stage_one(change: &FileChange) -> Result<Staged<'_>, CommitError> {
         if !created_dirs.is_empty() {
             std::fs::create_dir_all(dir)?;
         }
-        temp_file_with(dir, new.as_bytes(), permissions.clone())
+        temp_file_with(
+            dir,
+            new.as_bytes(),
+            new_mode(permissions.as_ref(), change.executable),
+        )
     })();
     match staged {
         Ok(temp) => Ok(Staged {
@@ -288,7 +332,9 @@ impl Undo<'_> {
     fn restore(self) {
         // Best effort: we are already reporting the original failure.
         let _ = match self.old {
-            Some((bytes, permissions)) => write_atomically(&self.path, bytes, Some(permissions)),
+            Some((bytes, permissions)) => {
+                write_atomically(&self.path, bytes, NewMode::Exactly(permissions))
+            }
             None => std::fs::remove_file(&self.path),
         };
         for dir in self.created_dirs.iter().rev() {
@@ -308,27 +354,59 @@ fn missing_ancestors(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Writes `bytes` to a temp file beside `path`, then renames it over `path`.
-fn write_atomically(
-    path: &Path,
-    bytes: &[u8],
-    permissions: Option<Permissions>,
-) -> std::io::Result<()> {
+fn write_atomically(path: &Path, bytes: &[u8], mode: NewMode) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    temp_file_with(dir, bytes, permissions)?
+    temp_file_with(dir, bytes, mode)?
         .persist(path)
         .map_err(|error| error.error)?;
     Ok(())
 }
 
-/// A temp file in `dir` holding `bytes`, with `permissions` if given: not yet visible anywhere.
+/// The permissions a file gets when it is written.
+enum NewMode {
+    /// Those of the file it replaces (possibly with the executable bit changed).
+    Exactly(Permissions),
+    /// A new file: `0o666`, or `0o777` if executable, less the process's umask, as any program
+    /// creating a file would give it.
+    Default { executable: bool },
+}
+
+fn new_mode(existing: Option<&Permissions>, executable: ExecutableBit) -> NewMode {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(existing) = existing else {
+        return NewMode::Default {
+            executable: executable == ExecutableBit::Set,
+        };
+    };
+    let mode = existing.mode();
+    NewMode::Exactly(Permissions::from_mode(match executable {
+        ExecutableBit::Keep => mode,
+        // Executable by whoever may read it, as `chmod +x` under a usual umask.
+        ExecutableBit::Set => mode | ((mode & 0o444) >> 2),
+        ExecutableBit::Clear => mode & !0o111,
+    }))
+}
+
+/// A temp file in `dir` holding `bytes`, with the permissions `mode` says: not yet visible
+/// anywhere.
 fn temp_file_with(
     dir: &Path,
     bytes: &[u8],
-    permissions: Option<Permissions>,
+    mode: NewMode,
 ) -> std::io::Result<tempfile::NamedTempFile> {
-    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+    use std::os::unix::fs::PermissionsExt;
+    let mut builder = tempfile::Builder::new();
+    // The mode given at creation is reduced by the umask; only new files want that.
+    if let NewMode::Default { executable } = mode {
+        builder.permissions(Permissions::from_mode(if executable {
+            0o777
+        } else {
+            0o666
+        }));
+    }
+    let mut temp = builder.tempfile_in(dir)?;
     temp.write_all(bytes)?;
-    if let Some(permissions) = permissions {
+    if let NewMode::Exactly(permissions) = mode {
         temp.as_file().set_permissions(permissions)?;
     }
     Ok(temp)
@@ -347,6 +425,7 @@ mod tests {
         };
         FileChange {
             old_stamp: None,
+            executable: ExecutableBit::Keep,
             path: name.into(),
             absolute: dir.join(name),
             kind,

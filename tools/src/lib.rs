@@ -23,7 +23,7 @@ pub mod search;
 mod workspace;
 pub mod write_file;
 
-pub use edit::{ChangeKind, CommitError, FileChange, FileStamp, PreparedEdit};
+pub use edit::{ChangeKind, CommitError, ExecutableBit, FileChange, FileStamp, PreparedEdit};
 pub use output::{ToolOutput, ToolStatus, truncate_head_tail};
 pub use registry::{CallError, ToolCall, ToolName, ToolSpec};
 pub use workspace::{PathError, Workspace};

@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::{ChangeKind, FileChange, PreparedEdit, Workspace};
+use crate::{ChangeKind, ExecutableBit, FileChange, PreparedEdit, Workspace};
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -45,6 +45,7 @@ pub fn prepare(workspace: &Workspace, args: &WriteFileArgs) -> Result<PreparedEd
             old,
             new: Some(args.content.clone()),
             old_stamp: None,
+            executable: ExecutableBit::Keep,
         }],
     })
 }

@@ -69,11 +69,15 @@ impl<'w> DiffPaths<'w> {
     }
 }
 
-/// A file's text and stamp, or None if it does not exist.
-pub(super) fn read_text(
-    path: &Path,
-    display: &str,
-) -> Result<Option<(String, Option<FileStamp>)>, ApplyError> {
+/// A file as read from disk.
+pub(super) struct DiskFile {
+    pub text: String,
+    pub stamp: Option<FileStamp>,
+    pub executable: bool,
+}
+
+/// A file's text, stamp and executable bit, or None if it does not exist.
+pub(super) fn read_text(path: &Path, display: &str) -> Result<Option<DiskFile>, ApplyError> {
     let io_error = |error: std::io::Error| ApplyError::Io {
         path: display.to_string(),
         message: error.to_string(),
@@ -85,11 +89,14 @@ pub(super) fn read_text(
     };
     let metadata = file.metadata().map_err(io_error)?;
     let bytes = read_all(&mut file, metadata.len()).map_err(io_error)?;
-    let stamp = FileStamp::of(&metadata);
     let text = String::from_utf8(bytes).map_err(|_| ApplyError::NotText {
         path: display.to_string(),
     })?;
-    Ok(Some((text, stamp)))
+    Ok(Some(DiskFile {
+        text,
+        stamp: FileStamp::of(&metadata),
+        executable: std::os::unix::fs::PermissionsExt::mode(&metadata.permissions()) & 0o111 != 0,
+    }))
 }
 
 /// The rest of `file`, which its metadata said is `expected_len` bytes long, in one read plus the

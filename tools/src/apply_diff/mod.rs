@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::{ChangeKind, FileChange, FileStamp, PathError, PreparedEdit, Workspace};
+use crate::{ChangeKind, ExecutableBit, FileChange, FileStamp, PathError, PreparedEdit, Workspace};
 use apply::Lines;
 use files::{DiffPaths, read_text};
 use locate::{Failure, Haystack, Placement};
@@ -115,12 +115,14 @@ impl fmt::Display for HunkError {
     }
 }
 
-/// A file's content before the diff and as the diff has left it so far.
+/// A file's content and executable bit before the diff and as the diff has left them so far.
 struct FileState {
     display: String,
     original: Option<String>,
     current: Option<String>,
     stamp: Option<FileStamp>,
+    was_executable: bool,
+    executable: bool,
 }
 
 /// Plans the diff without writing anything.
@@ -134,7 +136,7 @@ pub fn prepare(workspace: &Workspace, diff: &str) -> Result<PreparedEdit, ApplyE
     let mut order: Vec<PathBuf> = Vec::new();
     for patch in &patches {
         let (old, new) = paths.resolve_sides(patch)?;
-        let source = match &old {
+        let (source, was_executable) = match &old {
             Some(path) => {
                 let state = load(workspace, &mut files, &mut order, path)?;
                 let content = state
@@ -143,9 +145,10 @@ pub fn prepare(workspace: &Workspace, diff: &str) -> Result<PreparedEdit, ApplyE
                     .ok_or_else(|| ApplyError::FileMissing {
                         path: state.display.clone(),
                     })?;
-                apply_hunks(&state.display, &content, &patch.hunks)?
+                let applied = apply_hunks(&state.display, &content, &patch.hunks)?;
+                (applied, state.executable)
             }
-            None => new_file_content(&patch.hunks),
+            None => (new_file_content(&patch.hunks), false),
         };
         if let Some(path) = &old
             && old != new
@@ -165,6 +168,8 @@ pub fn prepare(workspace: &Workspace, diff: &str) -> Result<PreparedEdit, ApplyE
                 });
             }
             state.current = Some(source);
+            // A renamed file stays executable unless the diff says otherwise.
+            state.executable = patch.executable.unwrap_or(was_executable);
         }
     }
     Ok(PreparedEdit {
@@ -184,9 +189,10 @@ pub fn touched_paths(diff: &str) -> Vec<String> {
 
 fn into_change(path: PathBuf, files: &mut BTreeMap<PathBuf, FileState>) -> Option<FileChange> {
     let state = files.remove(&path)?;
+    let executable = executable_bit(state.was_executable, state.executable);
     let kind = match (&state.original, &state.current) {
         (None, None) => return None,
-        (Some(old), Some(new)) if old == new => return None,
+        (Some(old), Some(new)) if old == new && executable == ExecutableBit::Keep => return None,
         (None, Some(_)) => ChangeKind::Create,
         (Some(_), None) => ChangeKind::Delete,
         (Some(_), Some(_)) => ChangeKind::Modify,
@@ -198,7 +204,17 @@ fn into_change(path: PathBuf, files: &mut BTreeMap<PathBuf, FileState>) -> Optio
         old: state.original,
         new: state.current,
         old_stamp: state.stamp,
+        executable,
     })
+}
+
+/// How the executable bit must change to go from `before` to `after`.
+fn executable_bit(before: bool, after: bool) -> ExecutableBit {
+    match (before, after) {
+        (false, false) | (true, true) => ExecutableBit::Keep,
+        (false, true) => ExecutableBit::Set,
+        (true, false) => ExecutableBit::Clear,
+    }
 }
 
 /// From this many files, a diff whose parts each modify a different existing file is prepared on
@@ -253,7 +269,9 @@ fn prepare_independent(
         PreparedEdit {
             changes: changes
                 .into_iter()
-                .filter(|change| change.old != change.new)
+                .filter(|change| {
+                    change.old != change.new || change.executable != ExecutableBit::Keep
+                })
                 .collect(),
         }
     }))
@@ -265,17 +283,18 @@ fn modify_one(
     path: &Path,
 ) -> Result<FileChange, ApplyError> {
     let display = workspace.relative(path);
-    let (original, stamp) = read_text(path, &display)?.ok_or_else(|| ApplyError::FileMissing {
+    let file = read_text(path, &display)?.ok_or_else(|| ApplyError::FileMissing {
         path: display.clone(),
     })?;
-    let new = apply_hunks(&display, &original, &patch.hunks)?;
+    let new = apply_hunks(&display, &file.text, &patch.hunks)?;
     Ok(FileChange {
         path: display,
         absolute: path.to_path_buf(),
         kind: ChangeKind::Modify,
-        old: Some(original),
+        old: Some(file.text),
         new: Some(new),
-        old_stamp: stamp,
+        old_stamp: file.stamp,
+        executable: executable_bit(file.executable, patch.executable.unwrap_or(file.executable)),
     })
 }
 
@@ -287,8 +306,9 @@ fn load<'a>(
 ) -> Result<&'a mut FileState, ApplyError> {
     if !files.contains_key(path) {
         let display = workspace.relative(path);
-        let (original, stamp) =
-            read_text(path, &display)?.map_or((None, None), |(text, stamp)| (Some(text), stamp));
+        let file = read_text(path, &display)?;
+        let was_executable = file.as_ref().is_some_and(|file| file.executable);
+        let (original, stamp) = file.map_or((None, None), |file| (Some(file.text), file.stamp));
         order.push(path.clone());
         files.insert(
             path.clone(),
@@ -297,6 +317,8 @@ fn load<'a>(
                 current: original.clone(),
                 original,
                 stamp,
+                was_executable,
+                executable: was_executable,
             },
         );
     }

@@ -14,6 +14,8 @@ pub struct FilePatch<'a> {
     pub git_format: bool,
     pub new_file: bool,
     pub deleted_file: bool,
+    /// `new mode` / `new file mode`: whether the file is to be executable afterwards.
+    pub executable: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +57,12 @@ pub enum ParseError {
     Binary { path: String },
     #[error("`{path}`: the file header has no `@@` hunks")]
     NoHunks { path: String },
+    #[error("`{path}`: mode {mode} ({what}) cannot be applied as a diff; use a shell command")]
+    UnsupportedMode {
+        path: String,
+        mode: String,
+        what: &'static str,
+    },
 }
 
 impl<'a> Hunk<'a> {
@@ -254,8 +262,11 @@ impl<'a> Parser<'a> {
                 path: file.display_path(),
             });
         }
-        if line.starts_with("new file mode") {
+        if let Some(mode) = line.strip_prefix("new file mode ") {
             file.new_file = true;
+            file.executable = Some(executable_mode(file, mode)?);
+        } else if let Some(mode) = line.strip_prefix("new mode ") {
+            file.executable = Some(executable_mode(file, mode)?);
         } else if line.starts_with("deleted file mode") {
             file.deleted_file = true;
         } else if let Some(from) = line.strip_prefix("rename from ") {
@@ -288,7 +299,10 @@ impl<'a> Parser<'a> {
                 file.new_path = None;
             }
             let is_rename = file.old_path.is_some() && file.new_path.is_some() && file.git_format;
-            if file.hunks.is_empty() && !(file.new_file || file.deleted_file || is_rename) {
+            let mode_only = file.git_format && file.executable.is_some();
+            if file.hunks.is_empty()
+                && !(file.new_file || file.deleted_file || is_rename || mode_only)
+            {
                 return Err(ParseError::NoHunks {
                     path: file.display_path(),
                 });
@@ -296,6 +310,23 @@ impl<'a> Parser<'a> {
             self.files.push(file);
         }
         Ok(())
+    }
+}
+
+/// Whether a git file mode (`100755`, `100644`) is executable; symlinks and submodules are
+/// refused, since what a diff holds for them is not a file's text.
+fn executable_mode(file: &FilePatch<'_>, mode: &str) -> Result<bool, ParseError> {
+    let unsupported = |what| ParseError::UnsupportedMode {
+        path: file.display_path(),
+        mode: mode.trim().to_string(),
+        what,
+    };
+    match mode.trim() {
+        "100755" => Ok(true),
+        "100644" | "100664" => Ok(false),
+        "120000" => Err(unsupported("a symlink")),
+        "160000" => Err(unsupported("a submodule")),
+        _ => Err(unsupported("unknown")),
     }
 }
 

@@ -277,3 +277,91 @@ fn many_files_are_prepared_in_parallel_with_the_same_results() {
             .all(|name| tree.read(name) == "one\nTWO\nthree\n")
     );
 }
+
+mod modes {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn mode(tree: &Tree, path: &str) -> u32 {
+        std::fs::metadata(tree.workspace.root().join(path))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    }
+
+    fn chmod(tree: &Tree, path: &str, mode: u32) {
+        let full = tree.workspace.root().join(path);
+        std::fs::set_permissions(full, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    #[test]
+    fn a_new_file_gets_the_mode_any_new_file_gets() {
+        let tree = Tree::new(&[("plain.txt", "made by std::fs::write\n")]);
+        tree.apply("--- /dev/null\n+++ b/new.txt\n@@ -0,0 +1 @@\n+hello\n")
+            .unwrap();
+        // Not the 0600 of a temp file: 0666 less the umask, like the file beside it.
+        assert_eq!(mode(&tree, "new.txt"), mode(&tree, "plain.txt"));
+    }
+
+    #[test]
+    fn new_file_mode_755_creates_an_executable() {
+        let tree = Tree::new(&[]);
+        let diff = "diff --git a/run.sh b/run.sh\nnew file mode 100755\nindex 0000000..1111111\n--- /dev/null\n+++ b/run.sh\n@@ -0,0 +1 @@\n+echo hi\n";
+        let edit = prepare(&tree.workspace, diff).unwrap();
+        assert_eq!(edit.summary(), "run.sh: +1 -0 (created, executable)");
+        edit.commit().unwrap();
+        assert_eq!(mode(&tree, "run.sh") & 0o100, 0o100);
+    }
+
+    #[test]
+    fn a_mode_change_alone_applies_and_is_shown() {
+        let tree = Tree::new(&[("run.sh", "echo hi\n")]);
+        chmod(&tree, "run.sh", 0o644);
+        let diff = "diff --git a/run.sh b/run.sh\nold mode 100644\nnew mode 100755\n";
+        let edit = prepare(&tree.workspace, diff).unwrap();
+        assert_eq!(edit.summary(), "run.sh: +0 -0 (made executable)");
+        assert_eq!(
+            edit.unified_diff(),
+            "old mode 100644\nnew mode 100755\n--- a/run.sh\n+++ b/run.sh\n"
+        );
+        edit.commit().unwrap();
+        assert_eq!(mode(&tree, "run.sh"), 0o755);
+        assert_eq!(tree.read("run.sh"), "echo hi\n");
+        // Already executable: nothing left to do.
+        assert_eq!(prepare(&tree.workspace, diff).unwrap().changes, vec![]);
+    }
+
+    #[test]
+    fn the_executable_bit_is_cleared_with_a_content_change() {
+        let tree = Tree::new(&[("run.sh", "echo hi\n")]);
+        chmod(&tree, "run.sh", 0o750);
+        let diff = "diff --git a/run.sh b/run.sh\nold mode 100755\nnew mode 100644\n--- a/run.sh\n+++ b/run.sh\n@@ -1 +1 @@\n-echo hi\n+echo bye\n";
+        tree.apply(diff).unwrap();
+        assert_eq!(mode(&tree, "run.sh"), 0o640);
+        assert_eq!(tree.read("run.sh"), "echo bye\n");
+    }
+
+    #[test]
+    fn a_renamed_executable_stays_executable() {
+        let tree = Tree::new(&[("run.sh", "echo hi\n")]);
+        chmod(&tree, "run.sh", 0o755);
+        let diff = "diff --git a/run.sh b/bin/run.sh\nsimilarity index 100%\nrename from run.sh\nrename to bin/run.sh\n";
+        tree.apply(diff).unwrap();
+        assert_eq!(mode(&tree, "bin/run.sh") & 0o111, 0o111);
+    }
+
+    #[test]
+    fn symlinks_are_refused() {
+        let tree = Tree::new(&[]);
+        let diff = "diff --git a/link b/link\nnew file mode 120000\nindex 0000000..1111111\n--- /dev/null\n+++ b/link\n@@ -0,0 +1 @@\n+target\n\\ No newline at end of file\n";
+        assert_eq!(
+            prepare(&tree.workspace, diff),
+            Err(ApplyError::Parse(ParseError::UnsupportedMode {
+                path: "link".into(),
+                mode: "120000".into(),
+                what: "a symlink",
+            }))
+        );
+    }
+}
