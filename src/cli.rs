@@ -118,6 +118,10 @@ pub struct ModelArgs {
     /// Maximum tokens per model answer.
     #[arg(long)]
     pub max_tokens: Option<u32>,
+    /// The model's context window in tokens (default 200000 for GLM, 128000 otherwise); the
+    /// conversation is compacted before it fills.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1000..))]
+    pub context_window: Option<u64>,
 }
 
 #[derive(Debug, Args)]

@@ -18,6 +18,10 @@ pub const DEFAULT_MODEL: &str = "glm-4.7-flash";
 pub const DEFAULT_MAX_TURNS: u32 = 100;
 /// `max_tokens` sent to GLM providers unless configured (GLM-4.7 allows up to 128K).
 pub const DEFAULT_GLM_MAX_TOKENS: u32 = 32_768;
+/// GLM-4.7's context window, in tokens.
+pub const GLM_CONTEXT_WINDOW: u64 = 200_000;
+/// Assumed for other providers unless configured: what most current models offer at least.
+pub const DEFAULT_CONTEXT_WINDOW: u64 = 128_000;
 /// Variables searched for the API key, in order (after a provider's own `api_key_env`).
 pub const KEY_VARIABLES: [&str; 3] = ["AGENT_API_KEY", "ZAI_API_KEY", "ZHIPUAI_API_KEY"];
 
@@ -31,6 +35,8 @@ pub struct FileConfig {
     pub thinking: Option<bool>,
     pub temperature: Option<f32>,
     pub max_tokens: Option<u32>,
+    /// The model's context window in tokens; the conversation is compacted before it fills.
+    pub context_window: Option<u64>,
     pub sessions_dir: Option<PathBuf>,
     pub stream_idle_timeout_secs: Option<u64>,
     pub approval: Option<ApprovalMode>,
@@ -72,6 +78,7 @@ pub struct Settings {
     pub thinking: bool,
     pub temperature: Option<f32>,
     pub max_tokens: Option<u32>,
+    pub context_window: u64,
     pub sessions_dir: PathBuf,
     pub stream_idle_timeout_secs: u64,
 }
@@ -103,6 +110,7 @@ impl FileConfig {
         self.thinking = other.thinking.or(self.thinking);
         self.temperature = other.temperature.or(self.temperature);
         self.max_tokens = other.max_tokens.or(self.max_tokens);
+        self.context_window = other.context_window.or(self.context_window);
         self.sessions_dir = other.sessions_dir.or(self.sessions_dir.take());
         self.stream_idle_timeout_secs = other
             .stream_idle_timeout_secs
@@ -267,6 +275,13 @@ impl Settings {
                 ProviderKind::Glm => Some(DEFAULT_GLM_MAX_TOKENS),
                 ProviderKind::Openai => None,
             }),
+            context_window: args
+                .context_window
+                .or(config.context_window)
+                .unwrap_or(match kind {
+                    ProviderKind::Glm => GLM_CONTEXT_WINDOW,
+                    ProviderKind::Openai => DEFAULT_CONTEXT_WINDOW,
+                }),
             sessions_dir,
             stream_idle_timeout_secs: idle.or(config.stream_idle_timeout_secs).unwrap_or(300),
         })

@@ -64,6 +64,15 @@ pub enum Event {
         status: ToolStatus,
         content: String,
     },
+    /// The conversation is about to outgrow the model's context window and is being compacted.
+    Compacting {
+        estimated_tokens: u64,
+    },
+    /// The session goes on from the task and this summary; from the history with older tool
+    /// results cut short when the summary could not be had (None).
+    Compacted {
+        summary: Option<String>,
+    },
     Usage {
         turn: u32,
         prompt_tokens: u64,

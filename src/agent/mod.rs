@@ -4,9 +4,11 @@ append everything, repeat until the model answers without a tool call.
 
 History is append-only and every request carries the same system prompt and tools, so each
 request's messages begin with the previous request's, byte for byte (what GLM's prefix cache and
-preserved thinking need).
+preserved thinking need). The one exception is compaction ([`compact`]), when the conversation would
+no longer fit the model's context window.
 */
 
+mod compact;
 mod dispatch;
 pub mod event;
 mod repeat;
@@ -20,8 +22,9 @@ pub use dispatch::ToolRunner;
 use event::{Event, Events, Outcome};
 use repeat::{RepeatGuard, Repetition};
 
-use crate::model::wire::{Message, ToolCallMessage};
+use crate::model::wire::{Message, ToolCallMessage, Usage};
 use crate::model::{ModelClient, ModelError, Piece, Progress, Turn};
+use compact::ContextTracker;
 
 /// Sent when a turn without tool calls ended at the output token limit.
 const CONTINUE_AFTER_LENGTH: &str = "[from the agent] Your last answer was cut off by the output token limit. Continue exactly where it stopped.";
@@ -57,6 +60,7 @@ impl Agent<'_> {
         let mut repeats = RepeatGuard::default();
         let mut answer = String::new();
         let mut cut_off = false;
+        let mut context = ContextTracker::default();
         let mut turns = 0;
         let outcome = loop {
             if turns == self.max_turns {
@@ -67,7 +71,10 @@ impl Agent<'_> {
             turns += 1;
             self.events.emit(Event::TurnStarted { turn: turns });
             self.tools.set_turn(turns);
-            let turn = match self.request(&history).await {
+            let turn = match self
+                .request_fitting(turns, &mut history, &mut context, &mut totals)
+                .await
+            {
                 Ok(turn) => turn,
                 Err(ModelError::Cancelled) => break Outcome::Interrupted,
                 Err(error) => {
@@ -78,6 +85,9 @@ impl Agent<'_> {
             };
             self.record(turns, &turn, &mut totals);
             history.push(turn.to_message());
+            if let Some(usage) = turn.usage {
+                context.observe(usage.prompt_tokens + usage.completion_tokens, history.len());
+            }
             // An answer continued after the output limit is the sum of its parts.
             answer = if cut_off {
                 answer + &turn.content
@@ -115,6 +125,76 @@ impl Agent<'_> {
         outcome
     }
 
+    /// Requests the next turn, compacting the history first if it would not fit, or once after
+    /// the provider said it did not.
+    async fn request_fitting(
+        &mut self,
+        turn: u32,
+        history: &mut Vec<Message>,
+        context: &mut ContextTracker,
+        totals: &mut Totals,
+    ) -> Result<Turn, ModelError> {
+        let estimated_tokens = context.next_prompt(history);
+        if estimated_tokens > self.client.prompt_budget() {
+            self.compact(turn, history, estimated_tokens, totals)
+                .await?;
+            context.reset();
+        }
+        match self.request(history).await {
+            Err(error) if error.is_context_overflow() => {
+                let estimated_tokens = context.next_prompt(history);
+                self.compact(turn, history, estimated_tokens, totals)
+                    .await?;
+                context.reset();
+                self.request(history).await
+            }
+            other => other,
+        }
+    }
+
+    /// Replaces `history` by the task and a summary the model writes of it, or, if that request
+    /// fails, by the history with older tool results cut short.
+    async fn compact(
+        &mut self,
+        turn: u32,
+        history: &mut Vec<Message>,
+        estimated_tokens: u64,
+        totals: &mut Totals,
+    ) -> Result<(), ModelError> {
+        self.events.emit(Event::Compacting { estimated_tokens });
+        let events = &mut self.events;
+        let mut on_progress = |progress: Progress| {
+            if let Progress::Retrying(notice) = progress {
+                events.emit(Event::Retrying {
+                    attempt: notice.attempt,
+                    delay_ms: notice.delay.as_millis() as u64,
+                    reason: notice.reason,
+                });
+            }
+        };
+        let request = compact::summary_request(history);
+        let summary = match self
+            .client
+            .complete(&request, &self.stop, &mut on_progress)
+            .await
+        {
+            Ok(answer) => {
+                if let Some(usage) = answer.usage {
+                    self.count_usage(turn, usage, totals);
+                }
+                Some(answer.content).filter(|summary| !summary.trim().is_empty())
+            }
+            Err(ModelError::Cancelled) => return Err(ModelError::Cancelled),
+            Err(_) => None,
+        };
+        *history = match &summary {
+            Some(summary) => compact::compacted(history, summary),
+            None => compact::trimmed(history),
+        };
+        self.events.emit(Event::Compacted { summary });
+        Ok(())
+    }
+
     async fn request(&mut self, history: &[Message]) -> Result<Turn, ModelError> {
         let events = &mut self.events;
         let mut on_progress = |progress: Progress| {
@@ -142,16 +222,20 @@ impl Agent<'_> {
             finish_reason: turn.finish_reason.clone(),
         });
         if let Some(usage) = turn.usage {
-            totals.prompt += usage.prompt_tokens;
-            totals.cached += usage.cached_tokens;
-            totals.completion += usage.completion_tokens;
-            self.events.emit(Event::Usage {
-                turn: turn_number,
-                prompt_tokens: usage.prompt_tokens,
-                cached_tokens: usage.cached_tokens,
-                completion_tokens: usage.completion_tokens,
-            });
+            self.count_usage(turn_number, usage, totals);
         }
+    }
+
+    fn count_usage(&mut self, turn: u32, usage: Usage, totals: &mut Totals) {
+        totals.prompt += usage.prompt_tokens;
+        totals.cached += usage.cached_tokens;
+        totals.completion += usage.completion_tokens;
+        self.events.emit(Event::Usage {
+            turn,
+            prompt_tokens: usage.prompt_tokens,
+            cached_tokens: usage.cached_tokens,
+            completion_tokens: usage.completion_tokens,
+        });
     }
 
     /// Answers every call of the turn, in order, with exactly one tool message each. Returns an

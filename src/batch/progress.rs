@@ -75,6 +75,14 @@ impl EventSink for Tracker {
             Event::ApprovalDecided {
                 approved: false, ..
             } => state.denied_actions += 1,
+            Event::Compacting { .. } => {
+                if let Some(bar) = &self.bar {
+                    bar.set_message(format!(
+                        "{}: turn {}, compacting the conversation",
+                        self.id, state.turns
+                    ));
+                }
+            }
             Event::SessionStarted { .. }
             | Event::Reasoning { .. }
             | Event::Content { .. }
@@ -83,6 +91,7 @@ impl EventSink for Tracker {
             | Event::ApprovalRequested { .. }
             | Event::ApprovalDecided { approved: true, .. }
             | Event::ToolResult { .. }
+            | Event::Compacted { .. }
             | Event::Finished { .. } => {}
         }
     }

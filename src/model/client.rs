@@ -88,6 +88,7 @@ pub struct ModelClient {
     thinking: bool,
     temperature: Option<f32>,
     max_tokens: Option<u32>,
+    prompt_budget: u64,
     idle_timeout: Duration,
     retry_base: Duration,
     tools: Vec<ToolDefinition>,
@@ -113,10 +114,16 @@ impl ModelClient {
             thinking: settings.thinking,
             temperature: settings.temperature,
             max_tokens: settings.max_tokens,
+            prompt_budget: prompt_budget(settings.context_window, settings.max_tokens),
             idle_timeout: Duration::from_secs(settings.stream_idle_timeout_secs.max(1)),
             retry_base: Duration::from_millis(retry_base_ms),
             tools,
         })
+    }
+
+    /// How many tokens a request's prompt may hold before the conversation should be compacted.
+    pub fn prompt_budget(&self) -> u64 {
+        self.prompt_budget
     }
 
     /// The same client (sharing connections and rate-limit pauses) for another model.
@@ -270,9 +277,18 @@ impl ModelClient {
         match turn.finish_reason.as_deref() {
             Some("network_error") => Err(ModelError::NetworkError),
             Some("sensitive") => Err(ModelError::Sensitive),
+            Some("model_context_window_exceeded") => Err(ModelError::ContextWindowExceeded),
             _ => Ok(turn),
         }
     }
+}
+
+/// The prompt tokens allowed in a `context_window`: room is left for the answer (`max_tokens`, or
+/// an eighth of the window when unset) and a tenth of the rest as a margin, since the next
+/// prompt's size is only estimated.
+fn prompt_budget(context_window: u64, max_tokens: Option<u32>) -> u64 {
+    let answer = max_tokens.map_or(context_window / 8, u64::from);
+    context_window.saturating_sub(answer) / 10 * 9
 }
 
 fn without_reasoning(message: Message) -> Message {
@@ -333,4 +349,16 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 
 fn clip(text: &str) -> String {
     agent_tools::truncate_head_tail(text, 400)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_prompt_budget_leaves_room_for_the_answer_and_a_margin() {
+        assert_eq!(prompt_budget(200_000, Some(32_768)), 150_507);
+        assert_eq!(prompt_budget(128_000, None), 100_800);
+        assert_eq!(prompt_budget(1_000, Some(4_000)), 0);
+    }
 }

@@ -33,6 +33,8 @@ pub enum ModelError {
         "the model's answer was blocked by the provider's content filter (finish_reason sensitive)"
     )]
     Sensitive,
+    #[error("the conversation no longer fits the model's context window")]
+    ContextWindowExceeded,
     #[error("interrupted")]
     Cancelled,
 }
@@ -56,7 +58,26 @@ impl ModelError {
             | ModelError::Idle(_)
             | ModelError::BadEvent(_)
             | ModelError::NetworkError => Recovery::Retry,
-            ModelError::Sensitive | ModelError::Cancelled => Recovery::Fatal,
+            ModelError::Sensitive | ModelError::ContextWindowExceeded | ModelError::Cancelled => {
+                Recovery::Fatal
+            }
+        }
+    }
+
+    /// The request was too long for the model: compacting the conversation may help.
+    pub fn is_context_overflow(&self) -> bool {
+        match self {
+            ModelError::Http { code, .. } | ModelError::InStream { code, .. } => {
+                code.as_deref() == Some("1261")
+            }
+            ModelError::ContextWindowExceeded => true,
+            ModelError::Transport(_)
+            | ModelError::StreamCut
+            | ModelError::Idle(_)
+            | ModelError::BadEvent(_)
+            | ModelError::NetworkError
+            | ModelError::Sensitive
+            | ModelError::Cancelled => false,
         }
     }
 
@@ -73,6 +94,7 @@ impl ModelError {
             | ModelError::BadEvent(_)
             | ModelError::NetworkError
             | ModelError::Sensitive
+            | ModelError::ContextWindowExceeded
             | ModelError::Cancelled => false,
         }
     }
@@ -146,5 +168,13 @@ mod tests {
         assert_eq!(http(400, Some("1214")).recovery(), Recovery::Fatal);
         assert_eq!(http(401, None).recovery(), Recovery::Fatal);
         assert_eq!(ModelError::StreamCut.recovery(), Recovery::Retry);
+    }
+
+    #[test]
+    fn too_long_prompts_are_told_apart() {
+        assert!(http(400, Some("1261")).is_context_overflow());
+        assert!(ModelError::ContextWindowExceeded.is_context_overflow());
+        assert!(!http(400, Some("1214")).is_context_overflow());
+        assert!(!ModelError::StreamCut.is_context_overflow());
     }
 }

@@ -163,6 +163,33 @@ impl EventSink for TerminalView {
                     ToolStatus::Error => eprintln!("  {} {}", style("└").dim(), style(line).red()),
                 }
             }
+            Event::Compacting { estimated_tokens } => {
+                self.end_stream();
+                eprintln!(
+                    "{}",
+                    style(format!(
+                        "compacting the conversation (about {estimated_tokens} tokens, near the model's context window)"
+                    ))
+                    .yellow()
+                );
+            }
+            Event::Compacted { summary } => match summary {
+                Some(summary) => eprintln!(
+                    "  {} {}",
+                    style("└").dim(),
+                    style(format!(
+                        "continuing from the task and a summary of {} lines",
+                        summary.lines().count()
+                    ))
+                    .dim()
+                ),
+                None => eprintln!(
+                    "  {} {}",
+                    style("└").dim(),
+                    style("no summary could be had: continuing with older tool results cut short")
+                        .yellow()
+                ),
+            },
             Event::Finished {
                 outcome,
                 answer,
