@@ -130,6 +130,12 @@ fn stub(content: &str) -> String {
     )
 }
 
+/// Whether compacting `history` can make it smaller: not when it holds only the system prompt,
+/// the task and at most one more message (a summary, after compaction).
+pub fn worth_compacting(history: &[Message]) -> bool {
+    history.len() > 3
+}
+
 /// The messages that ask for the summary.
 pub fn summary_request(history: &[Message]) -> Vec<Message> {
     let mut messages = trimmed(history);
@@ -232,7 +238,9 @@ mod tests {
 
     #[test]
     fn a_compacted_history_is_the_prompt_the_task_and_the_summary() {
+        assert!(worth_compacting(&session(1)));
         let compacted = compacted(&session(3), "  did things  ");
+        assert!(!worth_compacting(&compacted), "nothing left to compact");
         assert_eq!(
             compacted,
             vec![

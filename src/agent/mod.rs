@@ -135,13 +135,13 @@ impl Agent<'_> {
         totals: &mut Totals,
     ) -> Result<Turn, ModelError> {
         let estimated_tokens = context.next_prompt(history);
-        if estimated_tokens > self.client.prompt_budget() {
+        if compact::worth_compacting(history) && estimated_tokens > self.client.prompt_budget() {
             self.compact(turn, history, estimated_tokens, totals)
                 .await?;
             context.reset();
         }
         match self.request(history).await {
-            Err(error) if error.is_context_overflow() => {
+            Err(error) if error.is_context_overflow() && compact::worth_compacting(history) => {
                 let estimated_tokens = context.next_prompt(history);
                 self.compact(turn, history, estimated_tokens, totals)
                     .await?;
