@@ -87,8 +87,14 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR")]
     pub sessions_dir: Option<PathBuf>,
     /// Work in a fresh git worktree (or a copy); review the whole change at the end.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["resume", "continue_last"])]
     pub isolate: bool,
+    /// Continue the latest session of this workspace: the task is the follow-up.
+    #[arg(short = 'c', long = "continue", conflicts_with = "resume")]
+    pub continue_last: bool,
+    /// Continue the session with this id: the task is the follow-up.
+    #[arg(long, value_name = "SESSION")]
+    pub resume: Option<String>,
 }
 
 /// Which model to talk to, and how.

@@ -12,15 +12,15 @@ use anyhow::{Context, Result, bail};
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::event::{Event, EventSink, Events, Outcome};
-use crate::agent::{Agent, ToolRunner};
+use crate::agent::{Agent, Conversation, ToolRunner, replay};
 use crate::cli::{ProviderKind, RunArgs};
 use crate::config::{FileConfig, Settings, approval_mode, approver, secret_variables};
 use crate::exit;
 use crate::isolate::{Isolation, Start, review_and_apply, starting_commit};
 use crate::model::ModelClient;
-use crate::model::wire::ToolDefinition;
+use crate::model::wire::{Message, ToolDefinition};
 use crate::review::Approver;
-use crate::session::{EditJournal, Transcript, new_session_id};
+use crate::session::{EditJournal, Transcript, find_transcript, new_session_id};
 use crate::ui::{JsonLines, TerminalView};
 
 const SYSTEM_PROMPT: &str = include_str!("../prompts/system.md");
@@ -33,9 +33,23 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
     let client = ModelClient::new(&settings, tool_definitions())?;
 
     let now = jiff::Zoned::now();
-    let session_id = new_session_id(&now);
-    let transcript =
-        Transcript::create(&settings.sessions_dir, &now, &session_id, &settings.api_key)?;
+    let resumed = match (&args.resume, args.continue_last) {
+        (Some(id), _) => Some(resume(&settings, real.root(), Some(id))?),
+        (None, true) => Some(resume(&settings, real.root(), None)?),
+        (None, false) => None,
+    };
+    let (session_id, transcript) = match &resumed {
+        Some((session_id, path, _)) => (
+            session_id.clone(),
+            Transcript::open(path, &settings.api_key)?,
+        ),
+        None => {
+            let session_id = new_session_id(&now);
+            let transcript =
+                Transcript::create(&settings.sessions_dir, &now, &session_id, &settings.api_key)?;
+            (session_id, transcript)
+        }
+    };
     announce_transcript(&args, transcript.path());
     let journal_path = transcript.journal_path();
     let patch_path = transcript.path().with_extension("patch");
@@ -60,6 +74,16 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
     } else {
         Box::new(TerminalView::new())
     };
+    let is_resumed = resumed.is_some();
+    let conversation = match resumed {
+        Some((_, _, mut conversation)) => {
+            conversation.history.push(Message::User {
+                content: task.clone(),
+            });
+            conversation
+        }
+        None => Conversation::new(system_prompt(workspace.root(), &now), task.clone()),
+    };
     let mut events = Events::new(vec![Box::new(transcript), front]);
     events.emit(Event::SessionStarted {
         session_id: session_id.clone(),
@@ -70,13 +94,14 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
             ProviderKind::Openai => "openai".into(),
         },
         workspace: workspace.root().display().to_string(),
-        task: task.clone(),
+        task,
+        system_prompt: conversation.system_prompt().unwrap_or_default().to_string(),
+        resumed: is_resumed,
     });
 
     let stop = CancellationToken::new();
     let hard_stop = CancellationToken::new();
     watch_ctrl_c(stop.clone(), hard_stop.clone());
-    let system_prompt = system_prompt(workspace.root(), &now);
     let mode = approval_mode(&args.workspace, &config);
     let tools = match &isolation {
         // Inside the isolated tree edits apply freely: the whole change is reviewed at the end.
@@ -95,7 +120,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         max_turns: settings.max_turns,
         stop,
     };
-    let outcome = agent.run(system_prompt, task).await;
+    let outcome = agent.run(conversation).await;
     let mut denied = agent.tools.denied_actions();
     if let Some(isolation) = isolation {
         let patch = isolation.patch()?;
@@ -116,6 +141,25 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         }
     }
     Ok(exit_code(&outcome, denied))
+}
+
+/// The session to resume (the latest of this workspace when `id` is None): its id, transcript
+/// and conversation.
+fn resume(
+    settings: &Settings,
+    workspace: &Path,
+    id: Option<&str>,
+) -> Result<(String, PathBuf, Conversation)> {
+    let path = find_transcript(&settings.sessions_dir, workspace, id)?;
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let conversation =
+        replay(&text).with_context(|| format!("cannot resume from {}", path.display()))?;
+    let session_id = path
+        .file_stem()
+        .map(|stem| stem.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok((session_id, path, conversation))
 }
 
 /// Offers the isolated run's change for review; saves it as a patch when it is not (all) applied.

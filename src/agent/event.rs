@@ -12,6 +12,8 @@ use crate::review::DecidedBy;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
+    /// A session starts, or is resumed with a follow-up `task`. The system prompt is recorded
+    /// so that a resumed session sends it byte for byte as before.
     SessionStarted {
         session_id: String,
         model: String,
@@ -19,6 +21,8 @@ pub enum Event {
         provider_kind: String,
         workspace: String,
         task: String,
+        system_prompt: String,
+        resumed: bool,
     },
     TurnStarted {
         turn: u32,

@@ -12,6 +12,7 @@ mod compact;
 mod dispatch;
 pub mod event;
 mod repeat;
+mod replay;
 
 use std::time::Instant;
 
@@ -21,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 pub use dispatch::ToolRunner;
 use event::{Event, Events, Outcome};
 use repeat::{RepeatGuard, Repetition};
+pub use replay::replay;
 
 use crate::model::wire::{Message, ToolCallMessage, Usage};
 use crate::model::{ModelClient, ModelError, Piece, Progress, Turn};
@@ -28,6 +30,36 @@ use compact::ContextTracker;
 
 /// Sent when a turn without tool calls ended at the output token limit.
 const CONTINUE_AFTER_LENGTH: &str = "[from the agent] Your last answer was cut off by the output token limit. Continue exactly where it stopped.";
+
+/// A conversation to run: its history so far, and how many model turns it took.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conversation {
+    pub history: Vec<Message>,
+    pub turns: u32,
+}
+
+impl Conversation {
+    /// A new conversation: the system prompt and the task.
+    pub fn new(system_prompt: String, task: String) -> Self {
+        Self {
+            history: vec![
+                Message::System {
+                    content: system_prompt,
+                },
+                Message::User { content: task },
+            ],
+            turns: 0,
+        }
+    }
+
+    /// The system prompt it was started with.
+    pub fn system_prompt(&self) -> Option<&str> {
+        match self.history.first() {
+            Some(Message::System { content }) => Some(content),
+            _ => None,
+        }
+    }
+}
 
 /// Token counts summed over a session.
 #[derive(Debug, Default, Clone, Copy)]
@@ -47,23 +79,22 @@ pub struct Agent<'a> {
 }
 
 impl Agent<'_> {
-    /// Runs the task to its end and returns how it ended (also emitted as `Finished`).
-    pub async fn run(&mut self, system_prompt: String, task: String) -> Outcome {
+    /// Runs the conversation until the model answers without a tool call (or something stops
+    /// it), and returns how it ended (also emitted as `Finished`).
+    pub async fn run(&mut self, conversation: Conversation) -> Outcome {
         let started = Instant::now();
-        let mut history = vec![
-            Message::System {
-                content: system_prompt,
-            },
-            Message::User { content: task },
-        ];
+        let Conversation {
+            mut history,
+            turns: turns_before,
+        } = conversation;
         let mut totals = Totals::default();
         let mut repeats = RepeatGuard::default();
         let mut answer = String::new();
         let mut cut_off = false;
         let mut context = ContextTracker::default();
-        let mut turns = 0;
+        let mut turns = turns_before;
         let outcome = loop {
-            if turns == self.max_turns {
+            if turns - turns_before == self.max_turns {
                 break Outcome::TurnLimit {
                     max_turns: self.max_turns,
                 };
@@ -115,7 +146,8 @@ impl Agent<'_> {
         self.events.emit(Event::Finished {
             outcome: outcome.clone(),
             answer,
-            turns,
+            // This run's turns (a resumed session counts on from its earlier ones).
+            turns: turns - turns_before,
             prompt_tokens: totals.prompt,
             cached_tokens: totals.cached,
             completion_tokens: totals.completion,

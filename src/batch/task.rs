@@ -19,7 +19,7 @@ use super::input::TaskSpec;
 use super::progress::{TaskState, Tracker};
 use super::results::{Status, TaskResult};
 use crate::agent::event::{Events, Outcome};
-use crate::agent::{Agent, ToolRunner};
+use crate::agent::{Agent, Conversation, ToolRunner};
 use crate::config::{FileConfig, approver, secret_variables};
 use crate::isolate::{Isolation, Start, starting_commit};
 use crate::model::ModelClient;
@@ -197,7 +197,10 @@ async fn work(
         max_turns: spec.max_turns.unwrap_or(context.max_turns),
         stop: CancellationToken::new(),
     };
-    let status = match agent.run(system, spec.task.clone()).await {
+    let status = match agent
+        .run(Conversation::new(system, spec.task.clone()))
+        .await
+    {
         Outcome::Completed => Status::Ok,
         Outcome::TurnLimit { .. }
         | Outcome::RepeatedCall { .. }
