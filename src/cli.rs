@@ -35,6 +35,21 @@ pub enum Command {
     Apply(PatchArgs),
     /// Delete the saved change of an isolated session.
     Discard(PatchArgs),
+    /// List the sessions started in this workspace, newest first (ids for `run --resume`).
+    Sessions(SessionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SessionsArgs {
+    /// Every session, whatever its workspace.
+    #[arg(long)]
+    pub all: bool,
+    /// Workspace directory (default: the current directory).
+    #[arg(short = 'C', long = "workspace", value_name = "DIR")]
+    pub workspace: Option<PathBuf>,
+    /// Directory of session transcripts (default ~/.local/share/agent/sessions).
+    #[arg(long, value_name = "DIR")]
+    pub sessions_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

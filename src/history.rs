@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use agent_tools::Workspace;
 use anyhow::{Context, Result};
 
-use crate::cli::{HistoryArgs, PatchArgs};
+use crate::cli::{HistoryArgs, PatchArgs, SessionsArgs};
 use crate::config::{FileConfig, approval_mode, approver, sessions_dir};
 use crate::exit;
 use crate::isolate::review_and_apply;
@@ -43,6 +43,39 @@ pub fn diff(args: HistoryArgs) -> Result<ExitCode> {
         "{}",
         session::diff(&dir, &workspace, args.session.as_deref())?
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `agent sessions`: one line per session, newest first.
+pub fn list_sessions(args: SessionsArgs) -> Result<ExitCode> {
+    let workspace = open_workspace(args.workspace.as_deref())?;
+    let dir = sessions_dir(
+        args.sessions_dir.as_deref(),
+        &FileConfig::load(workspace.root())?,
+    );
+    let only_in = (!args.all).then(|| workspace.root());
+    for found in session::sessions(&dir, only_in) {
+        let task = found.task.lines().next().unwrap_or_default();
+        let clipped: String = task.chars().take(72).collect();
+        let ellipsis = if clipped.len() < found.task.len() {
+            "…"
+        } else {
+            ""
+        };
+        let runs = match found.runs {
+            1 => "1 run ".to_string(),
+            runs => format!("{runs} runs"),
+        };
+        let place = if args.all {
+            format!("  {}", found.workspace)
+        } else {
+            String::new()
+        };
+        println!(
+            "{}  {:<14}{runs}  {clipped}{ellipsis}{place}",
+            found.id, found.outcome
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

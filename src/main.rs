@@ -61,6 +61,7 @@ fn main() -> ExitCode {
             Command::Review(args) => batch::review(args).await,
             Command::Apply(args) => history::apply(args).await,
             Command::Discard(args) => history::discard(args),
+            Command::Sessions(args) => history::list_sessions(args),
         }
     });
     // Leftover blocking reads (an unanswered prompt) must not keep the process alive.

@@ -129,3 +129,43 @@ async fn nothing_to_continue_is_a_clear_error() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
 }
+
+#[tokio::test]
+async fn sessions_lists_this_workspaces_sessions_newest_first() {
+    let sandbox = Sandbox::new(&[]);
+    let mock = MockGlm::start(vec![
+        turn().content("one").reply(),
+        turn().content("two").reply(),
+        turn().content("three").reply(),
+    ])
+    .await;
+    for task in ["first task", "second task\nwith details"] {
+        let mut run = sandbox.agent(&mock);
+        run.args(["run", task]);
+        assert_eq!(finish(run).await.code, 0);
+    }
+    let mut follow_up = sandbox.agent(&mock);
+    follow_up.args(["run", "-c", "more"]);
+    assert_eq!(finish(follow_up).await.code, 0);
+
+    let mut list = sandbox.agent(&mock);
+    list.args(["sessions"]);
+    let list = finish(list).await;
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    let id_of = |task: &str| {
+        sandbox
+            .transcript_events()
+            .into_iter()
+            .find(|event| event["type"] == "session_started" && event["task"] == task)
+            .map(|event| event["session_id"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    let ids = [id_of("first task"), id_of("second task\nwith details")];
+    assert_eq!(
+        list.stdout,
+        format!(
+            "{}  completed     2 runs  second task…\n{}  completed     1 run   first task\n",
+            ids[1], ids[0]
+        )
+    );
+}

@@ -264,7 +264,7 @@ fn find_journal(sessions_dir: &Path, workspace: &Workspace, id: Option<&str>) ->
                 format!("no session `{id}` with edits in {}", sessions_dir.display())
             });
     }
-    journals.sort_by_key(|path| session_name(path));
+    super::list::by_last_activity(&mut journals);
     let root = workspace.root().display().to_string();
     for path in journals.into_iter().rev() {
         if let Ok((_, Some(recorded))) = Journal::read(&path)

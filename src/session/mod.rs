@@ -4,6 +4,7 @@ Session transcripts: every event of a session appended as one JSON line to
 */
 
 mod journal;
+mod list;
 
 use std::fs::File;
 use std::io::Write;
@@ -13,6 +14,7 @@ use anyhow::{Context, Result};
 
 use crate::agent::event::{Event, EventSink};
 pub use journal::{EditJournal, JOURNAL_SUFFIX, UndoScope, diff, undo};
+pub use list::{find_transcript, sessions};
 
 /// Opens `path` for appending, creating it if needed: how every JSONL file of ours is written.
 pub fn open_for_append(path: &Path) -> Result<File> {
@@ -21,56 +23,6 @@ pub fn open_for_append(path: &Path) -> Result<File> {
         .append(true)
         .open(path)
         .with_context(|| format!("cannot open {}", path.display()))
-}
-
-/// The transcript of session `id`, or of the latest session started in `workspace`.
-pub fn find_transcript(sessions_dir: &Path, workspace: &Path, id: Option<&str>) -> Result<PathBuf> {
-    let mut transcripts: Vec<PathBuf> = std::fs::read_dir(sessions_dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .flat_map(|day| {
-            std::fs::read_dir(day.path())
-                .into_iter()
-                .flatten()
-                .flatten()
-        })
-        .map(|entry| entry.path())
-        .filter(|path| {
-            let name = path.to_string_lossy();
-            name.ends_with(".jsonl") && !name.ends_with(JOURNAL_SUFFIX)
-        })
-        .collect();
-    if let Some(id) = id {
-        return transcripts
-            .into_iter()
-            .find(|path| path.file_stem().is_some_and(|stem| stem == id))
-            .with_context(|| format!("no session `{id}` in {}", sessions_dir.display()));
-    }
-    // Session ids start with their start time, so the latest sorts last.
-    transcripts.sort_by_key(|path| path.file_name().map(|name| name.to_os_string()));
-    let root = workspace.display().to_string();
-    transcripts
-        .into_iter()
-        .rev()
-        .find(|path| started_in(path).as_deref() == Some(root.as_str()))
-        .with_context(|| {
-            format!(
-                "no session was started in {root} (sessions are in {})",
-                sessions_dir.display()
-            )
-        })
-}
-
-/// The workspace a transcript's session was started in, from its first line.
-fn started_in(transcript: &Path) -> Option<String> {
-    let file = File::open(transcript).ok()?;
-    let mut first = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(file), &mut first).ok()?;
-    let event: serde_json::Value = serde_json::from_str(&first).ok()?;
-    (event["type"] == "session_started")
-        .then(|| event["workspace"].as_str().map(str::to_string))
-        .flatten()
 }
 
 /// A new session's id: its start time and a random suffix, sortable and unique enough.
