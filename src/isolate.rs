@@ -200,6 +200,9 @@ impl Isolation {
                 "--cached",
                 "--no-color",
                 "--no-ext-diff",
+                // Binary files as git's binary patches, so that `git apply` can apply the patch
+                // whole when apply_diff, which edits text, cannot.
+                "--binary",
                 "--src-prefix=a/",
                 "--dst-prefix=b/",
                 &self.base,
@@ -265,11 +268,14 @@ pub async fn review_and_apply(
     approver: &mut Approver,
     mut journal: EditJournal,
 ) -> Result<bool> {
-    let edit = apply_diff::prepare(workspace, patch).map_err(|error| {
-        anyhow::anyhow!(
+    let edit = apply_diff::prepare(workspace, patch).map_err(|error| match error {
+        apply_diff::ApplyError::Parse(apply_diff::ParseError::Binary { path }) => anyhow::anyhow!(
+            "the change includes a binary file, `{path}`, which agent applies only as text: nothing was applied"
+        ),
+        error => anyhow::anyhow!(
             "the change no longer applies to {}: {error}",
             workspace.root().display()
-        )
+        ),
     })?;
     match approver.review_edit(&edit).await {
         Decision::Approved {

@@ -178,13 +178,19 @@ async fn bring_back(
     }
     std::fs::write(patch_path, patch)
         .with_context(|| format!("cannot save {}", patch_path.display()))?;
-    if review_and_apply(real, patch, approver, journal).await? {
-        return Ok(true);
+    match review_and_apply(real, patch, approver, journal).await {
+        Ok(true) => return Ok(true),
+        Ok(false) => eprintln!(
+            "the isolated change was not applied; it is saved in {}\nreview it later with `agent apply {session_id}`, or drop it with `agent discard {session_id}`",
+            patch_path.display()
+        ),
+        // Saved all the same: the work is not lost, and `git apply` may take what we cannot.
+        Err(error) => eprintln!(
+            "{error:#}\nthe isolated change is saved in {}: `git apply {}` applies it as it is",
+            patch_path.display(),
+            patch_path.display()
+        ),
     }
-    eprintln!(
-        "the isolated change was not applied; it is saved in {}\nreview it later with `agent apply {session_id}`, or drop it with `agent discard {session_id}`",
-        patch_path.display()
-    );
     Ok(false)
 }
 

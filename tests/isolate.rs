@@ -180,3 +180,79 @@ async fn modes_set_in_the_isolated_tree_reach_the_workspace() {
     assert!(executable("new.sh"), "{}", run.stderr);
     assert_eq!(sandbox.read("new.sh"), "echo new\n");
 }
+
+#[tokio::test]
+async fn a_change_with_a_binary_file_is_kept_for_git_apply() {
+    let sandbox = Sandbox::new(&[("a.txt", "committed\n")]);
+    git(
+        &sandbox,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-qam",
+            "a",
+        ],
+    );
+    let mock = MockGlm::start(vec![
+        turn()
+            .call(
+                "w1",
+                "write_file",
+                r#"{"path":"a.txt","content":"edited\n"}"#,
+            )
+            .call(
+                "c1",
+                "run_command",
+                r#"{"command":"printf 'PNG\\000\\001\\002' > blob.bin"}"#,
+            )
+            .reply(),
+        turn().content("done").reply(),
+    ])
+    .await;
+    let mut command = sandbox.agent(&mock);
+    command.args(["run", "--isolate", "--yes", "make a blob"]);
+    let run = finish(command).await;
+    assert_eq!(run.code, 5, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("the change includes a binary file, `blob.bin`"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(sandbox.read("a.txt"), "committed\n", "nothing applied");
+    assert!(!sandbox.path("blob.bin").exists());
+
+    let session = sandbox.transcript_events()[0]["session_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let patch = std::fs::read_dir(sandbox.sessions_dir())
+        .unwrap()
+        .flatten()
+        .map(|day| day.path().join(format!("{session}.patch")))
+        .find(|path| path.exists())
+        .unwrap();
+    assert!(
+        run.stderr
+            .contains(&format!("git apply {}", patch.display()))
+    );
+    let applied = Command::new("git")
+        .arg("apply")
+        .arg(&patch)
+        .current_dir(&sandbox.workspace)
+        .output()
+        .unwrap();
+    assert!(
+        applied.status.success(),
+        "{}",
+        String::from_utf8_lossy(&applied.stderr)
+    );
+    assert_eq!(sandbox.read("a.txt"), "edited\n");
+    assert_eq!(
+        std::fs::read(sandbox.path("blob.bin")).unwrap(),
+        b"PNG\x00\x01\x02"
+    );
+}
