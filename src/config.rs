@@ -48,6 +48,21 @@ pub struct FileConfig {
     pub deny_commands: Vec<String>,
     #[serde(default)]
     pub providers: BTreeMap<String, ProviderConfig>,
+    /// MCP servers whose tools are offered to the model, by name.
+    #[serde(default)]
+    pub mcp_servers: BTreeMap<String, McpServerConfig>,
+}
+
+/// How to start one MCP server: a command speaking MCP on its stdin and stdout.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct McpServerConfig {
+    pub command: String,
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Extra environment variables for the server.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -121,6 +136,7 @@ impl FileConfig {
         for (name, provider) in other.providers {
             self.providers.insert(name, provider);
         }
+        self.mcp_servers.extend(other.mcp_servers);
     }
 
     fn provider(&self, name: &str) -> Option<ProviderConfig> {

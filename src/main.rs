@@ -10,6 +10,7 @@ mod cli;
 mod config;
 mod history;
 mod isolate;
+mod mcp;
 mod model;
 mod review;
 mod run;

@@ -6,6 +6,7 @@ around one [`Agent`] run, and turns its outcome into an exit code.
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use agent_tools::{ToolName, Workspace, run_command};
 use anyhow::{Context, Result, bail};
@@ -17,6 +18,7 @@ use crate::cli::{ProviderKind, RunArgs};
 use crate::config::{FileConfig, Settings, approval_mode, approver, secret_variables};
 use crate::exit;
 use crate::isolate::{Isolation, Start, review_and_apply, starting_commit};
+use crate::mcp::McpTools;
 use crate::model::ModelClient;
 use crate::model::wire::{Message, ToolDefinition};
 use crate::review::Approver;
@@ -30,7 +32,6 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
     let real = open_workspace(args.workspace.workspace.as_deref())?;
     let config = FileConfig::load(real.root())?;
     let settings = Settings::resolve(&args.model, args.sessions_dir.as_deref(), &config)?;
-    let client = ModelClient::new(&settings, tool_definitions())?;
 
     let now = jiff::Zoned::now();
     let resumed = match (&args.resume, args.continue_last) {
@@ -68,6 +69,10 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         None => real.clone(),
     }
     .with_scrubbed_env(secret_variables(&settings.api_key));
+    let mcp = Arc::new(McpTools::start(&config.mcp_servers, &workspace, report_problem).await);
+    let mut offered = tool_definitions();
+    offered.extend(mcp.definitions());
+    let client = ModelClient::new(&settings, offered)?;
 
     let front: Box<dyn EventSink> = if args.json {
         Box::new(JsonLines)
@@ -112,7 +117,8 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         ),
         None => ToolRunner::new(workspace.clone(), approver(mode, &config), hard_stop)
             .with_journal(EditJournal::create(&journal_path, &workspace)?),
-    };
+    }
+    .with_mcp(Arc::clone(&mcp));
     let mut agent = Agent {
         client: &client,
         tools,
@@ -122,6 +128,10 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
     };
     let outcome = agent.run(conversation).await;
     let mut denied = agent.tools.denied_actions();
+    drop(agent);
+    if let Ok(mcp) = Arc::try_unwrap(mcp) {
+        mcp.shutdown().await;
+    }
     if let Some(isolation) = isolation {
         let patch = isolation.patch()?;
         isolation.remove()?;
@@ -141,6 +151,11 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         }
     }
     Ok(exit_code(&outcome, denied))
+}
+
+/// Says on stderr what went wrong outside the session's own events (an MCP server left out).
+pub fn report_problem(problem: String) {
+    eprintln!("{}", console::style(problem).yellow());
 }
 
 /// The session to resume (the latest of this workspace when `id` is None): its id, transcript
@@ -248,9 +263,12 @@ pub fn open_workspace(dir: Option<&Path>) -> Result<Workspace> {
 pub fn tool_definitions() -> Vec<ToolDefinition> {
     ToolName::specs()
         .into_iter()
-        .map(|function| ToolDefinition {
-            kind: "function",
-            function,
+        .map(|spec| {
+            ToolDefinition::function(
+                spec.name.to_string(),
+                spec.description.to_string(),
+                spec.parameters,
+            )
         })
         .collect()
 }

@@ -11,6 +11,7 @@ use agent_tools::{
 use tokio_util::sync::CancellationToken;
 
 use super::event::{ApprovalAction, Event, Events};
+use crate::mcp::{McpTool, McpTools};
 use crate::review::{Approver, DecidedBy, Decision};
 use crate::session::EditJournal;
 
@@ -22,6 +23,8 @@ pub struct ToolRunner {
     turn: u32,
     /// Fired when the user insists on quitting: running commands are killed.
     hard_stop: CancellationToken,
+    /// Tools of MCP servers, offered beside ours.
+    mcp: std::sync::Arc<McpTools>,
 }
 
 impl ToolRunner {
@@ -32,6 +35,57 @@ impl ToolRunner {
             journal: None,
             turn: 0,
             hard_stop,
+            mcp: std::sync::Arc::default(),
+        }
+    }
+
+    pub fn with_mcp(mut self, mcp: std::sync::Arc<McpTools>) -> Self {
+        self.mcp = mcp;
+        self
+    }
+
+    /// Runs the call of tool `name`: an MCP server's, or ours (`parsed`, its arguments checked).
+    pub async fn run_named(
+        &mut self,
+        id: &str,
+        name: &str,
+        arguments: &str,
+        parsed: Result<ToolCall, String>,
+        events: &mut Events,
+    ) -> ToolOutput {
+        let mcp = std::sync::Arc::clone(&self.mcp);
+        match mcp.find(name) {
+            Some(tool) => self.run_mcp(id, &mcp, tool, arguments, events).await,
+            None => self.run(id, parsed, events).await,
+        }
+    }
+
+    async fn run_mcp(
+        &mut self,
+        id: &str,
+        mcp: &McpTools,
+        tool: &McpTool,
+        arguments: &str,
+        events: &mut Events,
+    ) -> ToolOutput {
+        events.emit(Event::ApprovalRequested {
+            id: id.to_string(),
+            action: ApprovalAction::ToolCall {
+                tool: tool.exposed.clone(),
+                arguments: arguments.to_string(),
+            },
+        });
+        let decision = self.approver.review_tool_call(tool, arguments).await;
+        emit_decision(events, id, &decision);
+        match decision {
+            Decision::Approved { .. } => mcp.call(tool, arguments).await,
+            Decision::Denied { reason, .. } => ToolOutput::error(format!(
+                "the user did not approve this call; it was not made.{}",
+                because(&reason)
+            )),
+            Decision::Quit => {
+                ToolOutput::error("the user refused this call and stopped the session")
+            }
         }
     }
 

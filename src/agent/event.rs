@@ -107,6 +107,11 @@ pub enum ApprovalAction {
     Command {
         command: String,
     },
+    /// A call of an MCP server's tool.
+    ToolCall {
+        tool: String,
+        arguments: String,
+    },
 }
 
 /// How a run ended.

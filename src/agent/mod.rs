@@ -309,7 +309,10 @@ impl Agent<'_> {
                     ),
                 )
             } else {
-                let output = self.tools.run(&call.id, parsed, &mut self.events).await;
+                let output = self
+                    .tools
+                    .run_named(&call.id, name, arguments, parsed, &mut self.events)
+                    .await;
                 let mut content = output.content;
                 if let Repetition::Warn(count) = repetition {
                     content.push_str(&repeat::warning(count));

@@ -49,7 +49,28 @@ pub struct FunctionCall {
 pub struct ToolDefinition {
     #[serde(rename = "type")]
     pub kind: &'static str,
-    pub function: agent_tools::ToolSpec,
+    pub function: FunctionSpec,
+}
+
+/// A tool's name, description and JSON schema of its arguments: ours, or an MCP server's.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FunctionSpec {
+    pub name: String,
+    pub description: String,
+    pub parameters: serde_json::Value,
+}
+
+impl ToolDefinition {
+    pub fn function(name: String, description: String, parameters: serde_json::Value) -> Self {
+        Self {
+            kind: "function",
+            function: FunctionSpec {
+                name,
+                description,
+                parameters,
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

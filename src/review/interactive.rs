@@ -68,13 +68,25 @@ pub fn ask_edit(edit: &PreparedEdit) -> EditAnswer {
 }
 
 pub fn ask_command(command: &str) -> CommandAnswer {
+    ask_to_run(
+        &format!("$ {command}"),
+        "Run? [y]es [n]o [a]lways allow this command [d]eny with reason [q]uit",
+    )
+}
+
+/// Asks whether to call an MCP server's tool with these arguments.
+pub fn ask_tool_call(tool: &str, arguments: &str) -> CommandAnswer {
+    ask_to_run(
+        &format!("{tool} {arguments}"),
+        "Call? [y]es [n]o [a]lways allow this tool [d]eny with reason [q]uit",
+    )
+}
+
+fn ask_to_run(shown: &str, question: &str) -> CommandAnswer {
     let term = Term::stderr();
-    let _ = term.write_line(&style(format!("$ {command}")).bold().to_string());
+    let _ = term.write_line(&style(shown).bold().to_string());
     loop {
-        match read_key(
-            &term,
-            "Run? [y]es [n]o [a]lways allow this command [d]eny with reason [q]uit",
-        ) {
+        match read_key(&term, question) {
             Some('y') => return CommandAnswer::Run,
             Some('n') => {
                 return CommandAnswer::Reject {

@@ -13,6 +13,7 @@ use agent_tools::PreparedEdit;
 use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
 
+use crate::mcp::McpTool;
 use interactive::{CommandAnswer, EditAnswer};
 pub use readonly::is_read_only;
 pub use render::render_edit;
@@ -103,6 +104,8 @@ pub struct Approver {
     rules: CommandRules,
     accept_all_edits: bool,
     session_allowed: Vec<Vec<String>>,
+    /// MCP tools the user allowed for the rest of the session.
+    tools_allowed: Vec<String>,
     denied: u32,
     quit: bool,
 }
@@ -115,6 +118,7 @@ impl Approver {
             rules,
             accept_all_edits: false,
             session_allowed: Vec::new(),
+            tools_allowed: Vec::new(),
             denied: 0,
             quit: false,
         }
@@ -209,6 +213,39 @@ impl Approver {
                         },
                         Ok(CommandAnswer::Quit) | Err(_) => Decision::Quit,
                     }
+                }
+            }
+        };
+        self.count(decision)
+    }
+
+    /// A call of an MCP tool: asked like a command, unless its server marks it read-only or the
+    /// user allowed the tool for the session.
+    pub async fn review_tool_call(&mut self, tool: &McpTool, arguments: &str) -> Decision {
+        let allowed = tool.read_only || self.tools_allowed.contains(&tool.exposed);
+        let decision = match (self.mode, self.interaction) {
+            (ApprovalMode::None, _) => Decision::Denied {
+                reason: "dry run (--approval none): tools of MCP servers are never called".into(),
+                by: DecidedBy::Settings,
+            },
+            (ApprovalMode::All, _) => approved(),
+            (ApprovalMode::Ask | ApprovalMode::Edits, _) if allowed => approved(),
+            (ApprovalMode::Ask | ApprovalMode::Edits, Interaction::Unattended) => unattended(),
+            (ApprovalMode::Ask | ApprovalMode::Edits, Interaction::Terminal) => {
+                let (name, shown) = (tool.exposed.clone(), arguments.to_string());
+                match tokio::task::spawn_blocking(move || interactive::ask_tool_call(&name, &shown))
+                    .await
+                {
+                    Ok(CommandAnswer::Run) => approved_by_user(),
+                    Ok(CommandAnswer::AlwaysAllowPrefix) => {
+                        self.tools_allowed.push(tool.exposed.clone());
+                        approved_by_user()
+                    }
+                    Ok(CommandAnswer::Reject { reason }) => Decision::Denied {
+                        reason,
+                        by: DecidedBy::User,
+                    },
+                    Ok(CommandAnswer::Quit) | Err(_) => Decision::Quit,
                 }
             }
         };

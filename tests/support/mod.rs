@@ -5,6 +5,8 @@ request; and a helper that runs the real `agent` binary against it in a temp wor
 */
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod terminal;
+
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

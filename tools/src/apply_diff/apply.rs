@@ -178,8 +178,8 @@ fn reindent(body: &[HunkLine<'_>], index: usize, file_from_start: &[Cow<'_, str>
 }
 
 /// Moves `text` from the hunk's indentation to the file's: deeper or shallower by the same amount
-/// when one indentation extends the other, or with the hunk's prefix swapped for the file's
-/// (tabs for spaces) otherwise.
+/// when one indentation extends the other (at its end or, for shallower, at its start), or with
+/// the hunk's prefix swapped for the file's (tabs for spaces) otherwise.
 fn shift_indentation(text: &str, hunk_indent: &str, file_indent: &str) -> String {
     if let Some(extra) = file_indent.strip_prefix(hunk_indent) {
         return format!("{extra}{text}");
@@ -192,6 +192,13 @@ fn shift_indentation(text: &str, hunk_indent: &str, file_indent: &str) -> String
         } else {
             text.trim_start().to_string()
         };
+    }
+    // The hunk's indentation has something in front of the file's (two spaces before tabs, say):
+    // the added lines lose it too.
+    if let Some(surplus) = hunk_indent.strip_suffix(file_indent)
+        && let Some(rest) = text.strip_prefix(surplus)
+    {
+        return rest.to_string();
     }
     match text.strip_prefix(hunk_indent) {
         Some(rest) => format!("{file_indent}{rest}"),
@@ -213,6 +220,11 @@ mod tests {
         assert_eq!(shift_indentation("  x", "  ", "    "), "    x");
         assert_eq!(shift_indentation("        y", "    ", "\t"), "\t    y");
         assert_eq!(shift_indentation("z", "    ", "  "), "z");
+        // Spaces put in front of tab indentation come off again, however deep the line.
+        assert_eq!(
+            shift_indentation("  \t\t\tx", "  \t\t\t\t", "\t\t\t\t"),
+            "\t\t\tx"
+        );
     }
 
     #[test]

@@ -404,8 +404,13 @@ fn search_placements(
     }
     for number in ambiguous {
         let hunk = &hunks[number];
+        let from = if hunk.header_is_exact() {
+            DriftFrom::ExactHeaders
+        } else {
+            DriftFrom::AnyHunk
+        };
         let expected = hunk.old_start.map(|start| {
-            let hinted = start.max(1) as isize - 1 + drift_near(number, hunks, &placements);
+            let hinted = start.max(1) as isize - 1 + drift_near(number, hunks, &placements, from);
             hinted.max(0) as usize
         });
         let taken: Vec<(usize, usize)> = placements
@@ -421,9 +426,28 @@ fn search_placements(
     Ok(placements.into_iter().flatten().collect())
 }
 
+/// Which placed hunks may say how far the line numbers are off.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum DriftFrom {
+    AnyHunk,
+    /// Only hunks whose headers match their bodies. A hunk with a line missing from its body
+    /// (a model dropped a context line) matches a line away from its header, and that is no
+    /// reason to move a hunk whose own header is exact: in a run of identical lines it would land
+    /// one line off.
+    ExactHeaders,
+}
+
 /// How far off the line numbers of the placed hunk nearest to hunk `number` were.
-fn drift_near(number: usize, hunks: &[Hunk], placements: &[Option<Placement>]) -> isize {
+fn drift_near(
+    number: usize,
+    hunks: &[Hunk],
+    placements: &[Option<Placement>],
+    from: DriftFrom,
+) -> isize {
     let drift_of = |index: usize| {
+        if from == DriftFrom::ExactHeaders && !hunks[index].header_is_exact() {
+            return None;
+        }
         let placement = placements[index]?;
         let start = hunks[index].old_start?;
         Some(placement.start as isize - (start.max(1) as isize - 1) - placement.skip_front as isize)

@@ -278,6 +278,23 @@ fn many_files_are_prepared_in_parallel_with_the_same_results() {
     );
 }
 
+#[test]
+fn a_hunk_missing_a_line_does_not_move_an_exact_one_in_a_run_of_equal_lines() {
+    let mut lines: Vec<String> = (0..10).map(|i| format!("a{i}")).collect();
+    lines.extend((0..20).map(|_| "same".to_string()));
+    lines.extend((0..10).map(|i| format!("b{i}")));
+    let file = lines.join("\n") + "\n";
+    let tree = Tree::new(&[("t.txt", &file)]);
+    // Hunk 1 is exact but matches anywhere in the run; hunk 2 lost its first context line (`b0`),
+    // so it matches a line below its header. Hunk 1 must stay where its own header says.
+    let diff = "--- a/t.txt\n+++ b/t.txt\n@@ -12,6 +12,7 @@\n same\n same\n same\n+X\n same\n same\n same\n@@ -31,6 +32,7 @@\n b1\n b2\n+Y\n b3\n b4\n b5\n";
+    tree.apply(diff).unwrap();
+    let mut expected = lines.clone();
+    expected.insert(33, "Y".to_string());
+    expected.insert(14, "X".to_string());
+    assert_eq!(tree.read("t.txt"), expected.join("\n") + "\n");
+}
+
 mod modes {
     use super::*;
     use std::os::unix::fs::PermissionsExt;

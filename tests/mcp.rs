@@ -1,0 +1,166 @@
+//! Tools of MCP servers: a real server from the npm registry (`@modelcontextprotocol/server-everything`,
+//! installed by `.ci/run` with `npm ci --prefix tests/mcp`) started from the workspace's config, its
+//! tools offered to the model as `server__tool`, calls approved like commands unless the server
+//! marks the tool read-only, and the server ended with the session.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use expectrl::Expect;
+use serde_json::Value;
+use support::terminal::in_terminal;
+use support::{MockGlm, Sandbox, finish, tool_result, turn};
+
+fn everything_server() -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/mcp/node_modules/@modelcontextprotocol/server-everything/dist/index.js");
+    assert!(
+        path.exists(),
+        "{} is missing: run `npm ci --prefix tests/mcp` (as .ci/run does)",
+        path.display()
+    );
+    path
+}
+
+/// A workspace whose config starts the everything server under a name of its own, which the
+/// server's command line then carries (to find its processes).
+fn sandbox_with_server(marker: &str) -> Sandbox {
+    let sandbox = Sandbox::new(&[]);
+    let script = sandbox.path(&format!("{marker}.js"));
+    std::os::unix::fs::symlink(everything_server(), &script).unwrap();
+    let config = format!(
+        "[mcp_servers.everything]\ncommand = \"node\"\nargs = [\"{}\"]\n\n[mcp_servers.broken]\ncommand = \"/nonexistent/mcp-server\"\n",
+        script.display()
+    );
+    std::fs::create_dir_all(sandbox.path(".agent")).unwrap();
+    std::fs::write(sandbox.path(".agent/config.toml"), config).unwrap();
+    sandbox
+}
+
+/// Waits until no process has `marker` on its command line.
+fn wait_for_no_process(marker: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let found = std::process::Command::new("pgrep")
+            .args(["-f", marker])
+            .output()
+            .unwrap();
+        if found.stdout.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the MCP server outlived the session"
+        );
+        std::thread::yield_now();
+    }
+}
+
+#[tokio::test]
+async fn a_read_only_tool_runs_and_its_text_comes_back() {
+    let marker = format!("mcp-everything-{}", std::process::id());
+    let sandbox = sandbox_with_server(&marker);
+    let mock = MockGlm::start(vec![
+        turn()
+            .call("m1", "everything__echo", r#"{"message":"hello over MCP"}"#)
+            .reply(),
+        turn().content("done").reply(),
+    ])
+    .await;
+    let mut command = sandbox.agent(&mock);
+    command.args(["run", "echo something"]);
+    let run = finish(command).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("MCP server `broken` left out"),
+        "{}",
+        run.stderr
+    );
+
+    let requests = mock.requests();
+    let echo: Vec<&Value> = requests[0].body["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|tool| tool["function"]["name"] == "everything__echo")
+        .collect();
+    assert_eq!(echo.len(), 1);
+    assert_eq!(
+        echo[0]["function"]["parameters"]["properties"]["message"]["type"],
+        "string"
+    );
+    assert_eq!(
+        requests[0].body["tools"][0]["function"]["name"], "read_file",
+        "our tools come first"
+    );
+    assert_eq!(tool_result(&requests, "m1"), "Echo: hello over MCP");
+    wait_for_no_process(&marker);
+}
+
+#[tokio::test]
+async fn other_tools_need_approval() {
+    let marker = format!("mcp-approval-{}", std::process::id());
+    let sandbox = sandbox_with_server(&marker);
+    let call = turn()
+        .call("t1", "everything__toggle-simulated-logging", "{}")
+        .reply();
+    let mock = MockGlm::start(vec![
+        call.clone(),
+        turn().content("not allowed").reply(),
+        call,
+        turn().content("done").reply(),
+    ])
+    .await;
+    let mut unattended = sandbox.agent(&mock);
+    unattended.args(["run", "toggle logging"]);
+    let unattended = finish(unattended).await;
+    assert_eq!(unattended.code, 5, "{}", unattended.stderr);
+    assert_eq!(
+        tool_result(&mock.requests()[..2], "t1"),
+        "the user did not approve this call; it was not made. Reason: no one is at a terminal to approve it (use --yes or --approval)"
+    );
+
+    let mut approved = sandbox.agent(&mock);
+    approved.args(["run", "--yes", "toggle logging"]);
+    let approved = finish(approved).await;
+    assert_eq!(approved.code, 0, "{}", approved.stderr);
+    let result = tool_result(&mock.requests()[2..], "t1");
+    assert!(result.to_lowercase().contains("logging"), "{result}");
+    wait_for_no_process(&marker);
+}
+
+#[tokio::test]
+async fn at_the_terminal_a_tool_can_be_allowed_for_the_session() {
+    let marker = format!("mcp-terminal-{}", std::process::id());
+    let sandbox = sandbox_with_server(&marker);
+    let toggle = |id: &str| {
+        turn()
+            .call(id, "everything__toggle-simulated-logging", "{}")
+            .reply()
+    };
+    let mock = MockGlm::start(vec![
+        toggle("t1"),
+        toggle("t2"),
+        turn().content("done").reply(),
+    ])
+    .await;
+    let code = in_terminal(&sandbox, &mock, &["run", "toggle twice"], &[], |session| {
+        session
+            .expect("everything__toggle-simulated-logging {}")
+            .unwrap();
+        session
+            .expect("Call? [y]es [n]o [a]lways allow this tool")
+            .unwrap();
+        session.send("a").unwrap();
+    })
+    .await;
+    assert_eq!(code, 0);
+    let requests = mock.requests();
+    // Asked once: the second call ran without a question.
+    assert!(!tool_result(&requests, "t1").starts_with("the user"));
+    assert!(!tool_result(&requests, "t2").starts_with("the user"));
+    wait_for_no_process(&marker);
+}
