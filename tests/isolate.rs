@@ -18,6 +18,21 @@ fn git(sandbox: &Sandbox, args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+fn commit_all(sandbox: &Sandbox) {
+    git(
+        sandbox,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-qam",
+            "a",
+        ],
+    );
+}
+
 fn script() -> Vec<support::Reply> {
     let diff = "--- a/a.txt\n+++ b/a.txt\n@@ -1,2 +1,2 @@\n committed\n-dirty\n+agent\n";
     vec![
@@ -33,18 +48,7 @@ fn script() -> Vec<support::Reply> {
 #[tokio::test]
 async fn the_real_workspace_is_untouched_until_the_change_is_applied() {
     let sandbox = Sandbox::new(&[("a.txt", "committed\n")]);
-    git(
-        &sandbox,
-        &[
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@t",
-            "commit",
-            "-qam",
-            "a",
-        ],
-    );
+    commit_all(&sandbox);
     // An uncommitted change and an untracked file the isolated tree must start from.
     std::fs::write(sandbox.path("a.txt"), "committed\ndirty\n").unwrap();
     std::fs::write(sandbox.path("notes.txt"), "untracked notes\n").unwrap();
@@ -140,18 +144,7 @@ async fn discard_drops_the_saved_change() {
 async fn modes_set_in_the_isolated_tree_reach_the_workspace() {
     use std::os::unix::fs::PermissionsExt;
     let sandbox = Sandbox::new(&[("tool.sh", "echo tool\n")]);
-    git(
-        &sandbox,
-        &[
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@t",
-            "commit",
-            "-qam",
-            "a",
-        ],
-    );
+    commit_all(&sandbox);
     let command = "chmod +x tool.sh && printf 'echo new\\n' > new.sh && chmod +x new.sh";
     let mock = MockGlm::start(vec![
         turn()
@@ -184,18 +177,7 @@ async fn modes_set_in_the_isolated_tree_reach_the_workspace() {
 #[tokio::test]
 async fn a_change_with_a_binary_file_is_kept_for_git_apply() {
     let sandbox = Sandbox::new(&[("a.txt", "committed\n")]);
-    git(
-        &sandbox,
-        &[
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@t",
-            "commit",
-            "-qam",
-            "a",
-        ],
-    );
+    commit_all(&sandbox);
     let mock = MockGlm::start(vec![
         turn()
             .call(

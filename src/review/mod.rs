@@ -199,20 +199,9 @@ impl Approver {
                 (ApprovalMode::Ask | ApprovalMode::Edits, Interaction::Unattended) => unattended(),
                 (ApprovalMode::Ask | ApprovalMode::Edits, Interaction::Terminal) => {
                     let shown = command.to_string();
-                    match tokio::task::spawn_blocking(move || interactive::ask_command(&shown))
-                        .await
-                    {
-                        Ok(CommandAnswer::Run) => approved_by_user(),
-                        Ok(CommandAnswer::AlwaysAllowPrefix) => {
-                            self.session_allowed.push(command_prefix(&words));
-                            approved_by_user()
-                        }
-                        Ok(CommandAnswer::Reject { reason }) => Decision::Denied {
-                            reason,
-                            by: DecidedBy::User,
-                        },
-                        Ok(CommandAnswer::Quit) | Err(_) => Decision::Quit,
-                    }
+                    let answer =
+                        tokio::task::spawn_blocking(move || interactive::ask_command(&shown)).await;
+                    answered(answer, || self.session_allowed.push(command_prefix(&words)))
                 }
             }
         };
@@ -233,20 +222,10 @@ impl Approver {
             (ApprovalMode::Ask | ApprovalMode::Edits, Interaction::Unattended) => unattended(),
             (ApprovalMode::Ask | ApprovalMode::Edits, Interaction::Terminal) => {
                 let (name, shown) = (tool.exposed.clone(), arguments.to_string());
-                match tokio::task::spawn_blocking(move || interactive::ask_tool_call(&name, &shown))
-                    .await
-                {
-                    Ok(CommandAnswer::Run) => approved_by_user(),
-                    Ok(CommandAnswer::AlwaysAllowPrefix) => {
-                        self.tools_allowed.push(tool.exposed.clone());
-                        approved_by_user()
-                    }
-                    Ok(CommandAnswer::Reject { reason }) => Decision::Denied {
-                        reason,
-                        by: DecidedBy::User,
-                    },
-                    Ok(CommandAnswer::Quit) | Err(_) => Decision::Quit,
-                }
+                let answer =
+                    tokio::task::spawn_blocking(move || interactive::ask_tool_call(&name, &shown))
+                        .await;
+                answered(answer, || self.tools_allowed.push(tool.exposed.clone()))
             }
         };
         self.count(decision)
@@ -273,6 +252,25 @@ impl Approver {
             }
         }
         decision
+    }
+}
+
+/// The decision an answer to "run this?" makes; `allow_always` remembers an "always allow".
+fn answered(
+    answer: Result<CommandAnswer, tokio::task::JoinError>,
+    allow_always: impl FnOnce(),
+) -> Decision {
+    match answer {
+        Ok(CommandAnswer::Run) => approved_by_user(),
+        Ok(CommandAnswer::AlwaysAllowPrefix) => {
+            allow_always();
+            approved_by_user()
+        }
+        Ok(CommandAnswer::Reject { reason }) => Decision::Denied {
+            reason,
+            by: DecidedBy::User,
+        },
+        Ok(CommandAnswer::Quit) | Err(_) => Decision::Quit,
     }
 }
 
