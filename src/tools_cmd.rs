@@ -1,12 +1,13 @@
 /*!
 `agent tools`: list the tools with their schemas, or run one locally through the same dispatch
-path the loop uses.
+path the loop uses. Both include the tools of the MCP servers the workspace's config names.
 */
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use agent_tools::{ToolCall, ToolStatus};
+use agent_tools::{ToolCall, ToolStatus, Workspace};
 use anyhow::Result;
 use tokio_util::sync::CancellationToken;
 
@@ -15,12 +16,17 @@ use crate::agent::event::Events;
 use crate::cli::{ToolsAction, ToolsArgs};
 use crate::config::{FileConfig, approval_mode, approver, secret_variables};
 use crate::exit;
-use crate::run::{open_workspace, read_stdin, tool_definitions};
+use crate::mcp::McpTools;
+use crate::run::{open_workspace, read_stdin, report_problem, tool_definitions};
 
 pub async fn tools(args: ToolsArgs) -> Result<ExitCode> {
     match args.action {
         None => {
-            list(args.json)?;
+            let workspace = open_workspace(None)?.with_scrubbed_env(secret_variables(""));
+            let mcp = start_mcp(&workspace).await?;
+            let listed = list(&mcp, args.json);
+            mcp.shutdown().await;
+            listed?;
             Ok(ExitCode::SUCCESS)
         }
         Some(ToolsAction::Call {
@@ -37,9 +43,17 @@ pub async fn tools(args: ToolsArgs) -> Result<ExitCode> {
                 .with_scrubbed_env(secret_variables(""));
             let config = FileConfig::load(root.root())?;
             let approver = approver(approval_mode(&workspace, &config), &config);
-            let mut runner = ToolRunner::new(root, approver, CancellationToken::new());
+            let mcp = Arc::new(start_mcp(&root).await?);
+            let mut runner = ToolRunner::new(root, approver, CancellationToken::new())
+                .with_mcp(Arc::clone(&mcp));
             let call = ToolCall::parse(&name, &arguments).map_err(|error| error.to_string());
-            let output = runner.run("local", call, &mut Events::default()).await;
+            let output = runner
+                .run_named("local", &name, &arguments, call, &mut Events::default())
+                .await;
+            drop(runner);
+            if let Ok(mcp) = Arc::try_unwrap(mcp) {
+                mcp.shutdown().await;
+            }
             print_ignoring_closed_pipe(&format!("{}\n", output.content.trim_end()))?;
             Ok(ExitCode::from(match output.status {
                 ToolStatus::Success => exit::SUCCESS,
@@ -49,8 +63,15 @@ pub async fn tools(args: ToolsArgs) -> Result<ExitCode> {
     }
 }
 
-fn list(json: bool) -> Result<()> {
-    let definitions = tool_definitions();
+/// The MCP servers of the workspace's config, started.
+async fn start_mcp(workspace: &Workspace) -> Result<McpTools> {
+    let config = FileConfig::load(workspace.root())?;
+    Ok(McpTools::start(&config.mcp_servers, workspace, report_problem).await)
+}
+
+fn list(mcp: &McpTools, json: bool) -> Result<()> {
+    let mut definitions = tool_definitions();
+    definitions.extend(mcp.definitions());
     let text = if json {
         format!("{}\n", serde_json::to_string_pretty(&definitions)?)
     } else {

@@ -164,3 +164,39 @@ async fn at_the_terminal_a_tool_can_be_allowed_for_the_session() {
     assert!(!tool_result(&requests, "t2").starts_with("the user"));
     wait_for_no_process(&marker);
 }
+
+#[tokio::test]
+async fn agent_tools_lists_and_calls_mcp_tools_too() {
+    let marker = format!("mcp-tools-{}", std::process::id());
+    let sandbox = sandbox_with_server(&marker);
+    let mock = MockGlm::start(vec![]).await;
+    let mut list = sandbox.agent(&mock);
+    list.args(["tools", "--json"]);
+    let list = finish(list).await;
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    let tools: Value = serde_json::from_str(&list.stdout).unwrap();
+    let names: Vec<&str> = tools
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|tool| tool["function"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names[0], "read_file");
+    assert!(names.contains(&"everything__echo"), "{names:?}");
+
+    let mut call = sandbox.agent(&mock);
+    call.args([
+        "tools",
+        "call",
+        "everything__echo",
+        r#"{"message":"local"}"#,
+    ]);
+    let call = finish(call).await;
+    assert_eq!(
+        (call.code, call.stdout.as_str()),
+        (0, "Echo: local\n"),
+        "{}",
+        call.stderr
+    );
+    wait_for_no_process(&marker);
+}
