@@ -200,3 +200,34 @@ async fn agent_tools_lists_and_calls_mcp_tools_too() {
     );
     wait_for_no_process(&marker);
 }
+
+#[tokio::test]
+async fn each_batch_task_gets_the_servers_in_its_own_tree() {
+    let marker = format!("mcp-batch-{}", std::process::id());
+    let sandbox = sandbox_with_server(&marker);
+    support::init_repository(&sandbox.workspace);
+    let tasks = sandbox.dir.path().join("tasks.jsonl");
+    std::fs::write(&tasks, r#"{"id": "t1", "task": "echo through MCP"}"#).unwrap();
+    let out = sandbox.dir.path().join("out");
+    let mock = MockGlm::start(vec![
+        turn()
+            .call("b1", "everything__echo", r#"{"message":"from a batch"}"#)
+            .reply(),
+        turn().content("done").reply(),
+    ])
+    .await;
+    let mut batch = sandbox.agent(&mock);
+    batch.args([
+        "batch",
+        tasks.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let batch = finish(batch).await;
+    assert_eq!(batch.code, 0, "{}", batch.stderr);
+    let requests = mock.requests();
+    assert_eq!(tool_result(&requests, "b1"), "Echo: from a batch");
+    let offered = requests[0].body["tools"].to_string();
+    assert!(offered.contains("everything__echo"));
+    wait_for_no_process(&marker);
+}

@@ -22,9 +22,10 @@ use crate::agent::event::{Events, Outcome};
 use crate::agent::{Agent, Conversation, ToolRunner};
 use crate::config::{FileConfig, approver, secret_variables};
 use crate::isolate::{Isolation, Start, starting_commit};
+use crate::mcp::McpTools;
 use crate::model::ModelClient;
 use crate::review::ApprovalMode;
-use crate::run::system_prompt;
+use crate::run::{report_problem, system_prompt};
 use crate::session::Transcript;
 
 /// What every task of a batch shares.
@@ -174,10 +175,14 @@ async fn work(
         &context.out.join(format!("{}.jsonl", spec.id)),
         &context.api_key,
     )?;
+    // Each task has its own MCP servers, working in its own tree.
+    let report = |problem| report_problem(format!("{}: {problem}", spec.id));
+    let mcp = Arc::new(McpTools::start(&context.config.mcp_servers, &workspace, report).await);
     let client = match &spec.model {
         Some(model) => context.client.for_model(model),
         None => context.client.clone(),
-    };
+    }
+    .with_extra_tools(mcp.definitions());
     let default_mode = if context.yes {
         ApprovalMode::All
     } else {
@@ -189,7 +194,8 @@ async fn work(
         workspace.clone(),
         approver(mode, &context.config),
         CancellationToken::new(),
-    );
+    )
+    .with_mcp(Arc::clone(&mcp));
     let mut agent = Agent {
         client: &client,
         tools,
@@ -197,10 +203,14 @@ async fn work(
         max_turns: spec.max_turns.unwrap_or(context.max_turns),
         stop: CancellationToken::new(),
     };
-    let status = match agent
+    let outcome = agent
         .run(Conversation::new(system, spec.task.clone()))
-        .await
-    {
+        .await;
+    drop(agent);
+    if let Ok(mcp) = Arc::try_unwrap(mcp) {
+        mcp.shutdown().await;
+    }
+    let status = match outcome {
         Outcome::Completed => Status::Ok,
         Outcome::TurnLimit { .. }
         | Outcome::RepeatedCall { .. }

@@ -126,6 +126,13 @@ impl ModelClient {
         self.prompt_budget
     }
 
+    /// The same client offering `extra` tools beside its own (a task's MCP tools).
+    pub fn with_extra_tools(&self, extra: Vec<ToolDefinition>) -> Self {
+        let mut client = self.clone();
+        client.tools.extend(extra);
+        client
+    }
+
     /// The same client (sharing connections and rate-limit pauses) for another model.
     pub fn for_model(&self, model: &str) -> Self {
         Self {
