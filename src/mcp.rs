@@ -48,15 +48,20 @@ pub struct McpTools {
 }
 
 impl McpTools {
-    /// Starts every configured server; `report` hears of each one that could not be started.
+    /// Starts every configured server, all at once (a server run by `npx` can take seconds);
+    /// `report` hears of each one that could not be started. Tools keep the config's order.
     pub async fn start(
         configs: &BTreeMap<String, McpServerConfig>,
         workspace: &Workspace,
         mut report: impl FnMut(String),
     ) -> Self {
+        let starting = configs
+            .values()
+            .map(|config| tokio::time::timeout(START_TIMEOUT, start_server(config, workspace)));
+        let results = futures_util::future::join_all(starting).await;
         let mut started = Self::default();
-        for (name, config) in configs {
-            match tokio::time::timeout(START_TIMEOUT, start_server(config, workspace)).await {
+        for (name, result) in configs.keys().zip(results) {
+            match result {
                 Ok(Ok((service, tools))) => {
                     let server = started.servers.len();
                     started.servers.push(service);
