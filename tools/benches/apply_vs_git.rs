@@ -159,7 +159,51 @@ fn bases() -> Vec<(&'static str, PathBuf)> {
     bases
 }
 
+/// The file system `path` is on, as /proc/self/mounts says (the longest mount point above it),
+/// and for ext4 whether it has a journal (/proc/fs/jbd2 lists the devices that have one): on an
+/// ext4 without one, allocating inodes slows down while many were recently deleted, so the disk
+/// timings of both sides follow the machine's recent history.
+fn file_system_of(path: &Path) -> String {
+    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+    let Some((device, kind)) = mounts
+        .lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split(' ').collect();
+            let (device, point, kind) = (*fields.first()?, *fields.get(1)?, *fields.get(2)?);
+            path.starts_with(point)
+                .then_some((point.len(), device, kind))
+        })
+        .max_by_key(|(length, _, _)| *length)
+        .map(|(_, device, kind)| (device.to_string(), kind.to_string()))
+    else {
+        return "unknown file system".into();
+    };
+    if kind != "ext4" {
+        return kind;
+    }
+    let name = device.trim_start_matches("/dev/");
+    let journaled = std::fs::read_dir("/proc/fs/jbd2")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|entry| {
+            entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(&format!("{name}-"))
+        });
+    match journaled {
+        true => "ext4 with a journal".into(),
+        false => {
+            "ext4 without a journal, so disk timings follow recent deletions; see README".into()
+        }
+    }
+}
+
 fn main() {
+    for (name, base) in bases() {
+        println!("{name}: {} ({})", base.display(), file_system_of(&base));
+    }
     for scenario in scenarios() {
         let diff = diff_of(&scenario);
         let hunks = diff.lines().filter(|line| line.starts_with("@@")).count();
