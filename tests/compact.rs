@@ -49,6 +49,7 @@ async fn a_session_near_the_window_continues_from_a_summary() {
             .usage(3000, 50, 0)
             .reply(),
         turn().content("done").usage(400, 5, 0).reply(),
+        turn().content("still done").reply(),
     ])
     .await;
     let mut command = sandbox.agent(&mock);
@@ -98,6 +99,22 @@ async fn a_session_near_the_window_continues_from_a_summary() {
     assert_eq!(
         kinds[1]["summary"],
         json!("Read big.txt; next: count its lines.")
+    );
+
+    // A follow-up goes on from the compacted conversation, not from the one before it.
+    let mut follow_up = sandbox.agent(&mock);
+    follow_up.args(["run", "--continue", "and the words?"]);
+    let follow_up = finish(follow_up).await;
+    assert_eq!(follow_up.code, 0, "{}", follow_up.stderr);
+    let requests = mock.requests();
+    let resumed = messages(&requests[3]);
+    assert_eq!(resumed[..3], after[..]);
+    assert_eq!(
+        resumed[3..],
+        [
+            json!({"role": "assistant", "content": "done"}),
+            json!({"role": "user", "content": "and the words?"}),
+        ]
     );
 }
 

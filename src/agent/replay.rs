@@ -219,6 +219,32 @@ mod tests {
     }
 
     #[test]
+    fn compaction_is_replayed_as_it_happened() {
+        let turn = |content: &str| json!({"type": "assistant_turn", "turn": 1, "reasoning": "", "content": content, "tool_calls": [call("a")], "finish_reason": "tool_calls"});
+        let result = json!({"type": "tool_result", "id": "a", "name": "read_file", "status": "success", "content": "text"});
+        let transcript = lines(&[
+            start(),
+            turn("one"),
+            result.clone(),
+            json!({"type": "compacting", "estimated_tokens": 9000}),
+            json!({"type": "compacted", "summary": "did one"}),
+            turn("two"),
+            result,
+        ]);
+        let history = replay(&transcript).unwrap().history;
+        let expected_start = compact::compacted(
+            &Conversation::new("system".into(), "task".into()).history,
+            "did one",
+        );
+        assert_eq!(history[..3], expected_start[..]);
+        assert_eq!(
+            history.len(),
+            5,
+            "the summary, then the turn after it: {history:?}"
+        );
+    }
+
+    #[test]
     fn calls_left_without_a_result_are_answered() {
         let transcript = lines(&[
             start(),
