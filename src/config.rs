@@ -46,6 +46,9 @@ pub struct FileConfig {
     /// Command prefixes that are never run, e.g. "git push".
     #[serde(default)]
     pub deny_commands: Vec<String>,
+    /// MCP tools (`server__tool`) called without asking.
+    #[serde(default)]
+    pub allow_tools: Vec<String>,
     #[serde(default)]
     pub providers: BTreeMap<String, ProviderConfig>,
     /// MCP servers whose tools are offered to the model, by name.
@@ -133,6 +136,7 @@ impl FileConfig {
         self.approval = other.approval.or(self.approval);
         self.allow_commands.extend(other.allow_commands);
         self.deny_commands.extend(other.deny_commands);
+        self.allow_tools.extend(other.allow_tools);
         for (name, provider) in other.providers {
             self.providers.insert(name, provider);
         }
@@ -186,6 +190,7 @@ pub fn approver(mode: ApprovalMode, config: &FileConfig) -> Approver {
         interaction,
         CommandRules::from_strings(&config.allow_commands, &config.deny_commands),
     )
+    .with_allowed_tools(config.allow_tools.clone())
 }
 
 /// Reads one environment variable, treating empty as unset.

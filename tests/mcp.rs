@@ -123,8 +123,15 @@ async fn other_tools_need_approval() {
         "the user did not approve this call; it was not made. Reason: no one is at a terminal to approve it (use --yes or --approval)"
     );
 
+    // Allowed in the settings: called without a question, even with no one at the terminal.
+    let config = std::fs::read_to_string(sandbox.path(".agent/config.toml")).unwrap();
+    std::fs::write(
+        sandbox.path(".agent/config.toml"),
+        format!("allow_tools = [\"everything__toggle-simulated-logging\"]\n{config}"),
+    )
+    .unwrap();
     let mut approved = sandbox.agent(&mock);
-    approved.args(["run", "--yes", "toggle logging"]);
+    approved.args(["run", "toggle logging"]);
     let approved = finish(approved).await;
     assert_eq!(approved.code, 0, "{}", approved.stderr);
     let result = tool_result(&mock.requests()[2..], "t1");

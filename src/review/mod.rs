@@ -124,6 +124,12 @@ impl Approver {
         }
     }
 
+    /// MCP tools (`server__tool`) to call without asking, from the settings.
+    pub fn with_allowed_tools(mut self, tools: Vec<String>) -> Self {
+        self.tools_allowed = tools;
+        self
+    }
+
     /// How many actions were refused so far.
     pub fn denied(&self) -> u32 {
         self.denied
