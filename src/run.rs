@@ -34,34 +34,13 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
     let settings = Settings::resolve(&args.model, args.sessions_dir.as_deref(), &config)?;
 
     let now = jiff::Zoned::now();
-    let resumed = match (&args.resume, args.continue_last) {
-        (Some(id), _) => Some(resume(&settings, real.root(), Some(id))?),
-        (None, true) => Some(resume(&settings, real.root(), None)?),
-        (None, false) => None,
-    };
-    let (session_id, transcript) = match &resumed {
-        Some((session_id, path, _)) => (
-            session_id.clone(),
-            Transcript::open(path, &settings.api_key)?,
-        ),
-        None => {
-            let session_id = new_session_id(&now);
-            let transcript =
-                Transcript::create(&settings.sessions_dir, &now, &session_id, &settings.api_key)?;
-            (session_id, transcript)
-        }
-    };
+    let (session_id, transcript, resumed) = open_session(&args, &settings, real.root(), &now)?;
     announce_transcript(&args, transcript.path());
     let journal_path = transcript.journal_path();
     let patch_path = transcript.path().with_extension("patch");
+    let worktree = transcript.path().with_extension("worktree");
     let isolation = match args.isolate {
-        true => {
-            let base = starting_commit(real.root(), Start::CurrentState)?;
-            let into = transcript.path().with_extension("worktree");
-            let mut isolation = Isolation::create(real.root(), &into, base.as_deref())?;
-            isolation.carry_untracked(real.root())?;
-            Some(isolation)
-        }
+        true => Some(isolate(&real, &worktree)?),
         false => None,
     };
     let workspace = match &isolation {
@@ -74,14 +53,13 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
     offered.extend(mcp.definitions());
     let client = ModelClient::new(&settings, offered)?;
 
-    let front: Box<dyn EventSink> = if args.json {
-        Box::new(JsonLines)
-    } else {
-        Box::new(TerminalView::new())
+    let front: Box<dyn EventSink> = match args.json {
+        true => Box::new(JsonLines),
+        false => Box::new(TerminalView::new()),
     };
     let is_resumed = resumed.is_some();
     let conversation = match resumed {
-        Some((_, _, mut conversation)) => {
+        Some(mut conversation) => {
             conversation.history.push(Message::User {
                 content: task.clone(),
             });
@@ -94,10 +72,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         session_id: session_id.clone(),
         model: settings.model.clone(),
         base_url: settings.base_url.clone(),
-        provider_kind: match settings.kind {
-            ProviderKind::Glm => "glm".into(),
-            ProviderKind::Openai => "openai".into(),
-        },
+        provider_kind: provider_kind_name(settings.kind).into(),
         workspace: workspace.root().display().to_string(),
         task,
         system_prompt: conversation.system_prompt().unwrap_or_default().to_string(),
@@ -133,24 +108,79 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         mcp.shutdown().await;
     }
     if let Some(isolation) = isolation {
-        let patch = isolation.patch()?;
-        isolation.remove()?;
-        let mut approver = approver(mode, &config);
+        let saved = SavedPatch {
+            path: &patch_path,
+            session_id: &session_id,
+        };
         let journal = EditJournal::create(&journal_path, &real)?;
-        if !bring_back(
-            &real,
-            &patch,
-            &patch_path,
-            &session_id,
-            &mut approver,
-            journal,
-        )
-        .await?
-        {
+        let mut approver = approver(mode, &config);
+        if !end_isolation(isolation, &real, saved, &mut approver, journal).await? {
             denied += 1;
         }
     }
     Ok(exit_code(&outcome, denied))
+}
+
+/// Takes the isolated run's change, removes its tree, and offers the change for the real
+/// workspace. Returns false when it was left unapplied.
+async fn end_isolation(
+    isolation: Isolation,
+    real: &Workspace,
+    saved: SavedPatch<'_>,
+    approver: &mut Approver,
+    journal: EditJournal,
+) -> Result<bool> {
+    let patch = isolation.patch()?;
+    isolation.remove()?;
+    bring_back(real, &patch, saved, approver, journal).await
+}
+
+/// The session's id and transcript, new or resumed (then with its conversation so far).
+fn open_session(
+    args: &RunArgs,
+    settings: &Settings,
+    workspace: &Path,
+    now: &jiff::Zoned,
+) -> Result<(String, Transcript, Option<Conversation>)> {
+    let id = match (&args.resume, args.continue_last) {
+        (Some(id), _) => Some(Some(id.as_str())),
+        (None, true) => Some(None),
+        (None, false) => None,
+    };
+    match id {
+        Some(id) => {
+            let (session_id, path, conversation) = resume(settings, workspace, id)?;
+            let transcript = Transcript::open(&path, &settings.api_key)?;
+            Ok((session_id, transcript, Some(conversation)))
+        }
+        None => {
+            let session_id = new_session_id(now);
+            let transcript =
+                Transcript::create(&settings.sessions_dir, now, &session_id, &settings.api_key)?;
+            Ok((session_id, transcript, None))
+        }
+    }
+}
+
+/// A worktree (or copy) of the workspace's current state at `into`, untracked files included.
+fn isolate(real: &Workspace, into: &Path) -> Result<Isolation> {
+    let base = starting_commit(real.root(), Start::CurrentState)?;
+    let mut isolation = Isolation::create(real.root(), into, base.as_deref())?;
+    isolation.carry_untracked(real.root())?;
+    Ok(isolation)
+}
+
+fn provider_kind_name(kind: ProviderKind) -> &'static str {
+    match kind {
+        ProviderKind::Glm => "glm",
+        ProviderKind::Openai => "openai",
+    }
+}
+
+/// Where an isolated run's change is saved, and the session it came from.
+struct SavedPatch<'a> {
+    path: &'a Path,
+    session_id: &'a str,
 }
 
 /// Says on stderr what went wrong outside the session's own events (an MCP server left out).
@@ -182,11 +212,11 @@ fn resume(
 async fn bring_back(
     real: &Workspace,
     patch: &str,
-    patch_path: &Path,
-    session_id: &str,
+    saved: SavedPatch<'_>,
     approver: &mut Approver,
     journal: EditJournal,
 ) -> Result<bool> {
+    let (patch_path, session_id) = (saved.path, saved.session_id);
     if patch.trim().is_empty() {
         eprintln!("isolated run: no changes");
         return Ok(true);
