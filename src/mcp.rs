@@ -139,12 +139,19 @@ async fn start_server(
     workspace: &Workspace,
 ) -> anyhow::Result<(RunningService<RoleClient, ()>, Vec<rmcp::model::Tool>)> {
     let mut command = tokio::process::Command::new(&config.command);
-    command.args(&config.args).current_dir(workspace.root());
+    command
+        .args(config.args.iter().map(|arg| expand_variables(arg, env_var)))
+        .current_dir(workspace.root());
     // Servers, like commands, do not see the API key.
     for name in workspace.scrubbed_env() {
         command.env_remove(name);
     }
-    command.envs(&config.env);
+    command.envs(
+        config
+            .env
+            .iter()
+            .map(|(name, value)| (name, expand_variables(value, env_var))),
+    );
     // The server's own log would scribble over the session's view.
     let (transport, _) = TokioChildProcess::builder(command)
         .stderr(Stdio::null())
@@ -182,6 +189,27 @@ fn exposed_name(server: &str, tool: &str) -> String {
         })
         .take(MAX_NAME)
         .collect()
+}
+
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// `value` with each `${NAME}` replaced by `lookup(NAME)` (empty when unset), so that a config
+/// can name a secret without holding it: `env = { TOKEN = "${GITHUB_TOKEN}" }`.
+fn expand_variables(value: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(start) = rest.find("${") {
+        let Some(length) = rest[start + 2..].find('}') else {
+            break;
+        };
+        out.push_str(&rest[..start]);
+        out.push_str(&lookup(&rest[start + 2..start + 2 + length]).unwrap_or_default());
+        rest = &rest[start + 2 + length + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn parse_arguments(arguments: &str) -> Result<serde_json::Map<String, serde_json::Value>, String> {
@@ -235,6 +263,22 @@ mod tests {
             "my_server__get_thing"
         );
         assert_eq!(exposed_name("s", &"x".repeat(100)).len(), MAX_NAME);
+    }
+
+    #[test]
+    fn variables_in_the_config_are_expanded() {
+        let lookup = |name: &str| (name == "TOKEN").then(|| "secret".to_string());
+        assert_eq!(expand_variables("${TOKEN}", lookup), "secret");
+        assert_eq!(
+            expand_variables("Bearer ${TOKEN}!", lookup),
+            "Bearer secret!"
+        );
+        assert_eq!(expand_variables("${UNSET}-${TOKEN}", lookup), "-secret");
+        assert_eq!(
+            expand_variables("plain ${unclosed", lookup),
+            "plain ${unclosed"
+        );
+        assert_eq!(expand_variables("é${TOKEN}é", lookup), "ésecreté");
     }
 
     #[test]

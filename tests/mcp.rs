@@ -32,7 +32,7 @@ fn sandbox_with_server(marker: &str) -> Sandbox {
     let script = sandbox.path(&format!("{marker}.js"));
     std::os::unix::fs::symlink(everything_server(), &script).unwrap();
     let config = format!(
-        "[mcp_servers.everything]\ncommand = \"node\"\nargs = [\"{}\"]\n\n[mcp_servers.broken]\ncommand = \"/nonexistent/mcp-server\"\n",
+        "[mcp_servers.everything]\ncommand = \"node\"\nargs = [\"{}\"]\nenv = {{ MCP_TEST_TOKEN = \"token:${{MCP_TEST_SOURCE}}\" }}\n\n[mcp_servers.broken]\ncommand = \"/nonexistent/mcp-server\"\n",
         script.display()
     );
     std::fs::create_dir_all(sandbox.path(".agent")).unwrap();
@@ -236,5 +236,30 @@ async fn each_batch_task_gets_the_servers_in_its_own_tree() {
     assert_eq!(tool_result(&requests, "b1"), "Echo: from a batch");
     let offered = requests[0].body["tools"].to_string();
     assert!(offered.contains("everything__echo"));
+    wait_for_no_process(&marker);
+}
+
+#[tokio::test]
+async fn servers_get_config_variables_expanded_and_never_the_api_key() {
+    let marker = format!("mcp-env-{}", std::process::id());
+    let sandbox = sandbox_with_server(&marker);
+    let mock = MockGlm::start(vec![
+        turn().call("e1", "everything__get-env", "{}").reply(),
+        turn().content("done").reply(),
+    ])
+    .await;
+    let mut command = sandbox.agent(&mock);
+    command
+        .args(["run", "show the environment"])
+        .env("MCP_TEST_SOURCE", "from-the-shell");
+    let run = finish(command).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let environment = tool_result(&mock.requests(), "e1");
+    assert!(
+        environment.contains("token:from-the-shell"),
+        "{environment}"
+    );
+    assert!(!environment.contains(support::API_KEY), "{environment}");
+    assert!(!environment.contains("AGENT_API_KEY"), "{environment}");
     wait_for_no_process(&marker);
 }
