@@ -18,6 +18,8 @@ use agent_tools::{ChangeKind, ExecutableBit, FileChange, PreparedEdit, Workspace
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
+use super::list::{session_files, session_id};
+
 pub const JOURNAL_SUFFIX: &str = ".edits.jsonl";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -199,7 +201,7 @@ pub fn undo(
     };
     Ok(format!(
         "undid {what} of {}:\n{}",
-        session_name(&journal.path),
+        session_id(&journal.path),
         edit.summary()
     ))
 }
@@ -229,42 +231,17 @@ pub fn diff(sessions_dir: &Path, workspace: &Workspace, session: Option<&str>) -
     Ok(out)
 }
 
-fn session_name(path: &Path) -> String {
-    let name = path
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    name.trim_end_matches(JOURNAL_SUFFIX).to_string()
-}
-
 /// The journal of session `id`, or of the newest session that edited this workspace.
 fn find_journal(sessions_dir: &Path, workspace: &Workspace, id: Option<&str>) -> Result<PathBuf> {
-    let mut journals = Vec::new();
-    for day in std::fs::read_dir(sessions_dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        for entry in std::fs::read_dir(day.path())
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            let path = entry.path();
-            if path.to_string_lossy().ends_with(JOURNAL_SUFFIX) {
-                journals.push(path);
-            }
-        }
-    }
+    let journals = session_files(sessions_dir, |name| name.ends_with(JOURNAL_SUFFIX));
     if let Some(id) = id {
         return journals
             .into_iter()
-            .find(|path| session_name(path) == id)
+            .find(|path| session_id(path) == id)
             .with_context(|| {
                 format!("no session `{id}` with edits in {}", sessions_dir.display())
             });
     }
-    super::list::by_last_activity(&mut journals);
     let root = workspace.root().display().to_string();
     for path in journals.into_iter().rev() {
         if let Ok((_, Some(recorded))) = Journal::read(&path)

@@ -25,9 +25,11 @@ pub struct SessionSummary {
     pub outcome: String,
 }
 
-/// Every transcript under `sessions_dir`, least recently active first.
-fn transcripts(sessions_dir: &Path) -> Vec<PathBuf> {
-    let mut transcripts: Vec<PathBuf> = std::fs::read_dir(sessions_dir)
+/// The files under `sessions_dir` (one folder per day) whose names `keep` accepts, least
+/// recently written first. Not sorted by name: session ids start with the second they began, and
+/// two sessions can begin in the same second.
+pub(super) fn session_files(sessions_dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(sessions_dir)
         .into_iter()
         .flatten()
         .flatten()
@@ -38,18 +40,8 @@ fn transcripts(sessions_dir: &Path) -> Vec<PathBuf> {
                 .flatten()
         })
         .map(|entry| entry.path())
-        .filter(|path| {
-            let name = path.to_string_lossy();
-            name.ends_with(".jsonl") && !name.ends_with(JOURNAL_SUFFIX)
-        })
+        .filter(|path| keep(&path.to_string_lossy()))
         .collect();
-    by_last_activity(&mut transcripts);
-    transcripts
-}
-
-/// Sorts session files by when they were last written, oldest first. Not by name: session ids
-/// start with the second they began, and two sessions can begin in the same second.
-pub fn by_last_activity(files: &mut [PathBuf]) {
     files.sort_by_cached_key(|path| {
         let modified = std::fs::metadata(path).and_then(|metadata| metadata.modified());
         (
@@ -57,13 +49,24 @@ pub fn by_last_activity(files: &mut [PathBuf]) {
             path.file_name().map(|name| name.to_os_string()),
         )
     });
+    files
 }
 
-fn session_id(transcript: &Path) -> String {
-    transcript
-        .file_stem()
-        .map(|stem| stem.to_string_lossy().into_owned())
-        .unwrap_or_default()
+/// Every transcript under `sessions_dir`, least recently active first.
+fn transcripts(sessions_dir: &Path) -> Vec<PathBuf> {
+    session_files(sessions_dir, |name| {
+        name.ends_with(".jsonl") && !name.ends_with(JOURNAL_SUFFIX)
+    })
+}
+
+/// The session a file belongs to: its name up to the first dot (`<id>.jsonl`,
+/// `<id>.edits.jsonl`, `<id>.patch`); session ids have none.
+pub fn session_id(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    name.split('.').next().unwrap_or_default().to_string()
 }
 
 /// The first line of a transcript, if it is a `session_started` event.

@@ -14,7 +14,7 @@ use anyhow::{Context, Result};
 
 use crate::agent::event::{Event, EventSink};
 pub use journal::{EditJournal, JOURNAL_SUFFIX, UndoScope, diff, undo};
-pub use list::{find_transcript, sessions};
+pub use list::{find_transcript, session_id, sessions};
 
 /// Opens `path` for appending, creating it if needed: how every JSONL file of ours is written.
 pub fn open_for_append(path: &Path) -> Result<File> {
