@@ -64,30 +64,11 @@ impl ModelError {
         }
     }
 
-    /// The request was too long for the model: compacting the conversation may help.
-    pub fn is_context_overflow(&self) -> bool {
+    /// The HTTP status and GLM business code the provider answered with, where it did.
+    fn status_and_code(&self) -> (Option<u16>, Option<&str>) {
         match self {
-            ModelError::Http { code, .. } | ModelError::InStream { code, .. } => {
-                code.as_deref() == Some("1261")
-            }
-            ModelError::ContextWindowExceeded => true,
-            ModelError::Transport(_)
-            | ModelError::StreamCut
-            | ModelError::Idle(_)
-            | ModelError::BadEvent(_)
-            | ModelError::NetworkError
-            | ModelError::Sensitive
-            | ModelError::Cancelled => false,
-        }
-    }
-
-    /// The provider asked us to slow down (429, or GLM's rate and overload codes).
-    pub fn is_rate_limit(&self) -> bool {
-        match self {
-            ModelError::Http { status: 429, .. } => true,
-            ModelError::Http { code, .. } | ModelError::InStream { code, .. } => {
-                matches!(code.as_deref(), Some("1302" | "1303" | "1305" | "1312"))
-            }
+            ModelError::Http { status, code, .. } => (Some(*status), code.as_deref()),
+            ModelError::InStream { code, .. } => (None, code.as_deref()),
             ModelError::Transport(_)
             | ModelError::StreamCut
             | ModelError::Idle(_)
@@ -95,7 +76,21 @@ impl ModelError {
             | ModelError::NetworkError
             | ModelError::Sensitive
             | ModelError::ContextWindowExceeded
-            | ModelError::Cancelled => false,
+            | ModelError::Cancelled => (None, None),
+        }
+    }
+
+    /// The request was too long for the model: compacting the conversation may help.
+    pub fn is_context_overflow(&self) -> bool {
+        matches!(self, ModelError::ContextWindowExceeded)
+            || self.status_and_code().1 == Some("1261")
+    }
+
+    /// The provider asked us to slow down (429, or GLM's rate and overload codes).
+    pub fn is_rate_limit(&self) -> bool {
+        match self.status_and_code() {
+            (Some(429), _) => true,
+            (_, code) => matches!(code, Some("1302" | "1303" | "1305" | "1312")),
         }
     }
 
@@ -108,12 +103,7 @@ impl ModelError {
 
     /// A hint for the user on a fatal error, if we know one.
     pub fn hint(&self) -> Option<&'static str> {
-        let (status, code) = match self {
-            ModelError::Http { status, code, .. } => (Some(*status), code.as_deref()),
-            ModelError::InStream { code, .. } => (None, code.as_deref()),
-            _ => return None,
-        };
-        match (status, code) {
+        match self.status_and_code() {
             (Some(401 | 403), _) => {
                 Some("check the API key (AGENT_API_KEY, ZAI_API_KEY or ZHIPUAI_API_KEY)")
             }
