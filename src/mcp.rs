@@ -132,6 +132,14 @@ impl McpTools {
             let _ = server.cancel().await;
         }
     }
+
+    /// Ends every server, once `shared` is the last hold on them (the session's tool runner is
+    /// gone).
+    pub async fn shutdown_shared(shared: std::sync::Arc<Self>) {
+        if let Ok(tools) = std::sync::Arc::try_unwrap(shared) {
+            tools.shutdown().await;
+        }
+    }
 }
 
 async fn start_server(

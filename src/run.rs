@@ -22,7 +22,7 @@ use crate::mcp::McpTools;
 use crate::model::ModelClient;
 use crate::model::wire::{Message, ToolDefinition};
 use crate::review::Approver;
-use crate::session::{EditJournal, Transcript, find_transcript, new_session_id};
+use crate::session::{EditJournal, Transcript, find_transcript, new_session_id, session_id};
 use crate::ui::{JsonLines, TerminalView};
 
 const SYSTEM_PROMPT: &str = include_str!("../prompts/system.md");
@@ -49,9 +49,8 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
     }
     .with_scrubbed_env(secret_variables(&settings.api_key));
     let mcp = Arc::new(McpTools::start(&config.mcp_servers, &workspace, report_problem).await);
-    let mut offered = tool_definitions();
-    offered.extend(mcp.definitions());
-    let client = ModelClient::new(&settings, offered)?;
+    let client =
+        ModelClient::new(&settings, tool_definitions())?.with_extra_tools(mcp.definitions());
 
     let front: Box<dyn EventSink> = match args.json {
         true => Box::new(JsonLines),
@@ -104,9 +103,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
     let outcome = agent.run(conversation).await;
     let mut denied = agent.tools.denied_actions();
     drop(agent);
-    if let Ok(mcp) = Arc::try_unwrap(mcp) {
-        mcp.shutdown().await;
-    }
+    McpTools::shutdown_shared(mcp).await;
     if let Some(isolation) = isolation {
         let saved = SavedPatch {
             path: &patch_path,
@@ -200,11 +197,7 @@ fn resume(
         .with_context(|| format!("cannot read {}", path.display()))?;
     let conversation =
         replay(&text).with_context(|| format!("cannot resume from {}", path.display()))?;
-    let session_id = path
-        .file_stem()
-        .map(|stem| stem.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    Ok((session_id, path, conversation))
+    Ok((session_id(&path), path, conversation))
 }
 
 /// Offers the isolated run's change for review; saves it as a patch when it is not (all) applied.

@@ -51,9 +51,7 @@ pub async fn tools(args: ToolsArgs) -> Result<ExitCode> {
                 .run_named("local", &name, &arguments, call, &mut Events::default())
                 .await;
             drop(runner);
-            if let Ok(mcp) = Arc::try_unwrap(mcp) {
-                mcp.shutdown().await;
-            }
+            McpTools::shutdown_shared(mcp).await;
             print_ignoring_closed_pipe(&format!("{}\n", output.content.trim_end()))?;
             Ok(ExitCode::from(match output.status {
                 ToolStatus::Success => exit::SUCCESS,

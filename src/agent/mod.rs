@@ -25,7 +25,7 @@ use repeat::{RepeatGuard, Repetition};
 pub use replay::replay;
 
 use crate::model::wire::{Message, ToolCallMessage, Usage};
-use crate::model::{ModelClient, ModelError, Piece, Progress, Turn};
+use crate::model::{ModelClient, ModelError, Piece, Progress, RetryNotice, Turn};
 use compact::ContextTracker;
 
 /// Sent when a turn without tool calls ended at the output token limit.
@@ -195,13 +195,10 @@ impl Agent<'_> {
     ) -> Result<(), ModelError> {
         self.events.emit(Event::Compacting { estimated_tokens });
         let events = &mut self.events;
+        // The summary is not shown as it streams; only retries are.
         let mut on_progress = |progress: Progress| {
             if let Progress::Retrying(notice) = progress {
-                events.emit(Event::Retrying {
-                    attempt: notice.attempt,
-                    delay_ms: notice.delay.as_millis() as u64,
-                    reason: notice.reason,
-                });
+                events.emit(retrying(notice));
             }
         };
         let request = compact::summary_request(history);
@@ -233,11 +230,7 @@ impl Agent<'_> {
             events.emit(match progress {
                 Progress::Piece(Piece::Reasoning(text)) => Event::Reasoning { text },
                 Progress::Piece(Piece::Content(text)) => Event::Content { text },
-                Progress::Retrying(notice) => Event::Retrying {
-                    attempt: notice.attempt,
-                    delay_ms: notice.delay.as_millis() as u64,
-                    reason: notice.reason,
-                },
+                Progress::Retrying(notice) => retrying(notice),
             })
         };
         self.client
@@ -343,6 +336,14 @@ impl Agent<'_> {
         } else {
             None
         }
+    }
+}
+
+fn retrying(notice: RetryNotice) -> Event {
+    Event::Retrying {
+        attempt: notice.attempt,
+        delay_ms: notice.delay.as_millis() as u64,
+        reason: notice.reason,
     }
 }
 

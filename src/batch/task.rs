@@ -207,9 +207,7 @@ async fn work(
         .run(Conversation::new(system, spec.task.clone()))
         .await;
     drop(agent);
-    if let Ok(mcp) = Arc::try_unwrap(mcp) {
-        mcp.shutdown().await;
-    }
+    McpTools::shutdown_shared(mcp).await;
     let status = match outcome {
         Outcome::Completed => Status::Ok,
         Outcome::TurnLimit { .. }

@@ -8,5 +8,5 @@ mod error;
 pub mod wire;
 
 pub use accumulate::{Piece, Turn};
-pub use client::{ModelClient, Progress};
+pub use client::{ModelClient, Progress, RetryNotice};
 pub use error::ModelError;
