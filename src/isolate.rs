@@ -268,14 +268,25 @@ pub async fn review_and_apply(
     approver: &mut Approver,
     mut journal: EditJournal,
 ) -> Result<bool> {
-    let edit = apply_diff::prepare(workspace, patch).map_err(|error| match error {
-        apply_diff::ApplyError::Parse(apply_diff::ParseError::Binary { path }) => anyhow::anyhow!(
-            "the change includes a binary file, `{path}`, which agent applies only as text: nothing was applied"
-        ),
-        error => anyhow::anyhow!(
-            "the change no longer applies to {}: {error}",
-            workspace.root().display()
-        ),
+    use apply_diff::{ApplyError, ParseError};
+    let edit = apply_diff::prepare(workspace, patch).map_err(|error| {
+        // What is not text (the parser's messages for these speak to the model, not the user).
+        let not_text = match &error {
+            ApplyError::Parse(ParseError::Binary { path }) => Some(("a binary file", path)),
+            ApplyError::Parse(ParseError::UnsupportedMode { path, what, .. }) => {
+                Some((*what, path))
+            }
+            _ => None,
+        };
+        match not_text {
+            Some((what, path)) => anyhow::anyhow!(
+                "the change includes {what}, `{path}`, which agent applies only as text: nothing was applied"
+            ),
+            None => anyhow::anyhow!(
+                "the change no longer applies to {}: {error}",
+                workspace.root().display()
+            ),
+        }
     })?;
     match approver.review_edit(&edit).await {
         Decision::Approved {
