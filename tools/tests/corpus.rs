@@ -47,7 +47,11 @@ fn registry_sources() -> Vec<PathBuf> {
 }
 
 fn generated(rng: &mut Rng, index: usize) -> String {
-    let ending = if index % 3 == 0 { "\r\n" } else { "\n" };
+    let ending = if index.is_multiple_of(3) {
+        "\r\n"
+    } else {
+        "\n"
+    };
     let mut text = String::new();
     for block in 0..rng.usize(5..40) {
         // Repeated blocks make ambiguity common: only line numbers or context tell them apart.
@@ -61,7 +65,7 @@ fn generated(rng: &mut Rng, index: usize) -> String {
             text.push_str(ending);
         }
     }
-    if index % 2 == 0 {
+    if index.is_multiple_of(2) {
         text.truncate(text.trim_end().len());
     }
     text
