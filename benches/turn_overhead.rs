@@ -56,6 +56,8 @@ async fn main() {
         .map(|request| request.raw)
         .collect();
     let bare_mock = MockGlm::start(script()).await;
+    // reqwest is built without a default TLS crypto provider (as in the agent).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::new();
     let url = format!("{}/chat/completions", bare_mock.url);
     let started = Instant::now();

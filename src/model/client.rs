@@ -2,21 +2,23 @@
 The streaming chat-completions client: one request per turn, deltas folded into a [`Turn`],
 failed attempts retried with exponential backoff and jitter (honouring `Retry-After`).
 
+Requests go through async-openai (`create_stream_byot` with our wire types, over our transport:
+see [`super::transport`]); retries, the shared rate-limit pause and the idle timeout are ours.
 A turn is returned only once the stream reached `[DONE]`, so tools never run on a partial turn and
 a retried turn can never run a tool twice.
 */
 
 use std::time::Duration;
 
-use eventsource_stream::Eventsource;
+use async_openai::error::OpenAIError;
 use futures_util::StreamExt;
+use serde_json::value::RawValue;
 use tokio_util::sync::CancellationToken;
 
 use super::accumulate::{Accumulator, Piece, Turn};
 use super::error::{ModelError, Recovery};
-use super::wire::{
-    ChatRequest, Chunk, ErrorEnvelope, Message, StreamOptions, Thinking, ToolDefinition,
-};
+use super::transport::{self, Api, clip};
+use super::wire::{ChatRequest, Chunk, Message, StreamOptions, Thinking, ToolDefinition};
 use crate::cli::ProviderKind;
 use crate::config::Settings;
 
@@ -80,9 +82,7 @@ impl RateGate {
 #[derive(Clone)]
 pub struct ModelClient {
     gate: std::sync::Arc<RateGate>,
-    http: reqwest::Client,
-    url: String,
-    api_key: String,
+    api: std::sync::Arc<Api>,
     model: String,
     kind: ProviderKind,
     thinking: bool,
@@ -96,19 +96,18 @@ pub struct ModelClient {
 
 impl ModelClient {
     pub fn new(settings: &Settings, tools: Vec<ToolDefinition>) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(30))
-            .user_agent(concat!("agent/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+        let api = transport::api(
+            transport::http_client()?,
+            &settings.base_url,
+            &settings.api_key,
+        )?;
         let retry_base_ms = std::env::var("AGENT_RETRY_BASE_MS")
             .ok()
             .and_then(|ms| ms.parse().ok())
             .unwrap_or(1000);
         Ok(Self {
             gate: std::sync::Arc::default(),
-            http,
-            url: format!("{}/chat/completions", settings.base_url),
-            api_key: settings.api_key.clone(),
+            api: std::sync::Arc::new(api),
             model: settings.model.clone(),
             kind: settings.kind,
             thinking: settings.thinking,
@@ -142,7 +141,7 @@ impl ModelClient {
     }
 
     /// The request body for `messages`, serialized once and reused by every attempt.
-    fn body(&self, messages: &[Message]) -> Result<Vec<u8>, ModelError> {
+    fn body(&self, messages: &[Message]) -> Result<Box<RawValue>, ModelError> {
         let stripped: Vec<Message>;
         let messages = match self.kind {
             ProviderKind::Glm => messages,
@@ -169,7 +168,8 @@ impl ModelClient {
             temperature: self.temperature,
             max_tokens: self.max_tokens,
         };
-        serde_json::to_vec(&request).map_err(|error| ModelError::BadEvent(error.to_string()))
+        serde_json::value::to_raw_value(&request)
+            .map_err(|error| ModelError::BadEvent(error.to_string()))
     }
 
     /// Streams one assistant turn, retrying failed attempts.
@@ -233,43 +233,30 @@ impl ModelClient {
 
     async fn attempt(
         &self,
-        body: &[u8],
+        body: &RawValue,
         on_progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<Turn, ModelError> {
-        let response = self
-            .http
-            .post(&self.url)
-            .bearer_auth(&self.api_key)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header(reqwest::header::ACCEPT, "text/event-stream")
-            .body(body.to_vec())
-            .send()
+        let mut events = self
+            .api
+            .chat()
+            .create_stream_byot::<&RawValue, Chunk>(body)
             .await
-            .map_err(|error| ModelError::Transport(error_chain(&error)))?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(http_error(response).await);
-        }
-        let mut events = response.bytes_stream().eventsource();
+            .map_err(from_library)?;
         let mut accumulator = Accumulator::default();
         loop {
             let next = tokio::time::timeout(self.idle_timeout, events.next())
                 .await
                 .map_err(|_| ModelError::Idle(self.idle_timeout.as_secs()))?;
-            let event = match next {
-                None => return Err(ModelError::StreamCut),
-                Some(Err(error)) => return Err(ModelError::Transport(error.to_string())),
-                Some(Ok(event)) => event,
+            let chunk = match next {
+                // The transport adds a stream-cut event to a body without `[DONE]`, so an end
+                // here is always a complete stream.
+                None => break,
+                Some(Err(error)) => return Err(from_library(error)),
+                Some(Ok(chunk)) => chunk,
             };
-            let data = event.data.trim();
-            if data == "[DONE]" {
-                break;
+            if chunk.stream_cut {
+                return Err(ModelError::StreamCut);
             }
-            if data.is_empty() {
-                continue;
-            }
-            let chunk: Chunk = serde_json::from_str(data)
-                .map_err(|error| ModelError::BadEvent(format!("{error}: {}", clip(data))))?;
             if let Some(error) = &chunk.error {
                 return Err(ModelError::InStream {
                     code: error.code.clone(),
@@ -287,6 +274,20 @@ impl ModelClient {
             Some("model_context_window_exceeded") => Err(ModelError::ContextWindowExceeded),
             _ => Ok(turn),
         }
+    }
+}
+
+/// Our error back from the library: the transport's own, or what the library saw in the stream.
+fn from_library(error: OpenAIError) -> ModelError {
+    match error {
+        OpenAIError::Boxed(boxed) => match boxed.downcast::<ModelError>() {
+            Ok(ours) => *ours,
+            Err(other) => ModelError::Transport(transport::error_chain(other.as_ref())),
+        },
+        OpenAIError::JSONDeserialize(error, data) => {
+            ModelError::BadEvent(format!("{error}: {}", clip(data.trim())))
+        }
+        other => ModelError::Transport(transport::error_chain(&other)),
     }
 }
 
@@ -311,51 +312,6 @@ fn without_reasoning(message: Message) -> Message {
         },
         other @ (Message::System { .. } | Message::User { .. } | Message::Tool { .. }) => other,
     }
-}
-
-async fn http_error(response: reqwest::Response) -> ModelError {
-    let status = response.status().as_u16();
-    let retry_after = response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.trim().parse::<f64>().ok())
-        .filter(|secs| secs.is_finite() && *secs >= 0.0)
-        .map(Duration::from_secs_f64);
-    let text = tokio::time::timeout(Duration::from_secs(30), response.text())
-        .await
-        .ok()
-        .and_then(Result::ok)
-        .unwrap_or_default();
-    match serde_json::from_str::<ErrorEnvelope>(&text) {
-        Ok(envelope) => ModelError::Http {
-            status,
-            code: envelope.error.code,
-            message: envelope.error.message,
-            retry_after,
-        },
-        Err(_) => ModelError::Http {
-            status,
-            code: None,
-            message: clip(text.trim()),
-            retry_after,
-        },
-    }
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
-fn clip(text: &str) -> String {
-    agent_tools::truncate_head_tail(text, 400)
 }
 
 #[cfg(test)]

@@ -11,6 +11,8 @@ pub enum ModelError {
     Http {
         status: u16,
         code: Option<String>,
+        /// The error's `type`, where the server gives one (OpenAI, llama.cpp).
+        kind: Option<String>,
         message: String,
         retry_after: Option<Duration>,
     },
@@ -144,6 +146,7 @@ mod tests {
         ModelError::Http {
             status,
             code: code.map(str::to_string),
+            kind: None,
             message: String::new(),
             retry_after: None,
         }

@@ -111,6 +111,9 @@ pub struct Chunk {
     pub choices: Vec<ChunkChoice>,
     pub usage: Option<Usage>,
     pub error: Option<ErrorBody>,
+    /// Added by our transport when the body ended without `[DONE]` (see `transport.rs`).
+    #[serde(default, rename = "agent_stream_cut")]
+    pub stream_cut: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -156,11 +159,14 @@ pub struct Usage {
     pub cached_tokens: u64,
 }
 
-/// `{"error": {"code": "1302" | 1302, "message": "..."}}`, in an HTTP body or a stream frame.
+/// `{"error": {"code": "1302" | 1302, "message": "...", "type": "..."}}`, in an HTTP body or a
+/// stream frame (`type` is what OpenAI-compatible servers such as llama.cpp classify by).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ErrorBody {
     #[serde(default, deserialize_with = "string_or_json")]
     pub code: Option<String>,
+    #[serde(default, rename = "type", deserialize_with = "string_or_json")]
+    pub kind: Option<String>,
     #[serde(default)]
     pub message: String,
 }

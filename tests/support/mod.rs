@@ -38,6 +38,13 @@ pub enum Reply {
     Garbage,
     /// These payloads, then silence forever.
     Stall(Vec<String>),
+    /// An answer given byte for byte: a non-JSON error page, a numeric error code, a recorded
+    /// stream of another server.
+    Raw {
+        status: u16,
+        headers: Vec<(&'static str, &'static str)>,
+        body: String,
+    },
 }
 
 /// Builds the chunks of one assistant turn, as GLM streams them.
@@ -163,6 +170,7 @@ pub struct Recorded {
     pub body: Value,
     pub raw: String,
     pub authorization: String,
+    pub headers: HeaderMap,
 }
 
 pub struct MockGlm {
@@ -237,6 +245,7 @@ async fn handle(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -
         body: parsed,
         raw,
         authorization,
+        headers,
     });
     if !shared.latency.is_zero() {
         tokio::time::sleep(shared.latency).await;
@@ -263,6 +272,17 @@ async fn handle(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -
         Some(Reply::Cut(chunks)) => sse(chunks, Ending::Cut),
         Some(Reply::Garbage) => sse(vec!["{not json".to_string()], Ending::Done),
         Some(Reply::Stall(chunks)) => sse(chunks, Ending::Stall),
+        Some(Reply::Raw {
+            status,
+            headers,
+            body,
+        }) => {
+            let mut builder = Response::builder().status(StatusCode::from_u16(status).unwrap());
+            for (name, value) in headers {
+                builder = builder.header(name, value);
+            }
+            builder.body(Body::from(body)).unwrap()
+        }
     }
 }
 
