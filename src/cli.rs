@@ -6,6 +6,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use crate::review::ApprovalMode;
 
+/// The most tokens a model answer may be asked for: GLM-4.7's maximum output.
+pub const MAX_OUTPUT_TOKENS: u32 = 131_072;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "agent",
@@ -110,6 +113,10 @@ pub struct RunArgs {
     /// Continue the session with this id: the task is the follow-up.
     #[arg(long, value_name = "SESSION")]
     pub resume: Option<String>,
+    /// A JSON Schema file: the final answer must be one JSON value valid against it, and stdout
+    /// gets that value alone.
+    #[arg(long, value_name = "FILE")]
+    pub output_schema: Option<PathBuf>,
 }
 
 /// Which model to talk to, and how.
@@ -136,8 +143,8 @@ pub struct ModelArgs {
     /// Sampling temperature (0-1 for GLM).
     #[arg(long)]
     pub temperature: Option<f32>,
-    /// Maximum tokens per model answer.
-    #[arg(long)]
+    /// Maximum tokens per model answer (up to 131072, GLM-4.7's largest output).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_OUTPUT_TOKENS)))]
     pub max_tokens: Option<u32>,
     /// The model's context window in tokens (default 200000 for GLM, 128000 otherwise); the
     /// conversation is compacted before it fills.

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
-use crate::cli::{ApprovalMode, ModelArgs, ProviderKind, WorkspaceArgs};
+use crate::cli::{ApprovalMode, MAX_OUTPUT_TOKENS, ModelArgs, ProviderKind, WorkspaceArgs};
 use crate::review::{Approver, CommandRules, Interaction};
 
 pub const DEFAULT_BASE_URL: &str = "https://open.bigmodel.cn/api/paas/v4";
@@ -276,6 +276,14 @@ impl Settings {
             .unwrap_or_else(|| DEFAULT_MODEL.to_string());
         let api_key = find_api_key(provider.api_key_env.as_deref())?;
         let sessions_dir = sessions_dir(sessions_flag, config);
+        if let Some(max_tokens) = config
+            .max_tokens
+            .filter(|tokens| !(1..=MAX_OUTPUT_TOKENS).contains(tokens))
+        {
+            bail!(
+                "max_tokens in the config must be between 1 and {MAX_OUTPUT_TOKENS}, not {max_tokens}"
+            );
+        }
         let idle = env("AGENT_STREAM_IDLE_TIMEOUT_SECS")
             .map(|value| value.parse::<u64>())
             .transpose()

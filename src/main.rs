@@ -37,6 +37,8 @@ mod exit {
     pub const QUIT: u8 = 6;
     /// A batch finished, but not every task ended ok.
     pub const BATCH_NOT_ALL_OK: u8 = 7;
+    /// The final answer never satisfied `--output-schema`.
+    pub const INVALID_OUTPUT: u8 = 8;
     pub const INTERRUPTED: u8 = 130;
 }
 

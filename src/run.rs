@@ -13,7 +13,7 @@ use anyhow::{Context, Result, bail};
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::event::{Event, EventSink, Events, Outcome};
-use crate::agent::{Agent, Conversation, ToolRunner, replay};
+use crate::agent::{Agent, Conversation, OutputSchema, ToolRunner, replay};
 use crate::cli::{ProviderKind, RunArgs};
 use crate::config::{FileConfig, Settings, approval_mode, approver, secret_variables};
 use crate::exit;
@@ -32,6 +32,11 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
     let real = open_workspace(args.workspace.workspace.as_deref())?;
     let config = FileConfig::load(real.root())?;
     let settings = Settings::resolve(&args.model, args.sessions_dir.as_deref(), &config)?;
+    let output_schema = args
+        .output_schema
+        .as_deref()
+        .map(OutputSchema::load)
+        .transpose()?;
 
     let now = jiff::Zoned::now();
     let (session_id, transcript, resumed) = open_session(&args, &settings, real.root(), &now)?;
@@ -99,8 +104,9 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         events,
         max_turns: settings.max_turns,
         stop,
+        output_schema,
     };
-    let outcome = agent.run(conversation).await;
+    let outcome = agent.run(conversation).await.outcome;
     let mut denied = agent.tools.denied_actions();
     drop(agent);
     McpTools::shutdown_shared(mcp).await;
@@ -237,6 +243,7 @@ fn exit_code(outcome: &Outcome, denied: u32) -> ExitCode {
         Outcome::Completed if denied > 0 => exit::DENIED,
         Outcome::Completed => exit::SUCCESS,
         Outcome::Error { .. } => exit::FAILURE,
+        Outcome::InvalidOutput { .. } => exit::INVALID_OUTPUT,
         Outcome::TurnLimit { .. } => exit::TURN_LIMIT,
         Outcome::RepeatedCall { .. } => exit::REPEATED_CALL,
         Outcome::Interrupted => exit::INTERRUPTED,

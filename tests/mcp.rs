@@ -1,12 +1,12 @@
 //! Tools of MCP servers: a real server from the npm registry (`@modelcontextprotocol/server-everything`,
-//! installed by `.ci/run` with `npm ci --prefix tests/mcp`) started from the workspace's config, its
+//! installed by the tests from `tests/mcp/package-lock.json`) started from the workspace's config, its
 //! tools offered to the model as `server__tool`, calls approved like commands unless the server
 //! marks the tool read-only, and the server ended with the session.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use expectrl::Expect;
@@ -15,13 +15,9 @@ use support::terminal::in_terminal;
 use support::{MockGlm, Sandbox, finish, tool_result, turn};
 
 fn everything_server() -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/mcp/node_modules/@modelcontextprotocol/server-everything/dist/index.js");
-    assert!(
-        path.exists(),
-        "{} is missing: run `npm ci --prefix tests/mcp` (as .ci/run does)",
-        path.display()
-    );
+    let path = support::npm::npm_packages("mcp")
+        .join("@modelcontextprotocol/server-everything/dist/index.js");
+    assert!(path.exists(), "{} is missing", path.display());
     path
 }
 

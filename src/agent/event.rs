@@ -77,6 +77,11 @@ pub enum Event {
     Compacted {
         summary: Option<String>,
     },
+    /// The final answer did not satisfy the output schema; the model is asked again.
+    OutputRejected {
+        attempt: u32,
+        problems: String,
+    },
     Usage {
         turn: u32,
         prompt_tokens: u64,
@@ -92,6 +97,9 @@ pub enum Event {
         completion_tokens: u64,
         elapsed_ms: u64,
         denied_actions: u32,
+        /// The final answer's JSON value, when an output schema was given and it was met.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        output: Option<serde_json::Value>,
     },
 }
 
@@ -129,6 +137,10 @@ pub enum Outcome {
     /// The model kept making the same call.
     RepeatedCall {
         name: String,
+    },
+    /// The final answer never satisfied the output schema.
+    InvalidOutput {
+        problems: String,
     },
     Error {
         message: String,

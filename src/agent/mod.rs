@@ -11,6 +11,7 @@ no longer fit the model's context window.
 mod compact;
 mod dispatch;
 pub mod event;
+mod output;
 mod repeat;
 mod replay;
 
@@ -21,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use dispatch::ToolRunner;
 use event::{Event, Events, Outcome};
+pub use output::{MAX_CORRECTIONS, OutputSchema};
 use repeat::{RepeatGuard, Repetition};
 pub use replay::replay;
 
@@ -76,12 +78,29 @@ pub struct Agent<'a> {
     pub max_turns: u32,
     /// Fired by the first Ctrl-C: finish the running tool, then stop.
     pub stop: CancellationToken,
+    /// The JSON Schema the final answer must satisfy, if the user gave one.
+    pub output_schema: Option<OutputSchema>,
+}
+
+/// How a run ended, and the final answer's JSON value when an output schema was given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ended {
+    pub outcome: Outcome,
+    pub output: Option<serde_json::Value>,
+}
+
+/// What the final answer is worth under the output schema.
+enum Verdict {
+    /// No schema: any answer ends the run.
+    Free,
+    Valid(serde_json::Value),
+    Invalid(String),
 }
 
 impl Agent<'_> {
     /// Runs the conversation until the model answers without a tool call (or something stops
     /// it), and returns how it ended (also emitted as `Finished`).
-    pub async fn run(&mut self, conversation: Conversation) -> Outcome {
+    pub async fn run(&mut self, conversation: Conversation) -> Ended {
         let started = Instant::now();
         let Conversation {
             mut history,
@@ -93,6 +112,13 @@ impl Agent<'_> {
         let mut cut_off = false;
         let mut context = ContextTracker::default();
         let mut turns = turns_before;
+        let mut output = None;
+        let mut corrections = 0;
+        // Corrections of a structured answer go out with the provider's JSON mode on.
+        let json_client = self.output_schema.as_ref().map(|schema| {
+            self.client
+                .with_response_format(schema.response_format(self.client.kind()))
+        });
         let outcome = loop {
             if turns - turns_before == self.max_turns {
                 break Outcome::TurnLimit {
@@ -102,8 +128,12 @@ impl Agent<'_> {
             turns += 1;
             self.events.emit(Event::TurnStarted { turn: turns });
             self.tools.set_turn(turns);
+            let client = match (corrections, &json_client) {
+                (1.., Some(json_client)) => json_client,
+                _ => self.client,
+            };
             let turn = match self
-                .request_fitting(turns, &mut history, &mut context, &mut totals)
+                .request_fitting(client, turns, &mut history, &mut context, &mut totals)
                 .await
             {
                 Ok(turn) => turn,
@@ -134,7 +164,31 @@ impl Agent<'_> {
                 continue;
             }
             if turn.tool_calls.is_empty() {
-                break Outcome::Completed;
+                match self.verdict(&answer) {
+                    Verdict::Free => break Outcome::Completed,
+                    Verdict::Valid(value) => {
+                        answer = value.to_string();
+                        output = Some(value);
+                        break Outcome::Completed;
+                    }
+                    Verdict::Invalid(problems) if corrections < output::MAX_CORRECTIONS => {
+                        corrections += 1;
+                        self.events.emit(Event::OutputRejected {
+                            attempt: corrections,
+                            problems: problems.clone(),
+                        });
+                        let correction = self
+                            .output_schema
+                            .as_ref()
+                            .map(|schema| schema.correction(&problems))
+                            .unwrap_or_default();
+                        history.push(Message::User {
+                            content: correction,
+                        });
+                        continue;
+                    }
+                    Verdict::Invalid(problems) => break Outcome::InvalidOutput { problems },
+                }
             }
             if let Some(outcome) = self
                 .run_calls(&turn.tool_calls, &mut history, &mut repeats)
@@ -153,14 +207,26 @@ impl Agent<'_> {
             completion_tokens: totals.completion,
             elapsed_ms: started.elapsed().as_millis() as u64,
             denied_actions: self.tools.denied_actions(),
+            output: output.clone(),
         });
-        outcome
+        Ended { outcome, output }
+    }
+
+    fn verdict(&self, answer: &str) -> Verdict {
+        match &self.output_schema {
+            None => Verdict::Free,
+            Some(schema) => match schema.check(answer) {
+                Ok(value) => Verdict::Valid(value),
+                Err(problems) => Verdict::Invalid(problems),
+            },
+        }
     }
 
     /// Requests the next turn, compacting the history first if it would not fit, or once after
     /// the provider said it did not.
     async fn request_fitting(
         &mut self,
+        client: &ModelClient,
         turn: u32,
         history: &mut Vec<Message>,
         context: &mut ContextTracker,
@@ -172,13 +238,13 @@ impl Agent<'_> {
                 .await?;
             context.reset();
         }
-        match self.request(history).await {
+        match self.request(client, history).await {
             Err(error) if error.is_context_overflow() && compact::worth_compacting(history) => {
                 let estimated_tokens = context.next_prompt(history);
                 self.compact(turn, history, estimated_tokens, totals)
                     .await?;
                 context.reset();
-                self.request(history).await
+                self.request(client, history).await
             }
             other => other,
         }
@@ -224,7 +290,11 @@ impl Agent<'_> {
         Ok(())
     }
 
-    async fn request(&mut self, history: &[Message]) -> Result<Turn, ModelError> {
+    async fn request(
+        &mut self,
+        client: &ModelClient,
+        history: &[Message],
+    ) -> Result<Turn, ModelError> {
         let events = &mut self.events;
         let mut on_progress = |progress: Progress| {
             events.emit(match progress {
@@ -233,9 +303,7 @@ impl Agent<'_> {
                 Progress::Retrying(notice) => retrying(notice),
             })
         };
-        self.client
-            .complete(history, &self.stop, &mut on_progress)
-            .await
+        client.complete(history, &self.stop, &mut on_progress).await
     }
 
     fn record(&mut self, turn_number: u32, turn: &Turn, totals: &mut Totals) {
@@ -354,7 +422,10 @@ fn not_run_message(outcome: &Outcome) -> String {
             "not run: the session was stopped for repeating a call".into()
         }
         Outcome::Quit => "not run: the user stopped the session at a review prompt".into(),
-        Outcome::Completed | Outcome::TurnLimit { .. } | Outcome::Error { .. } => "not run".into(),
+        Outcome::Completed
+        | Outcome::TurnLimit { .. }
+        | Outcome::InvalidOutput { .. }
+        | Outcome::Error { .. } => "not run".into(),
     }
 }
 

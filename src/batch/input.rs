@@ -4,11 +4,12 @@ whole file is checked before anything runs; every bad line is reported with its 
 */
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
+use crate::agent::OutputSchema;
 use crate::review::ApprovalMode;
 
 /// One task of a batch.
@@ -27,6 +28,25 @@ pub struct TaskSpec {
     pub max_turns: Option<u32>,
     pub timeout_secs: Option<u64>,
     pub approval: Option<ApprovalMode>,
+    /// A JSON Schema the final answer must satisfy: a file, or the schema itself.
+    pub output_schema: Option<SchemaSource>,
+}
+
+/// Where a task's output schema is: a file (relative to the current directory) or inline.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum SchemaSource {
+    File(PathBuf),
+    Inline(serde_json::Value),
+}
+
+impl SchemaSource {
+    pub fn load(&self, cwd: &Path) -> Result<OutputSchema> {
+        match self {
+            SchemaSource::File(path) => OutputSchema::load(&cwd.join(path)),
+            SchemaSource::Inline(schema) => OutputSchema::new(schema.clone()),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -48,7 +68,7 @@ pub fn load(file: &str) -> Result<Vec<TaskSpec>> {
     } else {
         parse_jsonl(&text)?
     };
-    check(&tasks, &lines)?;
+    check(&tasks, &lines, &std::env::current_dir()?)?;
     Ok(tasks)
 }
 
@@ -91,7 +111,7 @@ fn parse_toml(text: &str) -> Result<(Vec<TaskSpec>, Vec<usize>)> {
     Ok((batch.task, lines))
 }
 
-fn check(tasks: &[TaskSpec], lines: &[usize]) -> Result<()> {
+fn check(tasks: &[TaskSpec], lines: &[usize], cwd: &Path) -> Result<()> {
     let mut errors = Vec::new();
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for (task, &line) in tasks.iter().zip(lines) {
@@ -105,6 +125,9 @@ fn check(tasks: &[TaskSpec], lines: &[usize]) -> Result<()> {
         }
         if task.task.trim().is_empty() {
             errors.push(format!("line {line}: `task` is empty"));
+        }
+        if let Some(Err(error)) = task.output_schema.as_ref().map(|source| source.load(cwd)) {
+            errors.push(format!("line {line}: output_schema: {error:#}"));
         }
         if let Some(first) = seen.insert(&task.id, line) {
             errors.push(format!(
@@ -154,7 +177,9 @@ mod tests {
     fn duplicates_and_empty_fields_are_refused() {
         let (tasks, lines) =
             parse_jsonl("{\"id\":\"a\",\"task\":\"x\"}\n{\"id\":\"a\",\"task\":\" \"}\n").unwrap();
-        let message = check(&tasks, &lines).unwrap_err().to_string();
+        let message = check(&tasks, &lines, Path::new("/"))
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             message,
             "invalid batch file, nothing was run:\nline 2: `task` is empty\nline 2: duplicate id `a` (first on line 1)"

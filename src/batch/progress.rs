@@ -92,6 +92,7 @@ impl EventSink for Tracker {
             | Event::ApprovalDecided { approved: true, .. }
             | Event::ToolResult { .. }
             | Event::Compacted { .. }
+            | Event::OutputRejected { .. }
             | Event::Finished { .. } => {}
         }
     }

@@ -54,6 +54,9 @@ pub struct TaskResult {
     pub patch: Option<String>,
     pub denied_actions: u32,
     pub error: Option<String>,
+    /// The final answer's JSON value, for a task with an `output_schema`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<serde_json::Value>,
 }
 
 /// Results read from a directory: the last line per id wins (a retried task).

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use agent_tools::Workspace;
 use agent_tools::run_command::{self, RunCommandArgs};
 use anyhow::{Context, Result};
+use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::input::TaskSpec;
@@ -62,29 +63,28 @@ pub async fn run(
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
         .clone();
-    let (status, check_exit_code, patch, error, seconds) = match verdict {
-        Ok(verdict) => (
-            verdict.status,
-            verdict.check_exit_code,
-            verdict.patch,
-            verdict.error,
-            verdict.seconds,
-        ),
-        Err(error) => (Status::Error, None, None, Some(format!("{error:#}")), 0.0),
-    };
+    let verdict = verdict.unwrap_or_else(|error| Verdict {
+        status: Status::Error,
+        check_exit_code: None,
+        patch: None,
+        error: Some(format!("{error:#}")),
+        output: None,
+        seconds: 0.0,
+    });
     TaskResult {
         id: spec.id,
-        status,
+        status: verdict.status,
         workspace: root.display().to_string(),
         turns: state.turns,
         prompt_tokens: state.prompt_tokens,
         cached_tokens: state.cached_tokens,
         completion_tokens: state.completion_tokens,
-        seconds: (seconds * 10.0).round() / 10.0,
-        check_exit_code,
-        patch,
+        seconds: (verdict.seconds * 10.0).round() / 10.0,
+        check_exit_code: verdict.check_exit_code,
+        patch: verdict.patch,
         denied_actions: state.denied_actions,
-        error,
+        error: verdict.error,
+        output: verdict.output,
     }
 }
 
@@ -93,7 +93,28 @@ struct Verdict {
     check_exit_code: Option<i32>,
     patch: Option<String>,
     error: Option<String>,
+    output: Option<Value>,
     seconds: f64,
+}
+
+/// How setup, agent and check ended.
+struct Worked {
+    status: Status,
+    check_exit_code: Option<i32>,
+    error: Option<String>,
+    /// The final answer's value, for a task with an output schema.
+    output: Option<Value>,
+}
+
+impl Worked {
+    fn stopped(status: Status, error: String) -> Self {
+        Self {
+            status,
+            check_exit_code: None,
+            error: Some(error),
+            output: None,
+        }
+    }
 }
 
 async fn attempt(
@@ -119,13 +140,12 @@ async fn attempt(
     let ended = tokio::time::timeout(timeout, work).await;
     let seconds = started.elapsed().as_secs_f64();
     drop(_running);
-    let (status, check_exit_code, error) = match ended {
-        Ok(Ok(ended)) => ended,
-        Ok(Err(error)) => (Status::Error, None, Some(format!("{error:#}"))),
-        Err(_) => (
+    let worked = match ended {
+        Ok(Ok(worked)) => worked,
+        Ok(Err(error)) => Worked::stopped(Status::Error, format!("{error:#}")),
+        Err(_) => Worked::stopped(
             Status::Timeout,
-            None,
-            Some(format!("timed out after {}s", timeout.as_secs())),
+            format!("timed out after {}s", timeout.as_secs()),
         ),
     };
     let patch_text = blocking(move || {
@@ -143,31 +163,33 @@ async fn attempt(
         Some(name)
     };
     Ok(Verdict {
-        status,
-        check_exit_code,
+        status: worked.status,
+        check_exit_code: worked.check_exit_code,
         patch,
-        error,
+        error: worked.error,
+        output: worked.output,
         seconds,
     })
 }
 
-/// Setup, agent, check: (status, check exit code, error message).
+/// Setup, agent, check.
 async fn work(
     spec: &TaskSpec,
     context: &BatchContext,
     workspace: Workspace,
     tracker: Tracker,
-) -> Result<(Status, Option<i32>, Option<String>)> {
+) -> Result<Worked> {
+    let output_schema = spec
+        .output_schema
+        .as_ref()
+        .map(|source| source.load(&context.cwd))
+        .transpose()?;
     if let Some(setup) = &spec.setup {
         let (code, output) = shell(&workspace, setup).await?;
         if code != Some(0) {
-            return Ok((
+            return Ok(Worked::stopped(
                 Status::Error,
-                None,
-                Some(format!(
-                    "setup `{setup}` failed ({})\n{output}",
-                    describe(code)
-                )),
+                format!("setup `{setup}` failed ({})\n{output}", describe(code)),
             ));
         }
     }
@@ -202,36 +224,46 @@ async fn work(
         events: Events::new(vec![Box::new(transcript), Box::new(tracker)]),
         max_turns: spec.max_turns.unwrap_or(context.max_turns),
         stop: CancellationToken::new(),
+        output_schema,
     };
-    let outcome = agent
+    let ended = agent
         .run(Conversation::new(system, spec.task.clone()))
         .await;
     drop(agent);
     McpTools::shutdown_shared(mcp).await;
-    let status = match outcome {
-        Outcome::Completed => Status::Ok,
+    let (status, error) = match ended.outcome {
+        Outcome::Completed => (Status::Ok, None),
         Outcome::TurnLimit { .. }
         | Outcome::RepeatedCall { .. }
         | Outcome::Interrupted
-        | Outcome::Quit => Status::Failed,
-        Outcome::Error { message } => return Ok((Status::Error, None, Some(message))),
+        | Outcome::Quit => (Status::Failed, None),
+        Outcome::InvalidOutput { problems } => (
+            Status::Failed,
+            Some(format!(
+                "the answer never satisfied the output schema:\n{problems}"
+            )),
+        ),
+        Outcome::Error { message } => return Ok(Worked::stopped(Status::Error, message)),
+    };
+    let mut worked = Worked {
+        status,
+        check_exit_code: None,
+        error,
+        output: ended.output,
     };
     let Some(check) = &spec.check else {
-        return Ok((status, None, None));
+        return Ok(worked);
     };
     let (code, output) = shell(&workspace, check).await?;
-    match (status, code) {
-        (Status::Ok, Some(0)) => Ok((Status::Ok, code, None)),
-        (Status::Ok, _) => Ok((
-            Status::CheckFailed,
-            code,
-            Some(format!(
-                "check `{check}` failed ({})\n{output}",
-                describe(code)
-            )),
-        )),
-        (other, _) => Ok((other, code, None)),
+    worked.check_exit_code = code;
+    if status == Status::Ok && code != Some(0) {
+        worked.status = Status::CheckFailed;
+        worked.error = Some(format!(
+            "check `{check}` failed ({})\n{output}",
+            describe(code)
+        ));
     }
+    Ok(worked)
 }
 
 /// Runs a setup or check command in the worktree (bounded by the task's own timeout).

@@ -88,6 +88,8 @@ pub struct ModelClient {
     thinking: bool,
     temperature: Option<f32>,
     max_tokens: Option<u32>,
+    /// `response_format` of every request, for answers that must be JSON.
+    response_format: Option<std::sync::Arc<serde_json::Value>>,
     prompt_budget: u64,
     idle_timeout: Duration,
     retry_base: Duration,
@@ -113,6 +115,7 @@ impl ModelClient {
             thinking: settings.thinking,
             temperature: settings.temperature,
             max_tokens: settings.max_tokens,
+            response_format: None,
             prompt_budget: prompt_budget(settings.context_window, settings.max_tokens),
             idle_timeout: Duration::from_secs(settings.stream_idle_timeout_secs.max(1)),
             retry_base: Duration::from_millis(retry_base_ms),
@@ -130,6 +133,18 @@ impl ModelClient {
         let mut client = self.clone();
         client.tools.extend(extra);
         client
+    }
+
+    /// The same client asking for answers in this `response_format`.
+    pub fn with_response_format(&self, format: serde_json::Value) -> Self {
+        Self {
+            response_format: Some(std::sync::Arc::new(format)),
+            ..self.clone()
+        }
+    }
+
+    pub fn kind(&self) -> ProviderKind {
+        self.kind
     }
 
     /// The same client (sharing connections and rate-limit pauses) for another model.
@@ -167,6 +182,7 @@ impl ModelClient {
             }),
             temperature: self.temperature,
             max_tokens: self.max_tokens,
+            response_format: self.response_format.as_deref(),
         };
         serde_json::value::to_raw_value(&request)
             .map_err(|error| ModelError::BadEvent(error.to_string()))

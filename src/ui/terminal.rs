@@ -84,6 +84,13 @@ impl TerminalView {
                 .red()
             ),
             Outcome::Error { message } => eprintln!("{}", style(format!("error: {message}")).red()),
+            Outcome::InvalidOutput { problems } => eprintln!(
+                "{}",
+                style(format!(
+                    "stopped: the answer never satisfied the output schema:\n{problems}"
+                ))
+                .red()
+            ),
         }
         eprintln!("{}", style(summary).dim());
     }
@@ -190,6 +197,18 @@ impl EventSink for TerminalView {
                         .yellow()
                 ),
             },
+            Event::OutputRejected { attempt, problems } => {
+                self.end_stream();
+                eprintln!(
+                    "{}",
+                    style(format!(
+                        "the answer does not satisfy the output schema (asking again, {attempt} of {}): {}",
+                        crate::agent::MAX_CORRECTIONS,
+                        first_line(problems)
+                    ))
+                    .yellow()
+                );
+            }
             Event::Finished {
                 outcome,
                 answer,
@@ -199,6 +218,7 @@ impl EventSink for TerminalView {
                 completion_tokens,
                 elapsed_ms,
                 denied_actions,
+                output: _,
             } => {
                 let denied = if *denied_actions > 0 {
                     format!(" · {denied_actions} actions denied")
