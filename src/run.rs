@@ -22,7 +22,9 @@ use crate::mcp::McpTools;
 use crate::model::ModelClient;
 use crate::model::wire::{Message, ToolDefinition};
 use crate::review::Approver;
-use crate::session::{EditJournal, Transcript, find_transcript, new_session_id, session_id};
+use crate::session::{
+    EditJournal, Redactor, Transcript, find_transcript, new_session_id, session_id,
+};
 use crate::ui::{JsonLines, TerminalView};
 
 const SYSTEM_PROMPT: &str = include_str!("../prompts/system.md");
@@ -201,6 +203,7 @@ fn resume(
     let path = find_transcript(&settings.sessions_dir, workspace, id)?;
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read {}", path.display()))?;
+    let text = Redactor::new(&settings.api_key).restore(&text);
     let conversation =
         replay(&text).with_context(|| format!("cannot resume from {}", path.display()))?;
     Ok((session_id(&path), path, conversation))

@@ -169,3 +169,58 @@ async fn sessions_lists_this_workspaces_sessions_newest_first() {
         )
     );
 }
+
+/// Runs a session that reads `a.txt`, then a follow-up; returns the mock's requests.
+async fn read_then_follow_up(sandbox: &Sandbox, key: &str) -> Vec<support::Recorded> {
+    let mock = MockGlm::start(vec![
+        turn()
+            .reasoning("x marks the spot: read it")
+            .call("call_x_1", "read_file", r#"{"path":"a.txt"}"#)
+            .reply(),
+        turn().content("It says what x is.").reply(),
+        turn().content("Still x.").reply(),
+    ])
+    .await;
+    let mut first = sandbox.agent(&mock);
+    first.env("AGENT_API_KEY", key).args(["run", "what is x?"]);
+    let first = finish(first).await;
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let mut follow_up = sandbox.agent(&mock);
+    follow_up
+        .env("AGENT_API_KEY", key)
+        .args(["run", "--continue", "and now?"]);
+    let follow_up = finish(follow_up).await;
+    assert_eq!(follow_up.code, 0, "{}", follow_up.stderr);
+    mock.requests()
+}
+
+fn transcript_text(sandbox: &Sandbox) -> String {
+    sandbox
+        .transcript_events()
+        .iter()
+        .map(Value::to_string)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_one_letter_key_changes_nothing_in_the_transcript() {
+    let sandbox = Sandbox::new(&[("a.txt", "x = max(x, 1)\n")]);
+    let requests = read_then_follow_up(&sandbox, "x").await;
+    let text = transcript_text(&sandbox);
+    assert!(!text.contains("[redacted]"), "{text}");
+    assert!(text.contains("call_x_1") && text.contains("x = max(x, 1)"));
+    let before = messages(&requests[1]);
+    assert_eq!(messages(&requests[2])[..before.len()], before[..]);
+}
+
+#[tokio::test]
+async fn a_key_a_tool_printed_stays_off_the_disk_and_resumes_exactly() {
+    let key = "sk-live-0123456789abcdef";
+    let sandbox = Sandbox::new(&[("a.txt", &format!("API_KEY={key}\n[redacted] is a word here\n"))]);
+    let requests = read_then_follow_up(&sandbox, key).await;
+    let text = transcript_text(&sandbox);
+    assert!(!text.contains(key), "{text}");
+    let before = messages(&requests[1]);
+    assert!(before.iter().any(|message| message.to_string().contains(key)));
+    assert_eq!(messages(&requests[2])[..before.len()], before[..]);
+}

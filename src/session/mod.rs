@@ -5,6 +5,7 @@ Session transcripts: every event of a session appended as one JSON line to
 
 mod journal;
 mod list;
+mod redact;
 
 use std::fs::File;
 use std::io::Write;
@@ -15,6 +16,7 @@ use anyhow::{Context, Result};
 use crate::agent::event::{Event, EventSink};
 pub use journal::{EditJournal, JOURNAL_SUFFIX, UndoScope, diff, undo};
 pub use list::{find_transcript, session_id, sessions};
+pub use redact::Redactor;
 
 /// Opens `path` for appending, creating it if needed: how every JSONL file of ours is written.
 pub fn open_for_append(path: &Path) -> Result<File> {
@@ -37,8 +39,8 @@ pub fn new_session_id(now: &jiff::Zoned) -> String {
 pub struct Transcript {
     file: File,
     path: PathBuf,
-    /// Never written to disk, even if a tool printed it.
-    secret: String,
+    /// Keeps the API key off the disk, even if a tool printed it.
+    redactor: Redactor,
 }
 
 impl Transcript {
@@ -60,7 +62,7 @@ impl Transcript {
         Ok(Self {
             file,
             path: path.to_path_buf(),
-            secret: secret.to_string(),
+            redactor: Redactor::new(secret),
         })
     }
 
@@ -78,12 +80,10 @@ impl Transcript {
 
 impl EventSink for Transcript {
     fn emit(&mut self, event: &Event) {
-        let Ok(mut line) = serde_json::to_string(event) else {
+        let Ok(line) = serde_json::to_string(event) else {
             return;
         };
-        if !self.secret.is_empty() && line.contains(&self.secret) {
-            line = line.replace(&self.secret, "[redacted]");
-        }
+        let mut line = self.redactor.redact(line);
         line.push('\n');
         // A full disk must not kill the session; the terminal still shows everything.
         let _ = self.file.write_all(line.as_bytes());
