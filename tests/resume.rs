@@ -216,11 +216,18 @@ async fn a_one_letter_key_changes_nothing_in_the_transcript() {
 #[tokio::test]
 async fn a_key_a_tool_printed_stays_off_the_disk_and_resumes_exactly() {
     let key = "sk-live-0123456789abcdef";
-    let sandbox = Sandbox::new(&[("a.txt", &format!("API_KEY={key}\n[redacted] is a word here\n"))]);
+    let sandbox = Sandbox::new(&[(
+        "a.txt",
+        &format!("API_KEY={key}\n[redacted] is a word here\n"),
+    )]);
     let requests = read_then_follow_up(&sandbox, key).await;
     let text = transcript_text(&sandbox);
     assert!(!text.contains(key), "{text}");
     let before = messages(&requests[1]);
-    assert!(before.iter().any(|message| message.to_string().contains(key)));
+    assert!(
+        before
+            .iter()
+            .any(|message| message.to_string().contains(key))
+    );
     assert_eq!(messages(&requests[2])[..before.len()], before[..]);
 }

@@ -69,9 +69,8 @@ mod tests {
     fn a_real_key_is_replaced_and_restored_exactly() {
         let key = "sk-0123456789abcdef";
         let redactor = Redactor::new(key);
-        let original = format!(
-            "KEY={key} and a literal [redacted] and [redacted~] and [redacted!{key}"
-        );
+        let original =
+            format!("KEY={key} and a literal [redacted] and [redacted~] and [redacted!{key}");
         let written = redactor.redact(original.clone());
         assert!(!written.contains(key), "{written}");
         assert_eq!(

@@ -130,14 +130,16 @@ impl ToolName {
     }
 
     /// An example of valid arguments, quoted in error messages so the model can copy the shape.
+    /// Neutral on purpose: small models copy examples verbatim, whatever the repository's
+    /// language (Rust paths were searched for in Python projects).
     fn example(self) -> &'static str {
         match self {
-            ToolName::ReadFile => r#"{"path": "src/main.rs", "offset": 1, "limit": 200}"#,
-            ToolName::ListFiles => r#"{"path": "src", "max_depth": 2}"#,
-            ToolName::Search => r#"{"pattern": "fn main", "path": "src", "glob": "*.rs"}"#,
-            ToolName::RunCommand => r#"{"command": "cargo test", "timeout_secs": 300}"#,
+            ToolName::ReadFile => r#"{"path": "README.md", "offset": 1, "limit": 200}"#,
+            ToolName::ListFiles => r#"{"path": ".", "max_depth": 2}"#,
+            ToolName::Search => r#"{"pattern": "TODO", "path": ".", "glob": "*.md"}"#,
+            ToolName::RunCommand => r#"{"command": "ls -la", "timeout_secs": 300}"#,
             ToolName::ApplyDiff => {
-                r#"{"diff": "--- a/src/lib.rs\n+++ b/src/lib.rs\n@@ -1,3 +1,3 @@\n ...\n"}"#
+                r#"{"diff": "--- a/PATH\n+++ b/PATH\n@@ -1,3 +1,3 @@\n context\n-old line\n+new line\n context\n"}"#
             }
             ToolName::WriteFile => r#"{"path": "notes.txt", "content": "hello\n"}"#,
         }
@@ -215,18 +217,34 @@ impl ToolCall {
 }
 
 fn typed<T: DeserializeOwned>(tool: ToolName, value: Value) -> Result<T, CallError> {
-    if !value.is_object() {
+    let Value::Object(mut fields) = value else {
         return Err(CallError::SchemaMismatch {
             tool: tool.as_str(),
             message: format!("expected a JSON object, got `{value}`"),
             example: tool.example(),
         });
-    }
-    serde_json::from_value(value).map_err(|error| CallError::SchemaMismatch {
+    };
+    drop_empty_optionals(tool, &mut fields);
+    serde_json::from_value(Value::Object(fields)).map_err(|error| CallError::SchemaMismatch {
         tool: tool.as_str(),
         message: error.to_string(),
         example: tool.example(),
     })
+}
+
+/// Optional arguments sent as `""` or `null` mean "not given" (models send `{"path": ""}` for
+/// the root); a required one stays, to be refused with the schema's message.
+fn drop_empty_optionals(tool: ToolName, fields: &mut serde_json::Map<String, Value>) {
+    let is_empty = |value: &Value| value.is_null() || value.as_str() == Some("");
+    if !fields.values().any(is_empty) {
+        return;
+    }
+    let spec = tool.spec();
+    let required: Vec<&str> = spec.parameters["required"]
+        .as_array()
+        .map(|names| names.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    fields.retain(|name, value| required.contains(&name.as_str()) || !is_empty(value));
 }
 
 #[cfg(test)]
@@ -259,6 +277,22 @@ mod tests {
                 assert!(schema["description"].is_string(), "{}.{field}", spec.name);
             }
         }
+    }
+
+    #[test]
+    fn empty_optional_arguments_are_not_given() {
+        assert_eq!(
+            ToolCall::parse("list_files", r#"{"path": "", "max_depth": null}"#),
+            ToolCall::parse("list_files", "{}")
+        );
+        assert!(matches!(
+            ToolCall::parse("search", r#"{"pattern": "x", "path": "", "glob": ""}"#),
+            Ok(ToolCall::Search(args)) if args.path.is_none() && args.glob.is_none()
+        ));
+        assert!(matches!(
+            ToolCall::parse("read_file", r#"{"path": "a.txt", "offset": "", "limit": null}"#),
+            Ok(ToolCall::ReadFile(args)) if args.offset.is_none() && args.limit.is_none()
+        ));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 skipping binary files.
 */
 
-use grep_regex::RegexMatcher;
+use grep_regex::RegexMatcherBuilder;
 use grep_searcher::{BinaryDetection, SearcherBuilder, sinks::UTF8};
 use ignore::{WalkBuilder, overrides::OverrideBuilder};
 use schemars::JsonSchema;
@@ -17,12 +17,28 @@ const MAX_LINE_CHARS: usize = 300;
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SearchArgs {
-    /// Regular expression to search for (Rust regex syntax; `(?i)` for case-insensitive).
+    /// Regular expression to search for (Rust regex syntax; `(?i)` for case-insensitive), or
+    /// plain text with `literal`.
     pub pattern: String,
     /// File or directory to search in, relative to the workspace root (default: the root).
     pub path: Option<String>,
-    /// Only search files whose path matches this glob, e.g. `*.rs` or `src/**/*.ts`.
+    /// Only search files whose path matches this glob, e.g. `*.md` or `docs/**/*.txt`.
     pub glob: Option<String>,
+    /// Match the pattern as plain text, not as a regex (default false).
+    pub literal: Option<bool>,
+}
+
+/// How a pattern is matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Regex,
+    Literal,
+}
+
+/// The matches found, and whether the search stopped at [`MAX_MATCHES`].
+struct Found {
+    lines: Vec<String>,
+    truncated: bool,
 }
 
 pub fn run(workspace: &Workspace, args: &SearchArgs) -> ToolOutput {
@@ -34,25 +50,96 @@ pub fn run(workspace: &Workspace, args: &SearchArgs) -> ToolOutput {
     if !root.exists() {
         return ToolOutput::error(format!("`{shown}` does not exist"));
     }
-    let matcher = match RegexMatcher::new_line_matcher(&args.pattern) {
-        Ok(matcher) => matcher,
-        Err(error) => {
-            return ToolOutput::error(format!("invalid regex `{}`: {error}", args.pattern));
+    let pattern = &args.pattern;
+    let (found, note) = if args.literal == Some(true) {
+        (search(workspace, &root, args, Mode::Literal), None)
+    } else {
+        match search(workspace, &root, args, Mode::Regex) {
+            // Models write code as patterns (`def add(a, b):`): a pattern that is no valid regex,
+            // or one with no match, is tried as the text it spells before saying nothing is there.
+            Err(SearchError::Regex(error)) => (
+                search(workspace, &root, args, Mode::Literal),
+                Some(format!(
+                    "`{pattern}` is not a valid regex ({}); searched it as literal text",
+                    first_line(&error)
+                )),
+            ),
+            Ok(found) if found.lines.is_empty() && has_regex_syntax(pattern) => {
+                match search(workspace, &root, args, Mode::Literal) {
+                    Ok(literal) if !literal.lines.is_empty() => (
+                        Ok(literal),
+                        Some(format!(
+                            "the regex `{pattern}` matches nothing; these are matches of it as literal text"
+                        )),
+                    ),
+                    _ => (Ok(found), None),
+                }
+            }
+            other => (other, None),
         }
     };
-    let mut walker = WalkBuilder::new(&root);
+    let found = match found {
+        Ok(found) => found,
+        Err(error) => return ToolOutput::error(error.to_string()),
+    };
+    if found.lines.is_empty() {
+        let how = match args.literal {
+            Some(true) => "",
+            Some(false) | None if has_regex_syntax(pattern) => " (as a regex or as literal text)",
+            Some(false) | None => "",
+        };
+        return ToolOutput::success(format!("no matches for `{pattern}`{how} in `{shown}`"));
+    }
+    let mut out = String::new();
+    if let Some(note) = note {
+        out.push_str(&format!("({note})\n"));
+    }
+    out.push_str(&found.lines.join("\n"));
+    if found.truncated {
+        out.push_str(&format!(
+            "\n(stopped at {MAX_MATCHES} matches; narrow the pattern, path or glob)"
+        ));
+    }
+    ToolOutput::success(out)
+}
+
+#[derive(Debug, thiserror::Error)]
+enum SearchError {
+    #[error("invalid regex: {0}")]
+    Regex(String),
+    #[error("invalid glob `{glob}`: {message}")]
+    Glob { glob: String, message: String },
+}
+
+fn search(
+    workspace: &Workspace,
+    root: &std::path::Path,
+    args: &SearchArgs,
+    mode: Mode,
+) -> Result<Found, SearchError> {
+    let matcher = RegexMatcherBuilder::new()
+        .fixed_strings(mode == Mode::Literal)
+        .line_terminator(Some(b'\n'))
+        .build(&args.pattern)
+        .map_err(|error| SearchError::Regex(error.to_string()))?;
+    let mut walker = WalkBuilder::new(root);
     walker
         .hidden(false)
         .filter_entry(|entry| entry.file_name() != ".git");
     walker.sort_by_file_path(|a, b| a.cmp(b));
     if let Some(glob) = &args.glob {
-        let mut overrides = OverrideBuilder::new(&root);
+        let mut overrides = OverrideBuilder::new(root);
         let built = overrides.add(glob).and_then(|builder| builder.build());
         match built {
             Ok(overrides) => {
                 walker.overrides(overrides);
             }
-            Err(error) => return ToolOutput::error(format!("invalid glob `{glob}`: {error}")),
+            Err(error) => {
+                return Err(SearchError::Glob {
+                    glob: glob.clone(),
+                    message: error.to_string(),
+                });
+            }
         }
     }
     let mut searcher = SearcherBuilder::new()
@@ -81,14 +168,80 @@ pub fn run(workspace: &Workspace, args: &SearchArgs) -> ToolOutput {
             break;
         }
     }
-    if lines.is_empty() {
-        return ToolOutput::success(format!("no matches for `{}` in `{shown}`", args.pattern));
+    Ok(Found { lines, truncated })
+}
+
+/// Whether the pattern means something else as a regex than as text.
+fn has_regex_syntax(pattern: &str) -> bool {
+    pattern.contains(|c: char| "\\.+*?()|[]{}^$".contains(c))
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines()
+        .map(str::trim)
+        .find(|line| !line.is_empty() && !line.starts_with("regex parse error"))
+        .unwrap_or(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn workspace() -> (tempfile::TempDir, Workspace) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("calc.py"),
+            "def add(a, b):\n    return a - b\n",
+        )
+        .unwrap();
+        let workspace = Workspace::new(dir.path()).unwrap();
+        (dir, workspace)
     }
-    let mut out = lines.join("\n");
-    if truncated {
-        out.push_str(&format!(
-            "\n(stopped at {MAX_MATCHES} matches; narrow the pattern, path or glob)"
-        ));
+
+    fn search_for(workspace: &Workspace, pattern: &str, literal: Option<bool>) -> String {
+        let args = SearchArgs {
+            pattern: pattern.into(),
+            path: None,
+            glob: None,
+            literal,
+        };
+        run(workspace, &args).content
     }
-    ToolOutput::success(out)
+
+    #[test]
+    fn code_that_is_no_match_as_a_regex_is_found_as_text() {
+        let (_dir, workspace) = workspace();
+        assert_eq!(
+            search_for(&workspace, "def add(a, b):", None),
+            "(the regex `def add(a, b):` matches nothing; these are matches of it as literal text)\ncalc.py:1:def add(a, b):"
+        );
+        assert_eq!(
+            search_for(&workspace, "def add(a, b):", Some(true)),
+            "calc.py:1:def add(a, b):"
+        );
+    }
+
+    #[test]
+    fn an_invalid_regex_is_searched_as_text_and_said_so() {
+        let (_dir, workspace) = workspace();
+        let found = search_for(&workspace, "add(a", None);
+        assert!(
+            found.starts_with("(`add(a` is not a valid regex (")
+                && found.ends_with("; searched it as literal text)\ncalc.py:1:def add(a, b):"),
+            "{found}"
+        );
+    }
+
+    #[test]
+    fn regexes_still_work_and_misses_say_how_they_were_searched() {
+        let (_dir, workspace) = workspace();
+        assert_eq!(
+            search_for(&workspace, r"return a \W b", None),
+            "calc.py:2:    return a - b"
+        );
+        assert_eq!(
+            search_for(&workspace, "mul(a, b)", None),
+            "no matches for `mul(a, b)` (as a regex or as literal text) in `.`"
+        );
+    }
 }
