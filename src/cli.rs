@@ -77,6 +77,16 @@ pub enum ProviderKind {
     Openai,
 }
 
+/// Turning tool calls written in the answer's text into real calls (small and local models).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TextToolCalls {
+    /// Never: text is text.
+    Off,
+    /// When the answer is nothing but calls of offered tools with arguments that parse.
+    Auto,
+}
+
 #[derive(Debug, Args, Clone, Default)]
 pub struct WorkspaceArgs {
     /// Workspace directory (default: the current directory).
@@ -150,6 +160,10 @@ pub struct ModelArgs {
     /// conversation is compacted before it fills.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1000..))]
     pub context_window: Option<u64>,
+    /// Turn tool calls the model writes as text into real calls: auto (default for openai
+    /// kinds) or off (default for GLM).
+    #[arg(long, value_enum)]
+    pub text_tool_calls: Option<TextToolCalls>,
 }
 
 #[derive(Debug, Args)]

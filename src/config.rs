@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
-use crate::cli::{ApprovalMode, MAX_OUTPUT_TOKENS, ModelArgs, ProviderKind, WorkspaceArgs};
+use crate::cli::{
+    ApprovalMode, MAX_OUTPUT_TOKENS, ModelArgs, ProviderKind, TextToolCalls, WorkspaceArgs,
+};
 use crate::review::{Approver, CommandRules, Interaction};
 
 pub const DEFAULT_BASE_URL: &str = "https://open.bigmodel.cn/api/paas/v4";
@@ -20,8 +22,11 @@ pub const DEFAULT_MAX_TURNS: u32 = 100;
 pub const DEFAULT_GLM_MAX_TOKENS: u32 = 32_768;
 /// GLM-4.7's context window, in tokens.
 pub const GLM_CONTEXT_WINDOW: u64 = 200_000;
-/// Assumed for other providers unless configured: what most current models offer at least.
+/// Assumed for other providers unless configured or reported by the server.
 pub const DEFAULT_CONTEXT_WINDOW: u64 = 128_000;
+/// The most `max_tokens` sent to `openai` providers unless configured (llama.cpp's own default
+/// is unlimited: a small model once wrote 5,000 tokens until it was killed).
+pub const DEFAULT_OPENAI_MAX_TOKENS: u32 = 8_192;
 /// Variables searched for the API key, in order (after a provider's own `api_key_env`).
 pub const KEY_VARIABLES: [&str; 3] = ["AGENT_API_KEY", "ZAI_API_KEY", "ZHIPUAI_API_KEY"];
 
@@ -37,6 +42,7 @@ pub struct FileConfig {
     pub max_tokens: Option<u32>,
     /// The model's context window in tokens; the conversation is compacted before it fills.
     pub context_window: Option<u64>,
+    pub text_tool_calls: Option<TextToolCalls>,
     pub sessions_dir: Option<PathBuf>,
     pub stream_idle_timeout_secs: Option<u64>,
     pub approval: Option<ApprovalMode>,
@@ -76,6 +82,9 @@ pub struct ProviderConfig {
     pub model: Option<String>,
     /// Environment variable holding this provider's key (tried after AGENT_API_KEY).
     pub api_key_env: Option<String>,
+    /// Tool calls the model writes as text become real calls: `auto` (default for `openai`
+    /// kinds) or `off` (default for GLM).
+    pub text_tool_calls: Option<TextToolCalls>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -97,9 +106,26 @@ pub struct Settings {
     pub temperature: Option<f32>,
     pub max_tokens: Option<u32>,
     pub context_window: u64,
+    pub window_source: WindowSource,
     pub sessions_dir: PathBuf,
     pub stream_idle_timeout_secs: u64,
+    /// Whether tool calls a model writes as text are turned into real ones.
+    pub text_tool_calls: TextToolCalls,
 }
+
+/// Where the context window in use comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowSource {
+    /// `--context-window` or `context_window`.
+    Configured,
+    /// GLM-4.7's own.
+    KnownModel,
+    /// Nothing said otherwise: [`DEFAULT_CONTEXT_WINDOW`].
+    Assumed,
+    /// The server reported it, here.
+    Server(&'static str),
+}
+
 
 impl FileConfig {
     /// Loads the user's config, then the workspace's on top of it.
@@ -129,6 +155,7 @@ impl FileConfig {
         self.temperature = other.temperature.or(self.temperature);
         self.max_tokens = other.max_tokens.or(self.max_tokens);
         self.context_window = other.context_window.or(self.context_window);
+        self.text_tool_calls = other.text_tool_calls.or(self.text_tool_calls);
         self.sessions_dir = other.sessions_dir.or(self.sessions_dir.take());
         self.stream_idle_timeout_secs = other
             .stream_idle_timeout_secs
@@ -274,7 +301,7 @@ impl Settings {
             .or(provider.model.clone())
             .or(config.model.clone())
             .unwrap_or_else(|| DEFAULT_MODEL.to_string());
-        let api_key = find_api_key(provider.api_key_env.as_deref())?;
+        let api_key = find_api_key(provider.api_key_env.as_deref(), &base_url)?;
         let sessions_dir = sessions_dir(sessions_flag, config);
         if let Some(max_tokens) = config
             .max_tokens
@@ -284,6 +311,12 @@ impl Settings {
                 "max_tokens in the config must be between 1 and {MAX_OUTPUT_TOKENS}, not {max_tokens}"
             );
         }
+        let (context_window, window_source) =
+            match (args.context_window.or(config.context_window), kind) {
+                (Some(tokens), _) => (tokens, WindowSource::Configured),
+                (None, ProviderKind::Glm) => (GLM_CONTEXT_WINDOW, WindowSource::KnownModel),
+                (None, ProviderKind::Openai) => (DEFAULT_CONTEXT_WINDOW, WindowSource::Assumed),
+            };
         let idle = env("AGENT_STREAM_IDLE_TIMEOUT_SECS")
             .map(|value| value.parse::<u64>())
             .transpose()
@@ -299,30 +332,86 @@ impl Settings {
                 .unwrap_or(DEFAULT_MAX_TURNS),
             thinking: !args.no_thinking && config.thinking.unwrap_or(true),
             temperature: args.temperature.or(config.temperature),
+            // `openai` kinds get theirs once the context window is settled.
             max_tokens: args.max_tokens.or(config.max_tokens).or(match kind {
                 // GLM's own default (2048) is easily used up by thinking before any answer.
                 ProviderKind::Glm => Some(DEFAULT_GLM_MAX_TOKENS),
                 ProviderKind::Openai => None,
             }),
-            context_window: args
-                .context_window
-                .or(config.context_window)
-                .unwrap_or(match kind {
-                    ProviderKind::Glm => GLM_CONTEXT_WINDOW,
-                    ProviderKind::Openai => DEFAULT_CONTEXT_WINDOW,
-                }),
+            context_window,
+            window_source,
             sessions_dir,
             stream_idle_timeout_secs: idle.or(config.stream_idle_timeout_secs).unwrap_or(300),
+            text_tool_calls: args
+                .text_tool_calls
+                .or(provider.text_tool_calls)
+                .or(config.text_tool_calls)
+                .unwrap_or(match kind {
+                    ProviderKind::Glm => TextToolCalls::Off,
+                    ProviderKind::Openai => TextToolCalls::Auto,
+                }),
         })
+    }
+
+    /// Takes the context window a server reported, unless one was configured.
+    pub fn adopt_server_window(&mut self, tokens: u64, source: &'static str) {
+        if self.window_source == WindowSource::Assumed {
+            self.context_window = tokens;
+            self.window_source = WindowSource::Server(source);
+        }
+    }
+
+    /// Sets `max_tokens` where nothing did: a quarter of the window, at most
+    /// [`DEFAULT_OPENAI_MAX_TOKENS`], so a small window still leaves room for the prompt.
+    pub fn settle_max_tokens(&mut self) {
+        if self.max_tokens.is_none() {
+            let quarter = u32::try_from(self.context_window / 4).unwrap_or(u32::MAX);
+            self.max_tokens = Some(quarter.clamp(256, DEFAULT_OPENAI_MAX_TOKENS));
+        }
+    }
+
+    /// Which context window is used, and why, in words.
+    pub fn describe_window(&self) -> String {
+        let why = match self.window_source {
+            WindowSource::Configured => "as configured".to_string(),
+            WindowSource::KnownModel => "GLM-4.7's".to_string(),
+            WindowSource::Assumed => {
+                "assumed: the server did not say; set --context-window or context_window".into()
+            }
+            WindowSource::Server(source) => format!("reported by {source}"),
+        };
+        format!(
+            "context window {} tokens ({why}), answers up to {} tokens",
+            self.context_window,
+            self.max_tokens.unwrap_or_default()
+        )
     }
 }
 
-fn find_api_key(provider_variable: Option<&str>) -> Result<String> {
+/// Whether `base_url` points at this machine, where servers need no key.
+fn is_loopback(base_url: &str) -> bool {
+    let Some((_, rest)) = base_url.split_once("://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => authority.rsplit_once(':').map_or(authority, |(host, _)| host),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+fn find_api_key(provider_variable: Option<&str>, base_url: &str) -> Result<String> {
     let mut names: Vec<&str> = vec![KEY_VARIABLES[0]];
     names.extend(provider_variable);
     names.extend(&KEY_VARIABLES[1..]);
     match names.iter().find_map(|name| env(name)) {
         Some(key) => Ok(key.trim().to_string()),
+        // A server on this machine (llama.cpp, Ollama, LM Studio) needs no key.
+        None if is_loopback(base_url) => Ok(String::new()),
         None => bail!(
             "no API key: set one of {} (e.g. export ZAI_API_KEY=...)",
             names.join(", ")

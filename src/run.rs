@@ -19,7 +19,7 @@ use crate::config::{FileConfig, Settings, approval_mode, approver, secret_variab
 use crate::exit;
 use crate::isolate::{Isolation, Start, review_and_apply, starting_commit};
 use crate::mcp::McpTools;
-use crate::model::ModelClient;
+use crate::model::{ModelClient, settle_for_server};
 use crate::model::wire::{Message, ToolDefinition};
 use crate::review::Approver;
 use crate::session::{
@@ -33,7 +33,9 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
     let task = read_task(&args.task)?;
     let real = open_workspace(args.workspace.workspace.as_deref())?;
     let config = FileConfig::load(real.root())?;
-    let settings = Settings::resolve(&args.model, args.sessions_dir.as_deref(), &config)?;
+    let mut settings = Settings::resolve(&args.model, args.sessions_dir.as_deref(), &config)?;
+    settle_for_server(&mut settings).await;
+    report_window(&settings);
     let output_schema = args
         .output_schema
         .as_deref()
@@ -186,6 +188,13 @@ fn provider_kind_name(kind: ProviderKind) -> &'static str {
 struct SavedPatch<'a> {
     path: &'a Path,
     session_id: &'a str,
+}
+
+/// Says on stderr which context window is used, for servers other than GLM's (where it is known).
+pub fn report_window(settings: &Settings) {
+    if settings.kind == ProviderKind::Openai {
+        eprintln!("{}", console::style(settings.describe_window()).dim());
+    }
 }
 
 /// Says on stderr what went wrong outside the session's own events (an MCP server left out).

@@ -235,7 +235,11 @@ async fn a_missing_key_names_the_variables() {
     let sandbox = Sandbox::new(&[]);
     let mock = MockGlm::start(vec![]).await;
     let mut command = sandbox.agent(&mock);
-    command.env_remove("AGENT_API_KEY").args(["run", "task"]);
+    // A remote endpoint (one on this machine needs no key); nothing is sent to it.
+    command
+        .env_remove("AGENT_API_KEY")
+        .env("AGENT_BASE_URL", "https://api.z.ai/api/paas/v4")
+        .args(["run", "task"]);
     let run = finish(command).await;
     assert_eq!(run.code, 1);
     assert_eq!(

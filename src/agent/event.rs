@@ -46,6 +46,16 @@ pub enum Event {
         tool_calls: Vec<ToolCallMessage>,
         finish_reason: Option<String>,
     },
+    /// The reply (recorded as sent just before) was nothing but tool calls written as text;
+    /// these are run, and their results go back in one user message.
+    TextCallsRecovered {
+        calls: Vec<ToolCallMessage>,
+    },
+    /// A message the agent added to the conversation in the user's role: results of calls
+    /// written as text, a correction of a structured answer.
+    Note {
+        content: String,
+    },
     ToolCallStarted {
         id: String,
         name: String,

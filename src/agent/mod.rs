@@ -8,6 +8,7 @@ preserved thinking need). The one exception is compaction ([`compact`]), when th
 no longer fit the model's context window.
 */
 
+mod calls;
 mod compact;
 mod dispatch;
 pub mod event;
@@ -17,17 +18,20 @@ mod replay;
 
 use std::time::Instant;
 
-use agent_tools::{ToolCall, ToolStatus};
 use tokio_util::sync::CancellationToken;
 
 pub use dispatch::ToolRunner;
 use event::{Event, Events, Outcome};
 pub use output::{MAX_CORRECTIONS, OutputSchema};
-use repeat::{RepeatGuard, Repetition};
+use calls::Answering;
+use repeat::RepeatGuard;
 pub use replay::replay;
 
 use crate::model::wire::{Message, ToolCallMessage, Usage};
-use crate::model::{ModelClient, ModelError, Piece, Progress, RetryNotice, Turn};
+use crate::cli::TextToolCalls;
+use crate::model::{
+    ModelClient, ModelError, Piece, Progress, RetryNotice, Turn, recover_text_calls,
+};
 use compact::ContextTracker;
 
 /// Sent when a turn without tool calls ended at the output token limit.
@@ -155,13 +159,35 @@ impl Agent<'_> {
             } else {
                 turn.content.clone()
             };
-            cut_off = turn.tool_calls.is_empty() && turn.finish_reason.as_deref() == Some("length");
+            let cut = turn.finish_reason.as_deref() == Some("length");
+            if cut && !turn.tool_calls.is_empty() {
+                self.refuse_cut_calls(&turn.tool_calls, &mut history, self.client.max_tokens());
+                continue;
+            }
+            let written_calls = match cut {
+                true => None,
+                false => self.calls_written_as_text(turns, &turn),
+            };
+            cut_off = cut && turn.tool_calls.is_empty();
             if cut_off {
                 // Cut off by the output limit mid-answer: ask for the rest instead of stopping.
                 history.push(Message::User {
                     content: CONTINUE_AFTER_LENGTH.to_string(),
                 });
                 continue;
+            }
+            if let Some(calls) = written_calls {
+                self.events.emit(Event::TextCallsRecovered {
+                    calls: calls.clone(),
+                });
+                let answering = Answering::TextResults;
+                match self
+                    .run_calls(&calls, &mut history, &mut repeats, answering)
+                    .await
+                {
+                    Some(outcome) => break outcome,
+                    None => continue,
+                }
             }
             if turn.tool_calls.is_empty() {
                 match self.verdict(&answer) {
@@ -182,6 +208,9 @@ impl Agent<'_> {
                             .as_ref()
                             .map(|schema| schema.correction(&problems))
                             .unwrap_or_default();
+                        self.events.emit(Event::Note {
+                            content: correction.clone(),
+                        });
                         history.push(Message::User {
                             content: correction,
                         });
@@ -190,8 +219,9 @@ impl Agent<'_> {
                     Verdict::Invalid(problems) => break Outcome::InvalidOutput { problems },
                 }
             }
+            let answering = Answering::ToolMessages;
             if let Some(outcome) = self
-                .run_calls(&turn.tool_calls, &mut history, &mut repeats)
+                .run_calls(&turn.tool_calls, &mut history, &mut repeats, answering)
                 .await
             {
                 break outcome;
@@ -210,6 +240,19 @@ impl Agent<'_> {
             output: output.clone(),
         });
         Ended { outcome, output }
+    }
+
+    /// The calls a reply without `tool_calls` wrote as text, when the provider setting allows
+    /// taking them as calls.
+    fn calls_written_as_text(&self, turn_number: u32, turn: &Turn) -> Option<Vec<ToolCallMessage>> {
+        match (self.client.text_tool_calls(), turn.tool_calls.is_empty()) {
+            (TextToolCalls::Auto, true) => recover_text_calls(
+                &turn.content,
+                self.client.tools(),
+                &format!("text_{turn_number}_"),
+            ),
+            (TextToolCalls::Auto, false) | (TextToolCalls::Off, _) => None,
+        }
     }
 
     fn verdict(&self, answer: &str) -> Verdict {
@@ -330,81 +373,6 @@ impl Agent<'_> {
             completion_tokens: usage.completion_tokens,
         });
     }
-
-    /// Answers every call of the turn, in order, with exactly one tool message each. Returns an
-    /// outcome when the run must stop.
-    async fn run_calls(
-        &mut self,
-        calls: &[ToolCallMessage],
-        history: &mut Vec<Message>,
-        repeats: &mut RepeatGuard,
-    ) -> Option<Outcome> {
-        let mut stop_with: Option<Outcome> = None;
-        for call in calls {
-            let name = call.function.name.as_str();
-            let arguments = call.function.arguments.as_str();
-            let parsed = ToolCall::parse(name, arguments).map_err(|error| error.to_string());
-            let headline = parsed
-                .as_ref()
-                .map(ToolCall::headline)
-                .unwrap_or_else(|_| clip(arguments));
-            self.events.emit(Event::ToolCallStarted {
-                id: call.id.clone(),
-                name: name.to_string(),
-                headline,
-                arguments: arguments.to_string(),
-            });
-            let repetition = repeats.observe(name, arguments);
-            stop_with = stop_with.or_else(|| self.pending_stop());
-            let (status, content) = if let Some(outcome) = &stop_with {
-                (ToolStatus::Error, not_run_message(outcome))
-            } else if repetition == Repetition::Stop {
-                stop_with = Some(Outcome::RepeatedCall {
-                    name: name.to_string(),
-                });
-                (
-                    ToolStatus::Error,
-                    format!(
-                        "not run: the same call was made {} times in a row",
-                        repeat::STOP_AT
-                    ),
-                )
-            } else {
-                let output = self
-                    .tools
-                    .run_named(&call.id, name, arguments, parsed, &mut self.events)
-                    .await;
-                let mut content = output.content;
-                if let Repetition::Warn(count) = repetition {
-                    content.push_str(&repeat::warning(count));
-                }
-                (output.status, content)
-            };
-            self.events.emit(Event::ToolResult {
-                id: call.id.clone(),
-                name: name.to_string(),
-                status,
-                content: content.clone(),
-            });
-            history.push(Message::Tool {
-                tool_call_id: call.id.clone(),
-                content,
-            });
-        }
-        stop_with.or_else(|| self.pending_stop())
-    }
-
-    /// Why the run must stop before the next tool, if the user asked for it (`q` at a review
-    /// prompt, or Ctrl-C).
-    fn pending_stop(&self) -> Option<Outcome> {
-        if self.tools.quit_requested() {
-            Some(Outcome::Quit)
-        } else if self.stop.is_cancelled() {
-            Some(Outcome::Interrupted)
-        } else {
-            None
-        }
-    }
 }
 
 fn retrying(notice: RetryNotice) -> Event {
@@ -415,32 +383,9 @@ fn retrying(notice: RetryNotice) -> Event {
     }
 }
 
-fn not_run_message(outcome: &Outcome) -> String {
-    match outcome {
-        Outcome::Interrupted => "not run: the user interrupted the session".into(),
-        Outcome::RepeatedCall { .. } => {
-            "not run: the session was stopped for repeating a call".into()
-        }
-        Outcome::Quit => "not run: the user stopped the session at a review prompt".into(),
-        Outcome::Completed
-        | Outcome::TurnLimit { .. }
-        | Outcome::InvalidOutput { .. }
-        | Outcome::Error { .. } => "not run".into(),
-    }
-}
-
 fn describe(error: &ModelError) -> String {
     match error.hint() {
         Some(hint) => format!("{error} ({hint})"),
         None => error.to_string(),
-    }
-}
-
-fn clip(text: &str) -> String {
-    let clipped: String = text.chars().take(80).collect();
-    if clipped.len() < text.len() {
-        format!("{clipped}…")
-    } else {
-        clipped
     }
 }

@@ -46,6 +46,9 @@ enum Recorded {
     Compacted {
         summary: Option<String>,
     },
+    Note {
+        content: String,
+    },
     #[serde(other)]
     Other,
 }
@@ -101,10 +104,16 @@ pub fn replay(transcript: &str) -> Result<Conversation, ReplayError> {
                 }
             }
             (Recorded::ToolResult { id, content }, Some(conversation)) => {
-                conversation.history.push(Message::Tool {
-                    tool_call_id: id,
-                    content,
-                });
+                // Results of calls written as text went back in a note instead.
+                if last_turn_called(&conversation.history, &id) {
+                    conversation.history.push(Message::Tool {
+                        tool_call_id: id,
+                        content,
+                    });
+                }
+            }
+            (Recorded::Note { content }, Some(conversation)) => {
+                conversation.history.push(Message::User { content });
             }
             (Recorded::Compacted { summary }, Some(conversation)) => {
                 conversation.history = match summary {
@@ -117,6 +126,20 @@ pub fn replay(transcript: &str) -> Result<Conversation, ReplayError> {
     let mut conversation = conversation.ok_or(ReplayError::NoStart)?;
     answer_open_calls(&mut conversation.history);
     Ok(conversation)
+}
+
+/// Whether the last assistant turn made the call `id` (as `tool_calls`).
+fn last_turn_called(history: &[Message], id: &str) -> bool {
+    history
+        .iter()
+        .rev()
+        .find_map(|message| match message {
+            Message::Assistant { tool_calls, .. } => {
+                Some(tool_calls.iter().any(|call| call.id == id))
+            }
+            Message::System { .. } | Message::User { .. } | Message::Tool { .. } => None,
+        })
+        .unwrap_or(false)
 }
 
 /// Answers the calls of the last assistant turn that have no result (the session was killed

@@ -93,6 +93,8 @@ impl EventSink for Tracker {
             | Event::ToolResult { .. }
             | Event::Compacted { .. }
             | Event::OutputRejected { .. }
+            | Event::TextCallsRecovered { .. }
+            | Event::Note { .. }
             | Event::Finished { .. } => {}
         }
     }

@@ -19,7 +19,7 @@ use super::accumulate::{Accumulator, Piece, Turn};
 use super::error::{ModelError, Recovery};
 use super::transport::{self, Api, clip};
 use super::wire::{ChatRequest, Chunk, Message, StreamOptions, Thinking, ToolDefinition};
-use crate::cli::ProviderKind;
+use crate::cli::{ProviderKind, TextToolCalls};
 use crate::config::Settings;
 
 pub const MAX_ATTEMPTS: u32 = 6;
@@ -94,6 +94,7 @@ pub struct ModelClient {
     idle_timeout: Duration,
     retry_base: Duration,
     tools: Vec<ToolDefinition>,
+    text_tool_calls: TextToolCalls,
 }
 
 impl ModelClient {
@@ -120,6 +121,7 @@ impl ModelClient {
             idle_timeout: Duration::from_secs(settings.stream_idle_timeout_secs.max(1)),
             retry_base: Duration::from_millis(retry_base_ms),
             tools,
+            text_tool_calls: settings.text_tool_calls,
         })
     }
 
@@ -145,6 +147,21 @@ impl ModelClient {
 
     pub fn kind(&self) -> ProviderKind {
         self.kind
+    }
+
+    /// The `max_tokens` every request sends, if any.
+    pub fn max_tokens(&self) -> Option<u32> {
+        self.max_tokens
+    }
+
+    /// The tools every request offers.
+    pub fn tools(&self) -> &[ToolDefinition] {
+        &self.tools
+    }
+
+    /// Whether calls the model writes as text are taken as calls.
+    pub fn text_tool_calls(&self) -> TextToolCalls {
+        self.text_tool_calls
     }
 
     /// The same client (sharing connections and rate-limit pauses) for another model.

@@ -82,10 +82,36 @@ impl ModelError {
         }
     }
 
-    /// The request was too long for the model: compacting the conversation may help.
+    /// The request was too long for the model: compacting the conversation may help. Each
+    /// server says so its own way: GLM's code 1261, OpenAI's `context_length_exceeded`,
+    /// llama.cpp's `exceed_context_size_error`, vLLM's "maximum context length" message.
     pub fn is_context_overflow(&self) -> bool {
-        matches!(self, ModelError::ContextWindowExceeded)
-            || self.status_and_code().1 == Some("1261")
+        match self {
+            ModelError::ContextWindowExceeded => true,
+            ModelError::Http {
+                status,
+                code,
+                kind,
+                message,
+                ..
+            } => {
+                let said = |what: &str| code.as_deref() == Some(what) || kind.as_deref() == Some(what);
+                said("1261")
+                    || said("context_length_exceeded")
+                    || said("exceed_context_size_error")
+                    || (matches!(status, 400 | 413 | 422) && mentions_context_length(message))
+            }
+            ModelError::InStream { code, message } => {
+                code.as_deref() == Some("1261") || mentions_context_length(message)
+            }
+            ModelError::Transport(_)
+            | ModelError::StreamCut
+            | ModelError::Idle(_)
+            | ModelError::BadEvent(_)
+            | ModelError::NetworkError
+            | ModelError::Sensitive
+            | ModelError::Cancelled => false,
+        }
     }
 
     /// The provider asked us to slow down (429, or GLM's rate and overload codes).
@@ -118,6 +144,14 @@ impl ModelError {
             _ => None,
         }
     }
+}
+
+/// Whether an error message says the prompt is longer than the model's context.
+fn mentions_context_length(message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    ["maximum context length", "context length", "context size", "context window"]
+        .iter()
+        .any(|phrase| message.contains(phrase))
 }
 
 fn recovery_for(status: Option<u16>, code: Option<&str>) -> Recovery {
@@ -169,5 +203,41 @@ mod tests {
         assert!(ModelError::ContextWindowExceeded.is_context_overflow());
         assert!(!http(400, Some("1214")).is_context_overflow());
         assert!(!ModelError::StreamCut.is_context_overflow());
+    }
+
+    #[test]
+    fn other_servers_saying_the_prompt_is_too_long_are_understood() {
+        let error = |status: u16, code: Option<&str>, kind: Option<&str>, message: &str| {
+            ModelError::Http {
+                status,
+                code: code.map(str::to_string),
+                kind: kind.map(str::to_string),
+                message: message.to_string(),
+                retry_after: None,
+            }
+        };
+        let llama_cpp = error(
+            400,
+            Some("400"),
+            Some("exceed_context_size_error"),
+            "request (3030 tokens) exceeds the available context size (2048 tokens), try increasing it",
+        );
+        let openai = error(
+            400,
+            Some("context_length_exceeded"),
+            Some("invalid_request_error"),
+            "This model's maximum context length is 128000 tokens.",
+        );
+        let vllm = error(
+            400,
+            None,
+            Some("BadRequestError"),
+            "This model's maximum context length is 4096 tokens. However, you requested 5000 tokens",
+        );
+        assert!(llama_cpp.is_context_overflow());
+        assert!(openai.is_context_overflow());
+        assert!(vllm.is_context_overflow());
+        assert!(!error(400, None, None, "unknown field `tools`").is_context_overflow());
+        assert!(!error(500, None, None, "context window of the cache").is_context_overflow());
     }
 }

@@ -5,9 +5,13 @@ The chat-completions client: wire types, delta accumulation, errors and retries.
 mod accumulate;
 mod client;
 mod error;
+mod probe;
+mod text_calls;
 mod transport;
 pub mod wire;
 
 pub use accumulate::{Piece, Turn};
 pub use client::{ModelClient, Progress, RetryNotice};
 pub use error::ModelError;
+pub use probe::settle_for_server;
+pub use text_calls::recover as recover_text_calls;

@@ -197,6 +197,17 @@ impl EventSink for TerminalView {
                         .yellow()
                 ),
             },
+            Event::TextCallsRecovered { calls } => {
+                self.end_stream();
+                eprintln!(
+                    "{}",
+                    style(format!(
+                        "the model wrote {} tool call(s) as text: running them as calls",
+                        calls.len()
+                    ))
+                    .yellow()
+                );
+            }
             Event::OutputRejected { attempt, problems } => {
                 self.end_stream();
                 eprintln!(
@@ -232,6 +243,7 @@ impl EventSink for TerminalView {
                 self.finished(outcome, answer, summary);
             }
             Event::SessionStarted { .. }
+            | Event::Note { .. }
             | Event::TurnStarted { .. }
             | Event::AssistantTurn { .. }
             | Event::ApprovalRequested { .. }
