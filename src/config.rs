@@ -126,7 +126,6 @@ pub enum WindowSource {
     Server(&'static str),
 }
 
-
 impl FileConfig {
     /// Loads the user's config, then the workspace's on top of it.
     pub fn load(workspace: &Path) -> Result<Self> {
@@ -396,7 +395,9 @@ fn is_loopback(base_url: &str) -> bool {
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     let host = match authority.strip_prefix('[') {
         Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
-        None => authority.rsplit_once(':').map_or(authority, |(host, _)| host),
+        None => authority
+            .rsplit_once(':')
+            .map_or(authority, |(host, _)| host),
     };
     host.eq_ignore_ascii_case("localhost")
         || host

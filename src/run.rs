@@ -19,8 +19,8 @@ use crate::config::{FileConfig, Settings, approval_mode, approver, secret_variab
 use crate::exit;
 use crate::isolate::{Isolation, Start, review_and_apply, starting_commit};
 use crate::mcp::McpTools;
-use crate::model::{ModelClient, settle_for_server};
 use crate::model::wire::{Message, ToolDefinition};
+use crate::model::{ModelClient, settle_for_server};
 use crate::review::Approver;
 use crate::session::{
     EditJournal, Redactor, Transcript, find_transcript, new_session_id, session_id,

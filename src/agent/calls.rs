@@ -8,9 +8,9 @@ output limit has its calls answered without running them.
 
 use agent_tools::{ToolCall, ToolStatus};
 
+use super::Agent;
 use super::event::{Event, Outcome};
 use super::repeat::{self, RepeatGuard, Repetition};
-use super::Agent;
 use crate::model::wire::{Message, ToolCallMessage};
 
 /// How a turn's calls are answered in the history.
@@ -156,7 +156,8 @@ fn text_results(results: &[(String, String)]) -> String {
     let mut text = String::from("[from the agent] Results of the tool calls in your last reply:");
     for (name, content) in results {
         text.push_str(&format!(
-            "\n<tool_response name=\"{name}\">\n{content}\n</tool_response>"
+            "\n<tool_response name=\"{name}\">\n{}\n</tool_response>",
+            content.trim_end()
         ));
     }
     text

@@ -20,15 +20,15 @@ use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 
+use calls::Answering;
 pub use dispatch::ToolRunner;
 use event::{Event, Events, Outcome};
 pub use output::{MAX_CORRECTIONS, OutputSchema};
-use calls::Answering;
 use repeat::RepeatGuard;
 pub use replay::replay;
 
-use crate::model::wire::{Message, ToolCallMessage, Usage};
 use crate::cli::TextToolCalls;
+use crate::model::wire::{Message, ToolCallMessage, Usage};
 use crate::model::{
     ModelClient, ModelError, Piece, Progress, RetryNotice, Turn, recover_text_calls,
 };

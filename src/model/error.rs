@@ -95,7 +95,8 @@ impl ModelError {
                 message,
                 ..
             } => {
-                let said = |what: &str| code.as_deref() == Some(what) || kind.as_deref() == Some(what);
+                let said =
+                    |what: &str| code.as_deref() == Some(what) || kind.as_deref() == Some(what);
                 said("1261")
                     || said("context_length_exceeded")
                     || said("exceed_context_size_error")
@@ -149,9 +150,14 @@ impl ModelError {
 /// Whether an error message says the prompt is longer than the model's context.
 fn mentions_context_length(message: &str) -> bool {
     let message = message.to_ascii_lowercase();
-    ["maximum context length", "context length", "context size", "context window"]
-        .iter()
-        .any(|phrase| message.contains(phrase))
+    [
+        "maximum context length",
+        "context length",
+        "context size",
+        "context window",
+    ]
+    .iter()
+    .any(|phrase| message.contains(phrase))
 }
 
 fn recovery_for(status: Option<u16>, code: Option<&str>) -> Recovery {
@@ -207,15 +213,14 @@ mod tests {
 
     #[test]
     fn other_servers_saying_the_prompt_is_too_long_are_understood() {
-        let error = |status: u16, code: Option<&str>, kind: Option<&str>, message: &str| {
-            ModelError::Http {
+        let error =
+            |status: u16, code: Option<&str>, kind: Option<&str>, message: &str| ModelError::Http {
                 status,
                 code: code.map(str::to_string),
                 kind: kind.map(str::to_string),
                 message: message.to_string(),
                 retry_after: None,
-            }
-        };
+            };
         let llama_cpp = error(
             400,
             Some("400"),

@@ -22,7 +22,13 @@ pub async fn settle_for_server(settings: &mut Settings) {
     if settings.window_source == WindowSource::Assumed {
         let window = match transport::http_client() {
             Ok(http) => {
-                context_window(&http, &settings.base_url, &settings.model, &settings.api_key).await
+                context_window(
+                    &http,
+                    &settings.base_url,
+                    &settings.model,
+                    &settings.api_key,
+                )
+                .await
             }
             Err(_) => None,
         };
@@ -153,7 +159,10 @@ mod tests {
             ollama_window(&json!({"parameters": "stop \"<|im_end|>\"\nnum_ctx 8192\n"})),
             Some(8192)
         );
-        assert_eq!(ollama_window(&json!({"parameters": "temperature 0.2"})), None);
+        assert_eq!(
+            ollama_window(&json!({"parameters": "temperature 0.2"})),
+            None
+        );
     }
 
     #[test]

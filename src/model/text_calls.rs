@@ -68,7 +68,10 @@ fn next_calls<'t>(text: &'t str, tools: &[ToolDefinition]) -> Option<(Vec<Call>,
             return None;
         }
         let (body, after) = body.split_once("```")?;
-        return Some((json_calls(&serde_json::from_str(body.trim()).ok()?, tools)?, after));
+        return Some((
+            json_calls(&serde_json::from_str(body.trim()).ok()?, tools)?,
+            after,
+        ));
     }
     if text.starts_with(['{', '[']) {
         let mut values = serde_json::Deserializer::from_str(text).into_iter::<Value>();
@@ -82,10 +85,9 @@ fn next_calls<'t>(text: &'t str, tools: &[ToolDefinition]) -> Option<(Vec<Call>,
 /// One call object, or an array of them.
 fn json_calls(value: &Value, tools: &[ToolDefinition]) -> Option<Vec<Call>> {
     match value {
-        Value::Array(items) if !items.is_empty() => items
-            .iter()
-            .map(|item| json_call(item, tools))
-            .collect(),
+        Value::Array(items) if !items.is_empty() => {
+            items.iter().map(|item| json_call(item, tools)).collect()
+        }
         other => Some(vec![json_call(other, tools)?]),
     }
 }
@@ -193,9 +195,20 @@ mod tests {
 
     #[test]
     fn anything_but_calls_of_offered_tools_stays_text() {
-        assert_eq!(calls("I will read it.\n```json\n{\"name\": \"read_file\", \"arguments\": {\"path\": \"a\"}}\n```"), None);
-        assert_eq!(calls(r#"{"name": "delete_everything", "arguments": {}}"#), None);
-        assert_eq!(calls(r#"{"name": "read_file", "arguments": "not json"}"#), None);
+        assert_eq!(
+            calls(
+                "I will read it.\n```json\n{\"name\": \"read_file\", \"arguments\": {\"path\": \"a\"}}\n```"
+            ),
+            None
+        );
+        assert_eq!(
+            calls(r#"{"name": "delete_everything", "arguments": {}}"#),
+            None
+        );
+        assert_eq!(
+            calls(r#"{"name": "read_file", "arguments": "not json"}"#),
+            None
+        );
         assert_eq!(calls(r#"{"files": 2}"#), None);
         assert_eq!(calls("```python\nprint(1)\n```"), None);
         assert_eq!(calls(""), None);

@@ -163,6 +163,8 @@ struct Shared {
     /// Waited before each answer.
     latency: Duration,
     requests: Arc<Mutex<Vec<Recorded>>>,
+    /// JSON answered to other requests, by path (a server's `/props`, `/v1/models`).
+    info: Arc<Mutex<Vec<(String, Value)>>>,
 }
 
 /// One request as the server received it.
@@ -203,9 +205,11 @@ impl MockGlm {
             routes: Arc::new(Mutex::new(routes)),
             latency,
             requests: Arc::new(Mutex::new(Vec::new())),
+            info: Arc::new(Mutex::new(Vec::new())),
         };
         let app = axum::Router::new()
             .route("/v4/chat/completions", axum::routing::post(handle))
+            .fallback(info)
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
@@ -230,6 +234,52 @@ impl MockGlm {
 
     pub fn remaining(&self) -> usize {
         self.shared.script.lock().unwrap().len()
+    }
+
+    /// Answers requests for `path` (e.g. `/props`) with `json` from now on.
+    pub fn serve_info(&self, path: &str, json: Value) {
+        self.shared
+            .info
+            .lock()
+            .unwrap()
+            .push((path.to_string(), json));
+    }
+}
+
+async fn info(State(shared): State<Shared>, uri: axum::http::Uri) -> Response {
+    let found = shared
+        .info
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(path, _)| path == uri.path())
+        .map(|(_, json)| json.to_string());
+    match found {
+        Some(json) => Response::builder()
+            .header("content-type", "application/json")
+            .body(Body::from(json))
+            .unwrap(),
+        None => Response::builder()
+            .status(StatusCode::NOT_FOUND)
+            .body(Body::from("not found"))
+            .unwrap(),
+    }
+}
+
+/// A file of `tests/fixtures/`, as text.
+pub fn fixture(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+/// A stream recorded from another server, replayed byte for byte.
+pub fn recorded_stream(name: &str) -> Reply {
+    Reply::Raw {
+        status: 200,
+        headers: vec![("content-type", "text/event-stream")],
+        body: fixture(name),
     }
 }
 
