@@ -221,6 +221,24 @@ fn reindent(diff: &str) -> Option<String> {
     )
 }
 
+/// The diff posing as one that creates the file (`--- /dev/null`), as models write an edit of a
+/// file they have not read. `None` when the diff has no context or removed line (then it could
+/// be a creation).
+fn posed_as_new_file(diff: &str) -> Option<String> {
+    let edits_old_lines = diff
+        .lines()
+        .any(|line| (line.starts_with(' ') || line.starts_with('-')) && !line.starts_with("---"));
+    edits_old_lines.then(|| diff.replacen("--- a/file.rs", "--- /dev/null", 1))
+}
+
+/// Applies `diff` where `file.rs` does not exist: it must be refused and create nothing.
+fn refused_without_the_file(workspace_dir: &Path, diff: &str) -> bool {
+    let path = workspace_dir.join("file.rs");
+    let _ = std::fs::remove_file(&path);
+    let workspace = Workspace::new(workspace_dir).unwrap();
+    prepare(&workspace, diff).is_err() && !path.exists()
+}
+
 #[derive(Default, Debug)]
 struct Tally {
     exact: usize,
@@ -339,6 +357,20 @@ fn mutated_sources_round_trip_through_diff_and_apply() {
             ),
             &case.name,
         );
+        if let Some(posed) = posed_as_new_file(&diff) {
+            let verdict = apply(workspace.path(), &case.old, &case.new, &posed);
+            assert_eq!(
+                verdict,
+                Verdict::Refused,
+                "{} posed as a new file",
+                case.name
+            );
+            assert!(
+                refused_without_the_file(workspace.path(), &posed),
+                "{}: a new-file diff with old lines created the file",
+                case.name
+            );
+        }
     }
     for (label, tally) in [
         ("exact", &exact),

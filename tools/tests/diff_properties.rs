@@ -66,6 +66,21 @@ proptest! {
     }
 
     #[test]
+    fn a_new_file_diff_with_old_lines_is_never_applied(
+        body in prop::collection::vec("[-+ ][a-z =;]{0,12}", 1..12),
+        old_line in "[- ][a-z =;]{1,12}",
+        at in 0usize..12,
+    ) {
+        let mut lines = body;
+        lines.insert(at.min(lines.len()), old_line);
+        let diff = format!("--- /dev/null\n+++ b/new.txt\n@@ -0,0 +1,{} @@\n{}\n", lines.len(), lines.join("\n"));
+        let dir = tempfile::tempdir().unwrap();
+        let workspace = Workspace::new(dir.path()).unwrap();
+        prop_assert!(prepare(&workspace, &diff).is_err(), "{}", diff);
+        prop_assert!(!dir.path().join("new.txt").exists());
+    }
+
+    #[test]
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("main.rs"), FILE).unwrap();

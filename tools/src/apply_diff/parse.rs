@@ -45,6 +45,8 @@ pub struct Hunk<'a> {
     pub old_missing_newline: bool,
     /// `\ No newline at end of file` followed the new side's last line.
     pub new_missing_newline: bool,
+    /// How many of the last lines were blank lines without a sign.
+    pub unsigned_tail: usize,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -57,6 +59,14 @@ pub enum ParseError {
     Binary { path: String },
     #[error("`{path}`: the file header has no `@@` hunks")]
     NoHunks { path: String },
+    #[error(
+        "`{path}`: the diff creates this file (`--- /dev/null`), but its hunks have context or removed lines, as an edit of an existing file would; nothing was applied. If the file exists, read it and write the diff against its content (`--- a/{path}`); to create it, start every line of the hunk with `+`"
+    )]
+    NewFileWithOldLines { path: String },
+    #[error(
+        "`{path}`: the diff deletes this file (`+++ /dev/null`), but its hunks have context or added lines, as an edit would; nothing was applied. To delete it, every line of the hunk starts with `-`; to change it, read it and write the diff with `+++ b/{path}`"
+    )]
+    DeletedFileWithNewLines { path: String },
     #[error("`{path}`: mode {mode} ({what}) cannot be applied as a diff; use a shell command")]
     UnsupportedMode {
         path: String,
@@ -212,13 +222,19 @@ impl<'a> Parser<'a> {
     }
 
     fn hunk_line(&mut self, line: &'a str) {
+        // Models drop the sign of blank lines; editors strip it too. In a file being created
+        // (or deleted) such a line can only be the file's own.
+        let blank = match &self.file {
+            Some(file) if file.old_path.is_none() => LineKind::Add,
+            Some(file) if file.new_path.is_none() => LineKind::Remove,
+            Some(_) | None => LineKind::Context,
+        };
         let Some(hunk) = &mut self.hunk else { return };
         let (kind, text) = match line.chars().next() {
             Some(' ') => (LineKind::Context, &line[1..]),
             Some('-') => (LineKind::Remove, &line[1..]),
             Some('+') => (LineKind::Add, &line[1..]),
-            // Models drop the space of blank context lines; editors strip it too.
-            None => (LineKind::Context, ""),
+            None => (blank, ""),
             Some('\\') => {
                 match hunk.lines.last().map(|last| last.kind) {
                     Some(LineKind::Remove) => hunk.old_missing_newline = true,
@@ -248,6 +264,10 @@ impl<'a> Parser<'a> {
             self.finish_hunk();
             return;
         }
+        hunk.unsigned_tail = match line.is_empty() {
+            true => hunk.unsigned_tail + 1,
+            false => 0,
+        };
         hunk.lines.push(HunkLine { kind, text });
     }
 
@@ -298,6 +318,7 @@ impl<'a> Parser<'a> {
             if file.deleted_file {
                 file.new_path = None;
             }
+            check_creation_and_deletion(&file)?;
             let is_rename = file.old_path.is_some() && file.new_path.is_some() && file.git_format;
             let mode_only = file.git_format && file.executable.is_some();
             if file.hunks.is_empty()
@@ -311,6 +332,24 @@ impl<'a> Parser<'a> {
         }
         Ok(())
     }
+}
+
+/// A diff that creates a file has nothing but added lines, one that deletes it nothing but removed
+/// ones. A "new file" holding context or removed lines is an edit of a file the model has not read:
+/// taking its context as content would write a wrong file.
+fn check_creation_and_deletion(file: &FilePatch<'_>) -> Result<(), ParseError> {
+    let lines = || file.hunks.iter().flat_map(|hunk| hunk.lines.iter());
+    if file.old_path.is_none() && lines().any(|line| line.kind != LineKind::Add) {
+        return Err(ParseError::NewFileWithOldLines {
+            path: file.display_path(),
+        });
+    }
+    if file.new_path.is_none() && lines().any(|line| line.kind != LineKind::Remove) {
+        return Err(ParseError::DeletedFileWithNewLines {
+            path: file.display_path(),
+        });
+    }
+    Ok(())
 }
 
 /// Whether a git file mode (`100755`, `100644`) is executable; symlinks and submodules are
@@ -330,16 +369,26 @@ fn executable_mode(file: &FilePatch<'_>, mode: &str) -> Result<bool, ParseError>
     }
 }
 
-/// Blank lines at the end of a hunk are usually the blank line that ends the diff text, not context.
+/// Blank lines at the end of a hunk are usually the blank line that ends the diff text, not context
+/// (nor, without a sign, lines of a file being created or deleted), unless the header counts them.
 fn trim_trailing_blank_context(hunk: &mut Hunk<'_>) {
-    let expected = hunk.old_count.unwrap_or(0);
     while let Some(last) = hunk.lines.last() {
-        let surplus = hunk.old_count.is_none() || hunk.old_len() > expected;
-        if last.kind == LineKind::Context && last.text.is_empty() && surplus {
-            hunk.lines.pop();
-        } else {
+        let side_len = |kind| hunk.lines.iter().filter(|line| line.kind != kind).count();
+        let surplus = match last.kind {
+            LineKind::Context => hunk.old_count.is_none_or(|count| hunk.old_len() > count),
+            LineKind::Add if hunk.unsigned_tail > 0 => hunk
+                .new_count
+                .is_none_or(|count| side_len(LineKind::Remove) > count),
+            LineKind::Remove if hunk.unsigned_tail > 0 => {
+                hunk.old_count.is_none_or(|count| hunk.old_len() > count)
+            }
+            LineKind::Add | LineKind::Remove => false,
+        };
+        if !(last.text.is_empty() && surplus) {
             break;
         }
+        hunk.lines.pop();
+        hunk.unsigned_tail = hunk.unsigned_tail.saturating_sub(1);
     }
 }
 
@@ -422,6 +471,40 @@ mod tests {
                 }],
                 ..FilePatch::default()
             }]
+        );
+    }
+
+    #[test]
+    fn creating_or_deleting_a_file_with_the_wrong_lines_is_refused() {
+        let posed = "--- /dev/null\n+++ b/calc.py\n@@ -1,2 +1,2 @@\n def add(a, b):\n-    return a - b\n+    return a + b\n";
+        assert_eq!(
+            parse(posed),
+            Err(ParseError::NewFileWithOldLines {
+                path: "calc.py".into()
+            })
+        );
+        let deleted = "--- a/old.txt\n+++ /dev/null\n@@ -1,2 +0,0 @@\n-bye\n+hello\n";
+        assert_eq!(
+            parse(deleted),
+            Err(ParseError::DeletedFileWithNewLines {
+                path: "old.txt".into()
+            })
+        );
+        // A blank line that lost its `+` still counts as the new file's; the blank line that
+        // ends the diff text does not.
+        let created = "--- /dev/null\n+++ b/new.txt\n@@ -0,0 +1,3 @@\n+a\n\n+b\n\n";
+        let kinds: Vec<(LineKind, &str)> = parse(created).unwrap()[0].hunks[0]
+            .lines
+            .iter()
+            .map(|line| (line.kind, line.text))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (LineKind::Add, "a"),
+                (LineKind::Add, ""),
+                (LineKind::Add, "b")
+            ]
         );
     }
 
