@@ -123,6 +123,10 @@ pub struct RunArgs {
     /// Continue the session with this id: the task is the follow-up.
     #[arg(long, value_name = "SESSION")]
     pub resume: Option<String>,
+    /// Do not give the model a snapshot of the workspace (files, git status, project kind) at
+    /// the start.
+    #[arg(long)]
+    pub no_snapshot: bool,
     /// A JSON Schema file: the final answer must be one JSON value valid against it, and stdout
     /// gets that value alone.
     #[arg(long, value_name = "FILE")]

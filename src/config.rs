@@ -43,6 +43,8 @@ pub struct FileConfig {
     /// The model's context window in tokens; the conversation is compacted before it fills.
     pub context_window: Option<u64>,
     pub text_tool_calls: Option<TextToolCalls>,
+    /// Whether the first request carries a snapshot of the workspace (default true).
+    pub snapshot: Option<bool>,
     pub sessions_dir: Option<PathBuf>,
     pub stream_idle_timeout_secs: Option<u64>,
     pub approval: Option<ApprovalMode>,
@@ -155,6 +157,7 @@ impl FileConfig {
         self.max_tokens = other.max_tokens.or(self.max_tokens);
         self.context_window = other.context_window.or(self.context_window);
         self.text_tool_calls = other.text_tool_calls.or(self.text_tool_calls);
+        self.snapshot = other.snapshot.or(self.snapshot);
         self.sessions_dir = other.sessions_dir.or(self.sessions_dir.take());
         self.stream_idle_timeout_secs = other
             .stream_idle_timeout_secs

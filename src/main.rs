@@ -15,6 +15,7 @@ mod model;
 mod review;
 mod run;
 mod session;
+mod snapshot;
 mod tools_cmd;
 mod ui;
 

@@ -73,7 +73,11 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
             });
             conversation
         }
-        None => Conversation::new(system_prompt(workspace.root(), &now), task.clone()),
+        None => {
+            let orientation = Orientation::chosen(&task, args.no_snapshot, &config);
+            let system = system_prompt(workspace.root(), &now, orientation);
+            Conversation::new(system, task.clone())
+        }
     };
     let mut events = Events::new(vec![Box::new(transcript), front]);
     events.emit(Event::SessionStarted {
@@ -316,7 +320,25 @@ pub fn tool_definitions() -> Vec<ToolDefinition> {
 }
 
 /// The system prompt with the workspace facts filled in, then the project's AGENTS.md if any.
-pub fn system_prompt(root: &Path, now: &jiff::Zoned) -> String {
+/// Whether the system prompt carries a snapshot of the workspace (see [`crate::snapshot`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Orientation<'a> {
+    /// A snapshot taken for this task.
+    SnapshotFor(&'a str),
+    NoSnapshot,
+}
+
+impl<'a> Orientation<'a> {
+    /// `--no-snapshot` or `snapshot = false` turn it off.
+    pub fn chosen(task: &'a str, no_snapshot_flag: bool, config: &FileConfig) -> Self {
+        match no_snapshot_flag || config.snapshot == Some(false) {
+            true => Orientation::NoSnapshot,
+            false => Orientation::SnapshotFor(task),
+        }
+    }
+}
+
+pub fn system_prompt(root: &Path, now: &jiff::Zoned, orientation: Orientation<'_>) -> String {
     let mut prompt = SYSTEM_PROMPT
         .replace("{workspace}", &root.display().to_string())
         .replace("{os}", std::env::consts::OS)
@@ -326,6 +348,13 @@ pub fn system_prompt(root: &Path, now: &jiff::Zoned) -> String {
         prompt.push_str("\n\n# Project instructions (AGENTS.md)\n\n");
         prompt.push_str(text.trim_end());
         prompt.push('\n');
+    }
+    match orientation {
+        Orientation::SnapshotFor(task) => {
+            prompt.push_str("\n\n");
+            prompt.push_str(&crate::snapshot::snapshot(root, task));
+        }
+        Orientation::NoSnapshot => {}
     }
     prompt
 }

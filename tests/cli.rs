@@ -152,7 +152,7 @@ async fn config_files_and_agents_md_are_read() {
         )
     );
     assert!(
-        system.ends_with("# Project instructions (AGENTS.md)\n\nAlways run `make test`.\n"),
+        system.contains("# Project instructions (AGENTS.md)\n\nAlways run `make test`.\n"),
         "{system}"
     );
 }

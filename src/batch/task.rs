@@ -26,7 +26,7 @@ use crate::isolate::{Isolation, Start, starting_commit};
 use crate::mcp::McpTools;
 use crate::model::ModelClient;
 use crate::review::ApprovalMode;
-use crate::run::{report_problem, system_prompt};
+use crate::run::{Orientation, report_problem, system_prompt};
 use crate::session::Transcript;
 
 /// What every task of a batch shares.
@@ -211,7 +211,8 @@ async fn work(
         ApprovalMode::Edits
     };
     let mode = spec.approval.unwrap_or(default_mode).inside_isolation();
-    let system = system_prompt(workspace.root(), &jiff::Zoned::now());
+    let orientation = Orientation::chosen(&spec.task, false, &context.config);
+    let system = system_prompt(workspace.root(), &jiff::Zoned::now(), orientation);
     let tools = ToolRunner::new(
         workspace.clone(),
         approver(mode, &context.config),
