@@ -40,6 +40,48 @@ pub enum Command {
     Discard(PatchArgs),
     /// List the sessions started in this workspace, newest first (ids for `run --resume`).
     Sessions(SessionsArgs),
+    /// Confine one command with Landlock and seccomp, then run it (used by run_command).
+    #[command(hide = true)]
+    SandboxExec(SandboxExecArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxExecArgs {
+    /// A directory the command may write to.
+    #[arg(long)]
+    pub write: Vec<PathBuf>,
+    /// A path the command may not read.
+    #[arg(long)]
+    pub hide: Vec<PathBuf>,
+    /// Allow network sockets.
+    #[arg(long)]
+    pub network: bool,
+    /// The command and its arguments.
+    #[arg(last = true, required = true)]
+    pub command: Vec<String>,
+}
+
+/// What commands the model runs may do (see README: Sandbox).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SandboxSetting {
+    /// Read anything but secrets; write only in the workspace, /tmp and configured roots.
+    WorkspaceWrite,
+    /// Read anything but secrets; write only in /tmp.
+    ReadOnly,
+    /// No sandbox: commands run with all of your rights.
+    Off,
+}
+
+/// How commands are confined.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SandboxArgs {
+    /// The sandbox of commands: workspace-write (default), read-only, off.
+    #[arg(long, value_enum)]
+    pub sandbox: Option<SandboxSetting>,
+    /// Let sandboxed commands use the network.
+    #[arg(long)]
+    pub network: bool,
 }
 
 #[derive(Debug, Args)]
@@ -106,6 +148,8 @@ pub struct RunArgs {
     pub task: String,
     #[command(flatten)]
     pub workspace: WorkspaceArgs,
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
     #[command(flatten)]
     pub model: ModelArgs,
     /// Print one JSON event per line on stdout instead of the human view.
@@ -196,6 +240,8 @@ pub struct BatchArgs {
     #[arg(long, default_value_t = 1800)]
     pub timeout_secs: u64,
     #[command(flatten)]
+    pub sandbox: SandboxArgs,
+    #[command(flatten)]
     pub model: ModelArgs,
 }
 
@@ -276,5 +322,7 @@ pub enum ToolsAction {
         arguments: String,
         #[command(flatten)]
         workspace: WorkspaceArgs,
+        #[command(flatten)]
+        sandbox: SandboxArgs,
     },
 }

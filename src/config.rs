@@ -10,10 +10,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
+use agent_tools::sandbox::{MechanismChoice, Network, Sandbox, SandboxMode};
+
 use crate::cli::{
-    ApprovalMode, MAX_OUTPUT_TOKENS, ModelArgs, ProviderKind, TextToolCalls, WorkspaceArgs,
+    ApprovalMode, MAX_OUTPUT_TOKENS, ModelArgs, ProviderKind, SandboxArgs, SandboxSetting,
+    TextToolCalls, WorkspaceArgs,
 };
-use crate::review::{Approver, CommandRules, Interaction};
+use crate::review::{Approver, CommandRules, Confinement, Interaction};
 
 pub const DEFAULT_BASE_URL: &str = "https://open.bigmodel.cn/api/paas/v4";
 pub const DEFAULT_MODEL: &str = "glm-4.7-flash";
@@ -45,6 +48,19 @@ pub struct FileConfig {
     pub text_tool_calls: Option<TextToolCalls>,
     /// Whether the first request carries a snapshot of the workspace (default true).
     pub snapshot: Option<bool>,
+    /// The sandbox of commands (default workspace-write).
+    pub sandbox: Option<SandboxSetting>,
+    /// Let sandboxed commands use the network.
+    pub sandbox_network: Option<bool>,
+    /// More directories sandboxed commands may write to.
+    #[serde(default)]
+    pub sandbox_writable_roots: Vec<PathBuf>,
+    /// More paths sandboxed commands may not read (besides ~/.ssh, ~/.aws, ~/.gnupg and
+    /// ~/.config/agent).
+    #[serde(default)]
+    pub sandbox_hidden: Vec<PathBuf>,
+    /// Force a mechanism: `auto` (default), `bubblewrap` or `landlock`.
+    pub sandbox_mechanism: Option<MechanismName>,
     pub sessions_dir: Option<PathBuf>,
     pub stream_idle_timeout_secs: Option<u64>,
     pub approval: Option<ApprovalMode>,
@@ -87,6 +103,14 @@ pub struct ProviderConfig {
     /// Tool calls the model writes as text become real calls: `auto` (default for `openai`
     /// kinds) or `off` (default for GLM).
     pub text_tool_calls: Option<TextToolCalls>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MechanismName {
+    Auto,
+    Bubblewrap,
+    Landlock,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -158,6 +182,12 @@ impl FileConfig {
         self.context_window = other.context_window.or(self.context_window);
         self.text_tool_calls = other.text_tool_calls.or(self.text_tool_calls);
         self.snapshot = other.snapshot.or(self.snapshot);
+        self.sandbox = other.sandbox.or(self.sandbox);
+        self.sandbox_network = other.sandbox_network.or(self.sandbox_network);
+        self.sandbox_writable_roots
+            .extend(other.sandbox_writable_roots);
+        self.sandbox_hidden.extend(other.sandbox_hidden);
+        self.sandbox_mechanism = other.sandbox_mechanism.or(self.sandbox_mechanism);
         self.sessions_dir = other.sessions_dir.or(self.sessions_dir.take());
         self.stream_idle_timeout_secs = other
             .stream_idle_timeout_secs
@@ -208,7 +238,7 @@ pub fn approval_mode(args: &WorkspaceArgs, config: &FileConfig) -> ApprovalMode 
 
 /// The approver for `mode`, with the settings' command rules. Questions go to the terminal only
 /// when stdin is one.
-pub fn approver(mode: ApprovalMode, config: &FileConfig) -> Approver {
+pub fn approver(mode: ApprovalMode, config: &FileConfig, confinement: Confinement) -> Approver {
     let interaction = if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
         Interaction::Terminal
     } else {
@@ -220,6 +250,60 @@ pub fn approver(mode: ApprovalMode, config: &FileConfig) -> Approver {
         CommandRules::from_strings(&config.allow_commands, &config.deny_commands),
     )
     .with_allowed_tools(config.allow_tools.clone())
+    .with_confinement(confinement)
+}
+
+/// Secret directories under the home directory that sandboxed commands cannot read.
+const HIDDEN_IN_HOME: [&str; 4] = [".ssh", ".aws", ".gnupg", ".config/agent"];
+
+/// The sandbox of commands: flags beat the config; default workspace-write without network.
+pub fn sandbox(args: &SandboxArgs, config: &FileConfig) -> Sandbox {
+    let mode = match args.sandbox.or(config.sandbox) {
+        Some(SandboxSetting::WorkspaceWrite) | None => SandboxMode::WorkspaceWrite,
+        Some(SandboxSetting::ReadOnly) => SandboxMode::ReadOnly,
+        Some(SandboxSetting::Off) => SandboxMode::Off,
+    };
+    let network = match args.network || config.sandbox_network == Some(true) {
+        true => Network::On,
+        false => Network::Off,
+    };
+    let mut hidden: Vec<PathBuf> = env("HOME")
+        .map(|home| {
+            HIDDEN_IN_HOME
+                .iter()
+                .map(|dir| Path::new(&home).join(dir))
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(config_home) = config_home() {
+        hidden.push(config_home.join("agent"));
+    }
+    hidden.extend(config.sandbox_hidden.iter().cloned());
+    hidden.sort();
+    hidden.dedup();
+    Sandbox {
+        mode,
+        network,
+        writable_roots: config.sandbox_writable_roots.clone(),
+        hidden,
+        helper: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("agent")),
+        choice: match config.sandbox_mechanism {
+            Some(MechanismName::Auto) | None => MechanismChoice::Auto,
+            Some(MechanismName::Bubblewrap) => MechanismChoice::Bubblewrap,
+            Some(MechanismName::Landlock) => MechanismChoice::Landlock,
+        },
+    }
+}
+
+/// How commands will be confined; says so once when the sandbox cannot be enforced.
+pub fn confinement(sandbox: &Sandbox) -> Confinement {
+    match sandbox.mechanism() {
+        Ok(_) => Confinement::Sandboxed,
+        Err(error) => {
+            eprintln!("{}", console::style(format!("warning: {error}")).yellow());
+            Confinement::Unenforceable
+        }
+    }
 }
 
 /// Reads one environment variable, treating empty as unset.

@@ -11,6 +11,7 @@ use crate::cli::{HistoryArgs, PatchArgs, SessionsArgs};
 use crate::config::{FileConfig, approval_mode, approver, sessions_dir};
 use crate::exit;
 use crate::isolate::review_and_apply;
+use crate::review::Confinement;
 use crate::run::open_workspace;
 use crate::session::EditJournal;
 use crate::session::{self, UndoScope};
@@ -88,7 +89,11 @@ pub async fn apply(args: PatchArgs) -> Result<ExitCode> {
     let (workspace, config, patch_path) = locate_patch(&args)?;
     let patch = std::fs::read_to_string(&patch_path)
         .with_context(|| format!("cannot read {}", patch_path.display()))?;
-    let mut approver = approver(approval_mode(&args.workspace, &config), &config);
+    let mut approver = approver(
+        approval_mode(&args.workspace, &config),
+        &config,
+        Confinement::Sandboxed,
+    );
     let journal = EditJournal::create(&patch_path.with_extension("edits.jsonl"), &workspace)?;
     if review_and_apply(&workspace, &patch, &mut approver, journal).await? {
         std::fs::rename(&patch_path, patch_path.with_extension("patch.applied"))?;

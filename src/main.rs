@@ -14,6 +14,7 @@ mod mcp;
 mod model;
 mod review;
 mod run;
+mod sandbox_exec;
 mod session;
 mod snapshot;
 mod tools_cmd;
@@ -48,6 +49,11 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => return usage_error(error),
     };
+    // Confinement holds for one thread: it must come before the runtime starts any.
+    let cli = match cli.command {
+        Command::SandboxExec(args) => return sandbox_exec::sandbox_exec(args),
+        command => Cli { command },
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -66,6 +72,7 @@ fn main() -> ExitCode {
             Command::Apply(args) => history::apply(args).await,
             Command::Discard(args) => history::discard(args),
             Command::Sessions(args) => history::list_sessions(args),
+            Command::SandboxExec(_) => Ok(ExitCode::from(exit::FAILURE)),
         }
     });
     // Leftover blocking reads (an unanswered prompt) must not keep the process alive.

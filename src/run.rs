@@ -15,7 +15,9 @@ use tokio_util::sync::CancellationToken;
 use crate::agent::event::{Event, EventSink, Events, Outcome};
 use crate::agent::{Agent, Conversation, OutputSchema, ToolRunner, replay};
 use crate::cli::{ProviderKind, RunArgs};
-use crate::config::{FileConfig, Settings, approval_mode, approver, secret_variables};
+use crate::config::{
+    FileConfig, Settings, approval_mode, approver, confinement, sandbox, secret_variables,
+};
 use crate::exit;
 use crate::isolate::{Isolation, Start, review_and_apply, starting_commit};
 use crate::mcp::McpTools;
@@ -56,7 +58,9 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         Some(isolation) => open_workspace(Some(&isolation.dir))?,
         None => real.clone(),
     }
-    .with_scrubbed_env(secret_variables(&settings.api_key));
+    .with_scrubbed_env(secret_variables(&settings.api_key))
+    .with_sandbox(sandbox(&args.sandbox, &config));
+    let confinement = confinement(workspace.sandbox());
     let mcp = Arc::new(McpTools::start(&config.mcp_servers, &workspace, report_problem).await);
     let client =
         ModelClient::new(&settings, tool_definitions())?.with_extra_tools(mcp.definitions());
@@ -99,11 +103,15 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         // Inside the isolated tree edits apply freely: the whole change is reviewed at the end.
         Some(_) => ToolRunner::new(
             workspace,
-            approver(mode.inside_isolation(), &config),
+            approver(mode.inside_isolation(), &config, confinement),
             hard_stop,
         ),
-        None => ToolRunner::new(workspace.clone(), approver(mode, &config), hard_stop)
-            .with_journal(EditJournal::create(&journal_path, &workspace)?),
+        None => ToolRunner::new(
+            workspace.clone(),
+            approver(mode, &config, confinement),
+            hard_stop,
+        )
+        .with_journal(EditJournal::create(&journal_path, &workspace)?),
     }
     .with_mcp(Arc::clone(&mcp));
     let mut agent = Agent {
@@ -124,7 +132,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
             session_id: &session_id,
         };
         let journal = EditJournal::create(&journal_path, &real)?;
-        let mut approver = approver(mode, &config);
+        let mut approver = approver(mode, &config, confinement);
         if !end_isolation(isolation, &real, saved, &mut approver, journal).await? {
             denied += 1;
         }

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::agent::ToolRunner;
 use crate::agent::event::Events;
 use crate::cli::{ToolsAction, ToolsArgs};
-use crate::config::{FileConfig, approval_mode, approver, secret_variables};
+use crate::config::{FileConfig, approval_mode, approver, confinement, sandbox, secret_variables};
 use crate::exit;
 use crate::mcp::McpTools;
 use crate::run::{open_workspace, read_stdin, report_problem, tool_definitions};
@@ -33,16 +33,20 @@ pub async fn tools(args: ToolsArgs) -> Result<ExitCode> {
             name,
             arguments,
             workspace,
+            sandbox: sandbox_args,
         }) => {
             let arguments = if arguments == "-" {
                 read_stdin("the arguments")?
             } else {
                 arguments
             };
-            let root = open_workspace(workspace.workspace.as_deref())?
-                .with_scrubbed_env(secret_variables(""));
+            let root = open_workspace(workspace.workspace.as_deref())?;
             let config = FileConfig::load(root.root())?;
-            let approver = approver(approval_mode(&workspace, &config), &config);
+            let root = root
+                .with_scrubbed_env(secret_variables(""))
+                .with_sandbox(sandbox(&sandbox_args, &config));
+            let confinement = confinement(root.sandbox());
+            let approver = approver(approval_mode(&workspace, &config), &config, confinement);
             let mcp = Arc::new(start_mcp(&root).await?);
             let mut runner = ToolRunner::new(root, approver, CancellationToken::new())
                 .with_mcp(Arc::clone(&mcp));

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::event::{ApprovalAction, Event, Events};
 use crate::mcp::{McpTool, McpTools};
-use crate::review::{Approver, DecidedBy, Decision};
+use crate::review::{Approver, DecidedBy, Decision, Placement};
 use crate::session::EditJournal;
 
 pub struct ToolRunner {
@@ -119,14 +119,19 @@ impl ToolRunner {
             ToolCall::ListFiles(args) => list_files::run(workspace, &args),
             ToolCall::Search(args) => search::run(workspace, &args),
             ToolCall::RunCommand(args) => {
+                let placement = match args.leaves_sandbox() {
+                    true => Placement::OutsideSandbox,
+                    false => Placement::InsideSandbox,
+                };
                 let action = ApprovalAction::Command {
                     command: args.command.clone(),
+                    outside_sandbox: placement == Placement::OutsideSandbox,
                 };
                 events.emit(Event::ApprovalRequested {
                     id: id.to_string(),
                     action,
                 });
-                let decision = self.approver.review_command(&args.command).await;
+                let decision = self.approver.review_command(&args.command, placement).await;
                 emit_decision(events, id, &decision);
                 match decision {
                     Decision::Approved { .. } => {

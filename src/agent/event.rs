@@ -118,18 +118,15 @@ pub enum Event {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ApprovalAction {
     /// An edit, as the unified diff of what would change.
-    Edit {
-        diff: String,
-        summary: String,
-    },
+    Edit { diff: String, summary: String },
     Command {
         command: String,
+        /// The model asked to run it outside the sandbox.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        outside_sandbox: bool,
     },
     /// A call of an MCP server's tool.
-    ToolCall {
-        tool: String,
-        arguments: String,
-    },
+    ToolCall { tool: String, arguments: String },
 }
 
 /// How a run ended.

@@ -10,6 +10,7 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 use crate::agent::OutputSchema;
+use crate::cli::SandboxSetting;
 use crate::review::ApprovalMode;
 
 /// One task of a batch.
@@ -30,6 +31,8 @@ pub struct TaskSpec {
     pub approval: Option<ApprovalMode>,
     /// A JSON Schema the final answer must satisfy: a file, or the schema itself.
     pub output_schema: Option<SchemaSource>,
+    /// The sandbox of the task's commands (default: the batch's).
+    pub sandbox: Option<SandboxSetting>,
 }
 
 /// Where a task's output schema is: a file (relative to the current directory) or inline.

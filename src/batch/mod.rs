@@ -17,11 +17,12 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 
 use crate::cli::{BatchArgs, BatchCommand, ReviewArgs, Shard};
-use crate::config::{FileConfig, Settings, approval_mode, approver};
+use crate::config::{FileConfig, Settings, approval_mode, approver, confinement, sandbox};
 use crate::exit;
 use crate::isolate::review_and_apply;
 use crate::model::{ModelClient, settle_for_server};
 use crate::review::ApprovalMode;
+use crate::review::Confinement;
 use crate::run::{report_window, tool_definitions};
 use crate::session::EditJournal;
 use input::TaskSpec;
@@ -70,6 +71,8 @@ pub async fn batch(args: BatchArgs) -> Result<ExitCode> {
             out.display()
         );
     }
+    // Says once, for every task, when the sandbox cannot be enforced here.
+    confinement(&sandbox(&args.sandbox, &config));
     let context = Arc::new(BatchContext {
         client: ModelClient::new(&settings, tool_definitions())?,
         config,
@@ -80,6 +83,7 @@ pub async fn batch(args: BatchArgs) -> Result<ExitCode> {
         timeout_secs: args.timeout_secs,
         yes: args.yes,
         running: tokio::sync::Semaphore::new(usize::from(args.jobs)),
+        sandbox: args.sandbox.clone(),
         heads: tokio::sync::Mutex::default(),
     });
     let finished = run_all(to_run, context, usize::from(args.jobs), &out).await?;
@@ -250,7 +254,7 @@ async fn apply_results(
             .with_context(|| format!("cannot read {patch}"))?;
         let journal =
             EditJournal::create(&dir.join(format!("{}.edits.jsonl", result.id)), &workspace)?;
-        let mut approver = approver(mode, &config);
+        let mut approver = approver(mode, &config, Confinement::Sandboxed);
         match review_and_apply(&workspace, &text, &mut approver, journal).await {
             Ok(true) => {}
             Ok(false) => not_applied += 1,

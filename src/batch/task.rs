@@ -21,11 +21,13 @@ use super::progress::{TaskState, Tracker};
 use super::results::{Status, TaskResult};
 use crate::agent::event::{Events, Outcome};
 use crate::agent::{Agent, Conversation, ToolRunner};
-use crate::config::{FileConfig, approver, secret_variables};
+use crate::cli::SandboxArgs;
+use crate::config::{FileConfig, approver, sandbox, secret_variables};
 use crate::isolate::{Isolation, Start, starting_commit};
 use crate::mcp::McpTools;
 use crate::model::ModelClient;
 use crate::review::ApprovalMode;
+use crate::review::Confinement;
 use crate::run::{Orientation, report_problem, system_prompt};
 use crate::session::Transcript;
 
@@ -45,6 +47,19 @@ pub struct BatchContext {
     pub running: tokio::sync::Semaphore,
     /// Each workspace's HEAD, read once: every task on a repository starts from the same commit.
     pub heads: tokio::sync::Mutex<HashMap<PathBuf, Option<String>>>,
+    /// `--sandbox` / `--network` of the batch.
+    pub sandbox: SandboxArgs,
+}
+
+impl BatchContext {
+    /// How a task's commands are confined. The sandbox cannot change from task to task on one
+    /// machine, so an unenforceable one is reported once, by the batch.
+    fn confinement_of(&self, workspace: &Workspace) -> Confinement {
+        match workspace.sandbox().mechanism() {
+            Ok(_) => Confinement::Sandboxed,
+            Err(_) => Confinement::Unenforceable,
+        }
+    }
 }
 
 pub async fn run(
@@ -130,8 +145,13 @@ async fn attempt(
     // Git runs as blocking child processes: keep them off the runtime's few worker threads.
     let base = starting_commit_of(context, &root).await?;
     let isolation = blocking(move || Isolation::create_fresh(&root, &dir, base.as_deref())).await?;
-    let workspace =
-        Workspace::new(&isolation.dir)?.with_scrubbed_env(secret_variables(&context.api_key));
+    let sandbox_args = SandboxArgs {
+        sandbox: spec.sandbox.or(context.sandbox.sandbox),
+        network: context.sandbox.network,
+    };
+    let workspace = Workspace::new(&isolation.dir)?
+        .with_scrubbed_env(secret_variables(&context.api_key))
+        .with_sandbox(sandbox(&sandbox_args, &context.config));
     let timeout = Duration::from_secs(spec.timeout_secs.unwrap_or(context.timeout_secs));
     // The worktree was made ahead; the task's time (and its timeout) starts with its turn to run.
     let _running = context.running.acquire().await?;
@@ -215,7 +235,7 @@ async fn work(
     let system = system_prompt(workspace.root(), &jiff::Zoned::now(), orientation);
     let tools = ToolRunner::new(
         workspace.clone(),
-        approver(mode, &context.config),
+        approver(mode, &context.config, context.confinement_of(&workspace)),
         CancellationToken::new(),
     )
     .with_mcp(Arc::clone(&mcp));
@@ -272,6 +292,8 @@ async fn shell(workspace: &Workspace, command: &str) -> Result<(Option<i32>, Str
     let args = RunCommandArgs {
         command: command.to_string(),
         timeout_secs: Some(u64::MAX / 4),
+        // The batch file's own commands, not the model's: they run as the user wrote them.
+        outside_sandbox: Some(true),
     };
     let finished = run_command::execute(workspace, &args, std::future::pending()).await?;
     Ok((

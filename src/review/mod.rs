@@ -49,6 +49,23 @@ pub enum Interaction {
     Unattended,
 }
 
+/// How the commands of this session are confined, as far as approval is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confinement {
+    /// Commands run in the OS sandbox (or the user turned it off on purpose).
+    Sandboxed,
+    /// The sandbox was wanted but cannot be enforced here: every command needs a person's yes.
+    Unenforceable,
+}
+
+/// Where a command asks to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    InsideSandbox,
+    /// The model asked to leave the sandbox: only a person may allow that.
+    OutsideSandbox,
+}
+
 /// Who made a decision: the user at a prompt (who saw the diff or command), or the settings
 /// (mode, rules, read-only check) without a question.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -108,6 +125,7 @@ pub struct Approver {
     tools_allowed: Vec<String>,
     denied: u32,
     quit: bool,
+    confinement: Confinement,
 }
 
 impl Approver {
@@ -121,7 +139,14 @@ impl Approver {
             tools_allowed: Vec::new(),
             denied: 0,
             quit: false,
+            confinement: Confinement::Sandboxed,
         }
+    }
+
+    /// How commands are confined (default: sandboxed).
+    pub fn with_confinement(mut self, confinement: Confinement) -> Self {
+        self.confinement = confinement;
+        self
     }
 
     /// MCP tools (`server__tool`) to call without asking, from the settings.
@@ -175,8 +200,10 @@ impl Approver {
         self.count(decision)
     }
 
-    pub async fn review_command(&mut self, command: &str) -> Decision {
+    pub async fn review_command(&mut self, command: &str, placement: Placement) -> Decision {
         let words = shlex::split(command).unwrap_or_default();
+        let needs_a_person = placement == Placement::OutsideSandbox
+            || self.confinement == Confinement::Unenforceable;
         let decision = if let Some(rule) = self
             .rules
             .deny
@@ -190,6 +217,8 @@ impl Approver {
                 ),
                 by: DecidedBy::Settings,
             }
+        } else if needs_a_person && self.mode != ApprovalMode::None {
+            self.ask_a_person(command, &words, placement).await
         } else {
             match (self.mode, self.interaction) {
                 (ApprovalMode::None, _) => Decision::Denied {
@@ -212,6 +241,36 @@ impl Approver {
             }
         };
         self.count(decision)
+    }
+
+    /// A command no setting may allow: one leaving the sandbox, or any when no sandbox works.
+    async fn ask_a_person(
+        &mut self,
+        command: &str,
+        words: &[String],
+        placement: Placement,
+    ) -> Decision {
+        let warning = match placement {
+            Placement::OutsideSandbox => "it asks to run OUTSIDE the sandbox, with all your rights",
+            Placement::InsideSandbox => "no sandbox works here: it runs with all your rights",
+        };
+        match self.interaction {
+            Interaction::Unattended => Decision::Denied {
+                reason: format!("{warning}, and no one is at a terminal to allow that"),
+                by: DecidedBy::Settings,
+            },
+            Interaction::Terminal => {
+                let shown = format!("{command}\n  ({warning})");
+                let answer =
+                    tokio::task::spawn_blocking(move || interactive::ask_command(&shown)).await;
+                let allow_always = || match placement {
+                    // Leaving the sandbox is asked every time.
+                    Placement::OutsideSandbox => {}
+                    Placement::InsideSandbox => self.session_allowed.push(command_prefix(words)),
+                };
+                answered(answer, allow_always)
+            }
+        }
     }
 
     /// A call of an MCP tool: asked like a command, unless its server marks it read-only or the

@@ -18,6 +18,7 @@ mod output;
 pub mod read_file;
 mod registry;
 pub mod run_command;
+pub mod sandbox;
 mod schema;
 pub mod search;
 mod workspace;

@@ -17,7 +17,16 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use crate::sandbox::{Launch, Network, Sandbox, SandboxMode, looks_blocked};
 use crate::{ToolOutput, Workspace};
+
+/// `TMPDIR` for the command: bubblewrap mounts a fresh `/tmp`; otherwise its own directory.
+fn tmpdir_inside(launch: &Launch, private_tmp: &std::path::Path) -> std::path::PathBuf {
+    match launch.program == std::path::Path::new("bwrap") {
+        true => std::path::PathBuf::from("/tmp"),
+        false => private_tmp.to_path_buf(),
+    }
+}
 
 pub const DEFAULT_TIMEOUT_SECS: u64 = 120;
 /// Output kept for the model: this many bytes in all, half from the head and half from the tail.
@@ -33,6 +42,16 @@ pub struct RunCommandArgs {
     /// Seconds before the command and everything it started are killed (default 120).
     #[schemars(range(min = 1))]
     pub timeout_secs: Option<u64>,
+    /// Run outside the sandbox. Only when a run in the sandbox failed because of it (a write
+    /// outside the workspace, the network); the user is always asked.
+    pub outside_sandbox: Option<bool>,
+}
+
+impl RunCommandArgs {
+    /// Whether the call asks to leave the sandbox.
+    pub fn leaves_sandbox(&self) -> bool {
+        self.outside_sandbox == Some(true)
+    }
 }
 
 /// Process groups of commands now running, so a second Ctrl-C can kill them all at once.
@@ -83,10 +102,35 @@ pub async fn run(
     args: &RunCommandArgs,
     cancel: impl Future<Output = ()>,
 ) -> ToolOutput {
+    let confined = workspace.sandbox().mode != SandboxMode::Off && !args.leaves_sandbox();
     match execute(workspace, args, cancel).await {
-        Ok(finished) => render(finished.ending, finished.captured),
+        Ok(finished) => {
+            let blocked = confined
+                && finished.exit_code() != Some(0)
+                && looks_blocked(&finished.captured.text());
+            let mut output = render(finished.ending, finished.captured);
+            if blocked {
+                output.content.push_str(&sandbox_note(workspace.sandbox()));
+            }
+            output
+        }
         Err(error) => ToolOutput::error(format!("could not run `{}`: {error}", args.command)),
     }
+}
+
+/// What the model is told when a sandboxed command seems to have hit the sandbox's walls.
+fn sandbox_note(sandbox: &Sandbox) -> String {
+    let writes = match sandbox.mode {
+        SandboxMode::WorkspaceWrite => "write only inside the workspace and /tmp",
+        SandboxMode::ReadOnly | SandboxMode::Off => "write only in /tmp",
+    };
+    let network = match sandbox.network {
+        Network::Off => ", and has no network",
+        Network::On => "",
+    };
+    format!(
+        "\n[sandbox] This command ran in a sandbox: it may {writes}{network}; secret directories such as ~/.ssh cannot be read. If it failed because of that, change the approach (write inside the workspace), or, if it must, call run_command again with \"outside_sandbox\": true: the user will be asked."
+    )
 }
 
 /// Runs the command as [`run`] does, returning how it ended.
@@ -96,10 +140,18 @@ pub async fn execute(
     cancel: impl Future<Output = ()>,
 ) -> std::io::Result<Finished> {
     let (reader, writer) = std::io::pipe()?;
-    let mut command = tokio::process::Command::new("bash");
+    // The command's own temporary directory, removed when it ends.
+    let private_tmp = tempfile::Builder::new().prefix("agent-cmd-").tempdir()?;
+    let launch = match args.leaves_sandbox() {
+        true => Sandbox::off().launch(workspace.root(), &args.command, private_tmp.path()),
+        false => workspace
+            .sandbox()
+            .launch(workspace.root(), &args.command, private_tmp.path()),
+    };
+    let mut command = tokio::process::Command::new(&launch.program);
     command
-        .arg("-c")
-        .arg(&args.command)
+        .args(&launch.args)
+        .env("TMPDIR", tmpdir_inside(&launch, private_tmp.path()))
         .current_dir(workspace.root())
         .stdin(Stdio::null())
         .stdout(writer.try_clone()?)

@@ -29,6 +29,7 @@ pub enum PathError {
 pub struct Workspace {
     root: PathBuf,
     scrubbed_env: Vec<String>,
+    sandbox: crate::sandbox::Sandbox,
 }
 
 impl Workspace {
@@ -44,6 +45,7 @@ impl Workspace {
         Ok(Self {
             root,
             scrubbed_env: Vec::new(),
+            sandbox: crate::sandbox::Sandbox::off(),
         })
     }
 
@@ -59,6 +61,17 @@ impl Workspace {
 
     pub fn scrubbed_env(&self) -> &[String] {
         &self.scrubbed_env
+    }
+
+    /// The same workspace, its commands run in `sandbox`.
+    pub fn with_sandbox(mut self, sandbox: crate::sandbox::Sandbox) -> Self {
+        self.sandbox = sandbox;
+        self
+    }
+
+    /// The sandbox commands run in.
+    pub fn sandbox(&self) -> &crate::sandbox::Sandbox {
+        &self.sandbox
     }
 
     /// Resolves `path` (relative to the root, or absolute inside it) to an absolute path inside
