@@ -40,9 +40,17 @@ pub enum Command {
     Discard(PatchArgs),
     /// List the sessions started in this workspace, newest first (ids for `run --resume`).
     Sessions(SessionsArgs),
+    /// Serve editors over the Agent Client Protocol on stdin/stdout (Zed, JetBrains, Neovim, acpx).
+    Acp(AcpArgs),
     /// Confine one command with Landlock and seccomp, then run it (used by run_command).
     #[command(hide = true)]
     SandboxExec(SandboxExecArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AcpArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
 }
 
 #[derive(Debug, Args)]

@@ -288,7 +288,7 @@ pub async fn review_and_apply(
             ),
         }
     })?;
-    match approver.review_edit(&edit).await {
+    match approver.review_edit("isolated-change", &edit).await {
         Decision::Approved {
             edit: reviewed,
             note,

@@ -4,6 +4,7 @@
 This file parses the command line, dispatches, and maps errors to exit codes; nothing else.
 */
 
+mod acp;
 mod agent;
 mod batch;
 mod cli;
@@ -72,6 +73,7 @@ fn main() -> ExitCode {
             Command::Apply(args) => history::apply(args).await,
             Command::Discard(args) => history::discard(args),
             Command::Sessions(args) => history::list_sessions(args),
+            Command::Acp(args) => acp::acp(args).await,
             Command::SandboxExec(_) => Ok(ExitCode::from(exit::FAILURE)),
         }
     });

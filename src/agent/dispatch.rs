@@ -75,7 +75,7 @@ impl ToolRunner {
                 arguments: arguments.to_string(),
             },
         });
-        let decision = self.approver.review_tool_call(tool, arguments).await;
+        let decision = self.approver.review_tool_call(id, tool, arguments).await;
         emit_decision(events, id, &decision);
         match decision {
             Decision::Approved { .. } => mcp.call(tool, arguments).await,
@@ -97,6 +97,19 @@ impl ToolRunner {
     /// The turn whose edits are being applied (the checkpoint they belong to).
     pub fn set_turn(&mut self, turn: u32) {
         self.turn = turn;
+    }
+
+    pub fn approval_mode(&self) -> crate::review::ApprovalMode {
+        self.approver.mode()
+    }
+
+    pub fn set_approval_mode(&mut self, mode: crate::review::ApprovalMode) {
+        self.approver.set_mode(mode);
+    }
+
+    /// The token whose cancelling kills running commands (one per prompt of a long session).
+    pub fn set_hard_stop(&mut self, hard_stop: CancellationToken) {
+        self.hard_stop = hard_stop;
     }
 
     pub fn denied_actions(&self) -> u32 {
@@ -131,7 +144,10 @@ impl ToolRunner {
                     id: id.to_string(),
                     action,
                 });
-                let decision = self.approver.review_command(&args.command, placement).await;
+                let decision = self
+                    .approver
+                    .review_command(id, &args.command, placement)
+                    .await;
                 emit_decision(events, id, &decision);
                 match decision {
                     Decision::Approved { .. } => {
@@ -180,7 +196,7 @@ impl ToolRunner {
             id: id.to_string(),
             action,
         });
-        let decision = self.approver.review_edit(&edit).await;
+        let decision = self.approver.review_edit(id, &edit).await;
         emit_decision(events, id, &decision);
         match decision {
             Decision::Approved {

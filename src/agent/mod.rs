@@ -91,6 +91,8 @@ pub struct Agent<'a> {
 pub struct Ended {
     pub outcome: Outcome,
     pub output: Option<serde_json::Value>,
+    /// The conversation as it stands now, to go on with.
+    pub conversation: Conversation,
 }
 
 /// What the final answer is worth under the output schema.
@@ -239,7 +241,11 @@ impl Agent<'_> {
             denied_actions: self.tools.denied_actions(),
             output: output.clone(),
         });
-        Ended { outcome, output }
+        Ended {
+            outcome,
+            output,
+            conversation: Conversation { history, turns },
+        }
     }
 
     /// The calls a reply without `tool_calls` wrote as text, when the provider setting allows

@@ -7,6 +7,7 @@ interactive review on a terminal. With no terminal, whatever would be asked is d
 mod hunks;
 mod interactive;
 mod readonly;
+mod remote;
 mod render;
 
 use agent_tools::PreparedEdit;
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::mcp::McpTool;
 use interactive::{CommandAnswer, EditAnswer};
 pub use readonly::is_read_only;
+pub use remote::{Answer, Asker, FileDiff, Question};
 pub use render::render_edit;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
@@ -42,11 +44,13 @@ impl ApprovalMode {
     }
 }
 
-/// Whether someone can answer questions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Whether someone can answer questions, and where.
+#[derive(Clone)]
 pub enum Interaction {
     Terminal,
     Unattended,
+    /// The session's front end (an editor): questions go to it.
+    Remote(std::sync::Arc<dyn Asker>),
 }
 
 /// How the commands of this session are confined, as far as approval is concerned.
@@ -120,6 +124,8 @@ pub struct Approver {
     interaction: Interaction,
     rules: CommandRules,
     accept_all_edits: bool,
+    reject_all_edits: bool,
+    session_denied: Vec<Vec<String>>,
     session_allowed: Vec<Vec<String>>,
     /// MCP tools the user allowed for the rest of the session.
     tools_allowed: Vec<String>,
@@ -135,6 +141,8 @@ impl Approver {
             interaction,
             rules,
             accept_all_edits: false,
+            reject_all_edits: false,
+            session_denied: Vec::new(),
             session_allowed: Vec::new(),
             tools_allowed: Vec::new(),
             denied: 0,
@@ -155,6 +163,15 @@ impl Approver {
         self
     }
 
+    /// Changes the approval mode (an editor's `session/set_mode`).
+    pub fn set_mode(&mut self, mode: ApprovalMode) {
+        self.mode = mode;
+    }
+
+    pub fn mode(&self) -> ApprovalMode {
+        self.mode
+    }
+
     /// How many actions were refused so far.
     pub fn denied(&self) -> u32 {
         self.denied
@@ -165,8 +182,8 @@ impl Approver {
         self.quit
     }
 
-    pub async fn review_edit(&mut self, edit: &PreparedEdit) -> Decision {
-        let decision = match (self.mode, self.interaction) {
+    pub async fn review_edit(&mut self, call_id: &str, edit: &PreparedEdit) -> Decision {
+        let decision = match (self.mode, self.interaction.clone()) {
             (ApprovalMode::None, _) => {
                 eprintln!("{}", render_edit(edit));
                 Decision::Denied {
@@ -176,7 +193,36 @@ impl Approver {
             }
             (ApprovalMode::All | ApprovalMode::Edits, _) => approved(),
             (ApprovalMode::Ask, _) if self.accept_all_edits => approved(),
+            (ApprovalMode::Ask, _) if self.reject_all_edits => rejected_for_the_session(),
             (ApprovalMode::Ask, Interaction::Unattended) => unattended(),
+            (ApprovalMode::Ask, Interaction::Remote(asker)) => {
+                let question = Question::Edit {
+                    call_id: call_id.to_string(),
+                    summary: edit.summary(),
+                    files: edit
+                        .changes
+                        .iter()
+                        .map(|change| FileDiff {
+                            path: change.path.clone(),
+                            old: change.old.clone(),
+                            new: change.new.clone(),
+                        })
+                        .collect(),
+                };
+                match asker.ask(question).await {
+                    Answer::AllowOnce => approved_by_user(),
+                    Answer::AllowAlways => {
+                        self.accept_all_edits = true;
+                        approved_by_user()
+                    }
+                    Answer::RejectOnce => rejected_by_user(),
+                    Answer::RejectAlways => {
+                        self.reject_all_edits = true;
+                        rejected_by_user()
+                    }
+                    Answer::Cancelled => Decision::Quit,
+                }
+            }
             (ApprovalMode::Ask, Interaction::Terminal) => {
                 let edit = edit.clone();
                 match tokio::task::spawn_blocking(move || interactive::ask_edit(&edit)).await {
@@ -200,7 +246,12 @@ impl Approver {
         self.count(decision)
     }
 
-    pub async fn review_command(&mut self, command: &str, placement: Placement) -> Decision {
+    pub async fn review_command(
+        &mut self,
+        call_id: &str,
+        command: &str,
+        placement: Placement,
+    ) -> Decision {
         let words = shlex::split(command).unwrap_or_default();
         let needs_a_person = placement == Placement::OutsideSandbox
             || self.confinement == Confinement::Unenforceable;
@@ -217,10 +268,22 @@ impl Approver {
                 ),
                 by: DecidedBy::Settings,
             }
+        } else if let Some(rule) = self
+            .session_denied
+            .iter()
+            .find(|rule| starts_with(&words, rule))
+        {
+            Decision::Denied {
+                reason: format!(
+                    "the user rejected `{}` commands for this session",
+                    rule.join(" ")
+                ),
+                by: DecidedBy::User,
+            }
         } else if needs_a_person && self.mode != ApprovalMode::None {
-            self.ask_a_person(command, &words, placement).await
+            self.ask_a_person(call_id, command, &words, placement).await
         } else {
-            match (self.mode, self.interaction) {
+            match (self.mode, self.interaction.clone()) {
                 (ApprovalMode::None, _) => Decision::Denied {
                     reason: "dry run (--approval none): commands are never run".into(),
                     by: DecidedBy::Settings,
@@ -232,6 +295,15 @@ impl Approver {
                     approved()
                 }
                 (ApprovalMode::Ask | ApprovalMode::Edits, Interaction::Unattended) => unattended(),
+                (ApprovalMode::Ask | ApprovalMode::Edits, Interaction::Remote(asker)) => {
+                    let question = Question::Command {
+                        call_id: call_id.to_string(),
+                        command: command.to_string(),
+                        outside_sandbox: false,
+                    };
+                    let answer = asker.ask(question).await;
+                    self.remote_command_answer(answer, &words, Placement::InsideSandbox)
+                }
                 (ApprovalMode::Ask | ApprovalMode::Edits, Interaction::Terminal) => {
                     let shown = command.to_string();
                     let answer =
@@ -246,6 +318,7 @@ impl Approver {
     /// A command no setting may allow: one leaving the sandbox, or any when no sandbox works.
     async fn ask_a_person(
         &mut self,
+        call_id: &str,
         command: &str,
         words: &[String],
         placement: Placement,
@@ -254,11 +327,20 @@ impl Approver {
             Placement::OutsideSandbox => "it asks to run OUTSIDE the sandbox, with all your rights",
             Placement::InsideSandbox => "no sandbox works here: it runs with all your rights",
         };
-        match self.interaction {
+        match self.interaction.clone() {
             Interaction::Unattended => Decision::Denied {
                 reason: format!("{warning}, and no one is at a terminal to allow that"),
                 by: DecidedBy::Settings,
             },
+            Interaction::Remote(asker) => {
+                let question = Question::Command {
+                    call_id: call_id.to_string(),
+                    command: command.to_string(),
+                    outside_sandbox: placement == Placement::OutsideSandbox,
+                };
+                let answer = asker.ask(question).await;
+                self.remote_command_answer(answer, words, placement)
+            }
             Interaction::Terminal => {
                 let shown = format!("{command}\n  ({warning})");
                 let answer =
@@ -273,11 +355,40 @@ impl Approver {
         }
     }
 
+    /// The decision a front end's answer about a command makes.
+    fn remote_command_answer(
+        &mut self,
+        answer: Answer,
+        words: &[String],
+        placement: Placement,
+    ) -> Decision {
+        match (answer, placement) {
+            (Answer::AllowOnce, _) | (Answer::AllowAlways, Placement::OutsideSandbox) => {
+                approved_by_user()
+            }
+            (Answer::AllowAlways, Placement::InsideSandbox) => {
+                self.session_allowed.push(command_prefix(words));
+                approved_by_user()
+            }
+            (Answer::RejectOnce, _) => rejected_by_user(),
+            (Answer::RejectAlways, _) => {
+                self.session_denied.push(command_prefix(words));
+                rejected_by_user()
+            }
+            (Answer::Cancelled, _) => Decision::Quit,
+        }
+    }
+
     /// A call of an MCP tool: asked like a command, unless its server marks it read-only or the
     /// user allowed the tool for the session.
-    pub async fn review_tool_call(&mut self, tool: &McpTool, arguments: &str) -> Decision {
+    pub async fn review_tool_call(
+        &mut self,
+        call_id: &str,
+        tool: &McpTool,
+        arguments: &str,
+    ) -> Decision {
         let allowed = tool.read_only || self.tools_allowed.contains(&tool.exposed);
-        let decision = match (self.mode, self.interaction) {
+        let decision = match (self.mode, self.interaction.clone()) {
             (ApprovalMode::None, _) => Decision::Denied {
                 reason: "dry run (--approval none): tools of MCP servers are never called".into(),
                 by: DecidedBy::Settings,
@@ -285,6 +396,22 @@ impl Approver {
             (ApprovalMode::All, _) => approved(),
             (ApprovalMode::Ask | ApprovalMode::Edits, _) if allowed => approved(),
             (ApprovalMode::Ask | ApprovalMode::Edits, Interaction::Unattended) => unattended(),
+            (ApprovalMode::Ask | ApprovalMode::Edits, Interaction::Remote(asker)) => {
+                let question = Question::ToolCall {
+                    call_id: call_id.to_string(),
+                    tool: tool.exposed.clone(),
+                    arguments: arguments.to_string(),
+                };
+                match asker.ask(question).await {
+                    Answer::AllowOnce => approved_by_user(),
+                    Answer::AllowAlways => {
+                        self.tools_allowed.push(tool.exposed.clone());
+                        approved_by_user()
+                    }
+                    Answer::RejectOnce | Answer::RejectAlways => rejected_by_user(),
+                    Answer::Cancelled => Decision::Quit,
+                }
+            }
             (ApprovalMode::Ask | ApprovalMode::Edits, Interaction::Terminal) => {
                 let (name, shown) = (tool.exposed.clone(), arguments.to_string());
                 let answer =
@@ -344,6 +471,20 @@ fn approved_by_user() -> Decision {
     Decision::Approved {
         edit: None,
         note: None,
+        by: DecidedBy::User,
+    }
+}
+
+fn rejected_by_user() -> Decision {
+    Decision::Denied {
+        reason: "the user rejected it".into(),
+        by: DecidedBy::User,
+    }
+}
+
+fn rejected_for_the_session() -> Decision {
+    Decision::Denied {
+        reason: "the user rejected every edit for this session".into(),
         by: DecidedBy::User,
     }
 }

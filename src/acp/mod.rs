@@ -1,0 +1,268 @@
+/*!
+`agent acp`: the agent for editors, over the Agent Client Protocol (ACP v1, newline-delimited
+JSON-RPC on stdin/stdout; diagnostics go to stderr). Zed, JetBrains IDEs, Neovim and `acpx` start
+it as a subprocess. Each ACP session is a [`session::Session`]; prompts run in their own task so
+the connection keeps serving (a `session/cancel` must get through while a prompt streams).
+*/
+
+mod session;
+mod updates;
+
+use std::collections::HashMap;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use agent_client_protocol::schema::ProtocolVersion;
+use agent_client_protocol::v1::schema::{
+    AgentCapabilities, CancelNotification, Implementation, InitializeRequest, InitializeResponse,
+    ListSessionsRequest, ListSessionsResponse, LoadSessionRequest, LoadSessionResponse,
+    McpCapabilities, NewSessionRequest, NewSessionResponse, PromptCapabilities, PromptRequest,
+    PromptResponse, SessionCapabilities, SessionInfo, SessionListCapabilities, SessionMode,
+    SessionModeState, SessionNotification, SetSessionModeRequest, SetSessionModeResponse,
+};
+use agent_client_protocol::{Agent, Stdio};
+use anyhow::Result;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::AcpArgs;
+use crate::config::FileConfig;
+use session::{MODES, Opening, Session, mode_id};
+use updates::Updates;
+
+type Token = Arc<Mutex<CancellationToken>>;
+
+/// An open session, and the stops of its running prompt, reachable while the prompt holds it.
+#[derive(Clone)]
+struct Open {
+    session: Arc<tokio::sync::Mutex<Session>>,
+    stop: Token,
+    hard_stop: Token,
+}
+
+/// Every open session, by id.
+#[derive(Default)]
+struct Sessions {
+    open: Mutex<HashMap<String, Open>>,
+}
+
+impl Sessions {
+    fn get(&self, id: &str) -> Result<Open, agent_client_protocol::Error> {
+        lock(&self.open)
+            .get(id)
+            .cloned()
+            .ok_or_else(|| invalid(format!("unknown session `{id}`")))
+    }
+
+    fn add(&self, session: Session) {
+        let id = session.id.clone();
+        let open = Open {
+            stop: Arc::clone(&session.stop),
+            hard_stop: Arc::clone(&session.hard_stop),
+            session: Arc::new(tokio::sync::Mutex::new(session)),
+        };
+        lock(&self.open).insert(id, open);
+    }
+}
+
+pub async fn acp(args: AcpArgs) -> Result<ExitCode> {
+    let sessions = Arc::new(Sessions::default());
+    let model = Arc::new(args.model);
+    let (for_new, for_load, for_prompt, for_mode, for_cancel) = (
+        Arc::clone(&sessions),
+        Arc::clone(&sessions),
+        Arc::clone(&sessions),
+        Arc::clone(&sessions),
+        Arc::clone(&sessions),
+    );
+    let (model_new, model_load) = (Arc::clone(&model), Arc::clone(&model));
+    let served = Agent
+        .v1()
+        .name("agent")
+        .on_receive_request(
+            async |request: InitializeRequest, responder, _connection| {
+                responder.respond(initialized(&request))
+            },
+            agent_client_protocol::on_receive_request!(),
+        )
+        .on_receive_request(
+            async move |request: NewSessionRequest, responder, connection| {
+                let opening = Opening {
+                    connection,
+                    cwd: &request.cwd,
+                    mcp_servers: &request.mcp_servers,
+                    model: &model_new,
+                };
+                match Session::open(opening, None).await {
+                    Ok(session) => {
+                        let response =
+                            NewSessionResponse::new(session.id.clone()).modes(modes(&session));
+                        for_new.add(session);
+                        responder.respond(response)
+                    }
+                    Err(error) => responder.respond_with_error(invalid(format!("{error:#}"))),
+                }
+            },
+            agent_client_protocol::on_receive_request!(),
+        )
+        .on_receive_request(
+            async move |request: LoadSessionRequest, responder, connection| {
+                let opening = Opening {
+                    connection: connection.clone(),
+                    cwd: &request.cwd,
+                    mcp_servers: &request.mcp_servers,
+                    model: &model_load,
+                };
+                let id = request.session_id.0.to_string();
+                match Session::open(opening, Some(&id)).await {
+                    Ok(session) => {
+                        for update in updates::replayed(&session.transcript_text()) {
+                            let _ = connection
+                                .send_notification(SessionNotification::new(id.clone(), update));
+                        }
+                        let response = LoadSessionResponse::new().modes(modes(&session));
+                        for_load.add(session);
+                        responder.respond(response)
+                    }
+                    Err(error) => responder.respond_with_error(invalid(format!("{error:#}"))),
+                }
+            },
+            agent_client_protocol::on_receive_request!(),
+        )
+        .on_receive_request(
+            async move |request: ListSessionsRequest, responder, _connection| {
+                responder.respond(listed(&request))
+            },
+            agent_client_protocol::on_receive_request!(),
+        )
+        .on_receive_request(
+            async move |request: PromptRequest, responder, connection| {
+                let id = request.session_id.0.to_string();
+                let shared = match for_prompt.get(&id) {
+                    Ok(open) => open.session,
+                    Err(error) => return responder.respond_with_error(error),
+                };
+                // The prompt runs beside the connection, which keeps serving cancel and the
+                // answers to permission requests.
+                let updates = Updates {
+                    connection: connection.clone(),
+                    session_id: id,
+                };
+                connection.spawn(async move {
+                    let Ok(mut session) = shared.try_lock() else {
+                        return responder.respond_with_error(invalid(
+                            "a prompt is already running in this session".into(),
+                        ));
+                    };
+                    match session.prompt(&request.prompt, updates).await {
+                        Ok(stop_reason) => responder.respond(PromptResponse::new(stop_reason)),
+                        Err(error) => responder.respond_with_error(
+                            agent_client_protocol::Error::internal_error()
+                                .data(serde_json::json!(format!("{error:#}"))),
+                        ),
+                    }
+                })
+            },
+            agent_client_protocol::on_receive_request!(),
+        )
+        .on_receive_request(
+            async move |request: SetSessionModeRequest, responder, _connection| {
+                let shared = match for_mode.get(&request.session_id.0) {
+                    Ok(open) => open.session,
+                    Err(error) => return responder.respond_with_error(error),
+                };
+                let Some(&(mode, _, _)) =
+                    MODES.iter().find(|(_, id, _)| **id == *request.mode_id.0)
+                else {
+                    return responder.respond_with_error(invalid(format!(
+                        "unknown mode `{}`",
+                        request.mode_id.0
+                    )));
+                };
+                match shared.try_lock() {
+                    Ok(mut session) => {
+                        session.set_mode(mode);
+                        responder.respond(SetSessionModeResponse::new())
+                    }
+                    Err(_) => responder.respond_with_error(invalid(
+                        "the mode cannot change while a prompt runs".into(),
+                    )),
+                }
+            },
+            agent_client_protocol::on_receive_request!(),
+        )
+        .on_receive_notification(
+            async move |notification: CancelNotification, _connection| {
+                // The running prompt holds its session: its stops are reached beside it.
+                if let Ok(open) = for_cancel.get(&notification.session_id.0) {
+                    lock(&open.stop).cancel();
+                    lock(&open.hard_stop).cancel();
+                }
+                Ok(())
+            },
+            agent_client_protocol::on_receive_notification!(),
+        )
+        .connect_to(Stdio::new())
+        .await
+        .map_err(|error| anyhow::anyhow!("ACP connection: {error}"));
+    // The editor is gone: every session's MCP servers end with it.
+    let open: Vec<Open> = lock(&sessions.open).drain().map(|(_, open)| open).collect();
+    for open in open {
+        if let Ok(session) = Arc::try_unwrap(open.session) {
+            session.into_inner().close().await;
+        }
+    }
+    served?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The answer to `initialize`: protocol v1 (the one version spoken here, whatever the client
+/// asked for; a client that cannot speak it disconnects), what this agent can do, who it is.
+fn initialized(_request: &InitializeRequest) -> InitializeResponse {
+    let capabilities = AgentCapabilities::new()
+        .load_session(true)
+        .prompt_capabilities(PromptCapabilities::new().embedded_context(true))
+        .mcp_capabilities(McpCapabilities::new())
+        .session_capabilities(SessionCapabilities::new().list(SessionListCapabilities::new()));
+    InitializeResponse::new(ProtocolVersion::V1)
+        .agent_capabilities(capabilities)
+        .agent_info(Implementation::new("agent", env!("CARGO_PKG_VERSION")))
+}
+
+/// The approval modes, with the session's current one.
+fn modes(session: &Session) -> SessionModeState {
+    let available = MODES
+        .iter()
+        .map(|(_, id, description)| {
+            SessionMode::new(id.to_string(), id.to_string()).description(description.to_string())
+        })
+        .collect();
+    SessionModeState::new(mode_id(session.mode()).to_string(), available)
+}
+
+/// `session/list`: the stored sessions, of one cwd when given.
+fn listed(request: &ListSessionsRequest) -> ListSessionsResponse {
+    let cwd = request.cwd.clone();
+    let config = cwd
+        .as_deref()
+        .and_then(|cwd| FileConfig::load(cwd).ok())
+        .unwrap_or_default();
+    let dir = crate::config::sessions_dir(None, &config);
+    let sessions = crate::session::sessions(&dir, cwd.as_deref())
+        .into_iter()
+        .map(|summary| {
+            SessionInfo::new(summary.id, std::path::PathBuf::from(summary.workspace))
+                .title(summary.task.lines().next().unwrap_or_default().to_string())
+        })
+        .collect();
+    ListSessionsResponse::new(sessions)
+}
+
+fn invalid(message: String) -> agent_client_protocol::Error {
+    agent_client_protocol::Error::invalid_params().data(serde_json::json!(message))
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -1,0 +1,372 @@
+//! `agent acp` driven over its stdin/stdout as an editor drives it, line by line of JSON-RPC,
+//! against the mock GLM server: initialize, session/new, prompts that stream updates, permission
+//! requests answered allow / reject / always, cancel during the stream and during a pending
+//! permission, set_mode, session/load replaying the conversation, bad input answered with errors.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::{MockGlm, Reply, Sandbox, turn};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdin, ChildStdout};
+
+/// How the test answers the agent's permission requests.
+#[derive(Debug, Clone, Copy)]
+enum Permit {
+    Allow,
+    AllowAlways,
+    Reject,
+    /// Leave the request unanswered.
+    Ignore,
+}
+
+struct Editor {
+    _child: Child,
+    stdin: ChildStdin,
+    lines: Lines<BufReader<ChildStdout>>,
+    next_id: u64,
+    permit: Permit,
+    /// Every `session/update` seen so far.
+    updates: Vec<Value>,
+    /// Every permission request seen so far.
+    permission_requests: Vec<Value>,
+}
+
+impl Editor {
+    async fn start(sandbox: &Sandbox, mock: &MockGlm) -> Self {
+        let mut command = sandbox.agent(mock);
+        command
+            .arg("acp")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped());
+        let mut child = command.spawn().unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut editor = Self {
+            _child: child,
+            stdin,
+            lines,
+            next_id: 1,
+            permit: Permit::Allow,
+            updates: Vec::new(),
+            permission_requests: Vec::new(),
+        };
+        let init = editor
+            .request(
+                "initialize",
+                json!({"protocolVersion": 1, "clientCapabilities": {}}),
+            )
+            .await;
+        assert_eq!(init["result"]["protocolVersion"], 1, "{init}");
+        editor
+    }
+
+    async fn send(&mut self, message: &Value) {
+        let mut line = message.to_string();
+        line.push('\n');
+        self.stdin.write_all(line.as_bytes()).await.unwrap();
+    }
+
+    /// Sends a request and reads until its response, answering permission requests meanwhile.
+    async fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
+            .await;
+        self.until(|message| message["id"] == id && message.get("method").is_none())
+            .await
+    }
+
+    /// Reads messages until one satisfies `done` (a generous guard, not a sleep).
+    async fn until(&mut self, done: impl Fn(&Value) -> bool) -> Value {
+        loop {
+            let line = tokio::time::timeout(Duration::from_secs(60), self.lines.next_line())
+                .await
+                .expect("the agent went quiet")
+                .unwrap()
+                .expect("the agent closed stdout");
+            let message: Value = serde_json::from_str(&line).unwrap();
+            if done(&message) {
+                return message;
+            }
+            match message["method"].as_str() {
+                Some("session/update") => self.updates.push(message["params"]["update"].clone()),
+                Some("session/request_permission") => {
+                    self.permission_requests.push(message["params"].clone());
+                    self.answer_permission(&message).await;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    async fn answer_permission(&mut self, request: &Value) {
+        let option = match self.permit {
+            Permit::Allow => "allow_once",
+            Permit::AllowAlways => "allow_always",
+            Permit::Reject => "reject_once",
+            Permit::Ignore => return,
+        };
+        let answer = json!({"jsonrpc": "2.0", "id": request["id"], "result": {"outcome": {"outcome": "selected", "optionId": option}}});
+        self.send(&answer).await;
+    }
+
+    async fn new_session(&mut self, sandbox: &Sandbox) -> String {
+        let cwd = sandbox.workspace.canonicalize().unwrap();
+        let created = self
+            .request("session/new", json!({"cwd": cwd, "mcpServers": []}))
+            .await;
+        created["result"]["sessionId"].as_str().unwrap().to_string()
+    }
+
+    async fn prompt(&mut self, session: &str, text: &str) -> Value {
+        self.request(
+            "session/prompt",
+            json!({"sessionId": session, "prompt": [{"type": "text", "text": text}]}),
+        )
+        .await
+    }
+
+    fn updates_of_kind(&self, kind: &str) -> Vec<&Value> {
+        self.updates
+            .iter()
+            .filter(|update| update["sessionUpdate"] == kind)
+            .collect()
+    }
+}
+
+fn edit_then_answer() -> Vec<Reply> {
+    vec![
+        turn()
+            .reasoning("I should write it.")
+            .call("w1", "write_file", r#"{"path":"a.txt","content":"new\n"}"#)
+            .reply(),
+        turn().content("Written.").reply(),
+    ]
+}
+
+#[tokio::test]
+async fn a_prompt_streams_thoughts_calls_and_an_allowed_edit() {
+    let sandbox = Sandbox::new(&[("a.txt", "old\n")]);
+    let mock = MockGlm::start(edit_then_answer()).await;
+    let mut editor = Editor::start(&sandbox, &mock).await;
+    let session = editor.new_session(&sandbox).await;
+    let done = editor.prompt(&session, "rewrite a.txt").await;
+    assert_eq!(done["result"]["stopReason"], "end_turn", "{done}");
+    assert_eq!(sandbox.read("a.txt"), "new\n");
+    let thoughts = editor.updates_of_kind("agent_thought_chunk");
+    assert_eq!(thoughts[0]["content"]["text"], "I should write it.");
+    let call = editor.updates_of_kind("tool_call")[0].clone();
+    assert_eq!(call["toolCallId"], "w1");
+    assert_eq!(call["kind"], "edit");
+    assert_eq!(call["locations"], json!([{"path": "a.txt"}]));
+    let asked = &editor.permission_requests[0];
+    assert_eq!(asked["toolCall"]["content"][0]["type"], "diff");
+    assert_eq!(asked["toolCall"]["content"][0]["oldText"], "old\n");
+    assert_eq!(asked["toolCall"]["content"][0]["newText"], "new\n");
+    let kinds: Vec<&str> = asked["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|option| option["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["allow_once", "allow_always", "reject_once", "reject_always"]
+    );
+    let result = editor.updates_of_kind("tool_call_update");
+    assert_eq!(result.last().unwrap()["status"], "completed");
+    let message = editor.updates_of_kind("agent_message_chunk");
+    assert_eq!(message[0]["content"]["text"], "Written.");
+}
+
+#[tokio::test]
+async fn a_rejected_edit_changes_nothing_and_a_second_prompt_continues() {
+    let sandbox = Sandbox::new(&[("a.txt", "old\n")]);
+    let mut replies = edit_then_answer();
+    replies.push(turn().content("Understood.").reply());
+    let mock = MockGlm::start(replies).await;
+    let mut editor = Editor::start(&sandbox, &mock).await;
+    editor.permit = Permit::Reject;
+    let session = editor.new_session(&sandbox).await;
+    let done = editor.prompt(&session, "rewrite a.txt").await;
+    assert_eq!(done["result"]["stopReason"], "end_turn");
+    assert_eq!(sandbox.read("a.txt"), "old\n");
+    let second = editor.prompt(&session, "never mind").await;
+    assert_eq!(second["result"]["stopReason"], "end_turn");
+    let requests = mock.requests();
+    let before = requests[1].body["messages"].as_array().unwrap().clone();
+    let after = requests[2].body["messages"].as_array().unwrap().clone();
+    assert_eq!(
+        after[..before.len()],
+        before[..],
+        "the same conversation, extended"
+    );
+    assert_eq!(after.last().unwrap()["content"], "never mind");
+}
+
+#[tokio::test]
+async fn allow_always_asks_once_and_modes_switch() {
+    let sandbox = Sandbox::new(&[]);
+    let mock = MockGlm::start(vec![
+        turn()
+            .call("w1", "write_file", r#"{"path":"a.txt","content":"1\n"}"#)
+            .call("w2", "write_file", r#"{"path":"b.txt","content":"2\n"}"#)
+            .reply(),
+        turn().content("done").reply(),
+        turn()
+            .call("c1", "run_command", r#"{"command":"echo hi > c.txt"}"#)
+            .reply(),
+        turn().content("ran").reply(),
+    ])
+    .await;
+    let mut editor = Editor::start(&sandbox, &mock).await;
+    editor.permit = Permit::AllowAlways;
+    let session = editor.new_session(&sandbox).await;
+    editor.prompt(&session, "write two files").await;
+    assert_eq!(editor.permission_requests.len(), 1);
+    assert_eq!(
+        (sandbox.read("a.txt"), sandbox.read("b.txt")),
+        ("1\n".into(), "2\n".into())
+    );
+    let switched = editor
+        .request(
+            "session/set_mode",
+            json!({"sessionId": session, "modeId": "all"}),
+        )
+        .await;
+    assert!(switched.get("error").is_none(), "{switched}");
+    editor.permit = Permit::Reject;
+    editor.prompt(&session, "run it").await;
+    assert_eq!(editor.permission_requests.len(), 1, "mode all asks nothing");
+    assert_eq!(sandbox.read("c.txt"), "hi\n");
+}
+
+#[tokio::test]
+async fn cancel_during_a_pending_permission_applies_nothing() {
+    let sandbox = Sandbox::new(&[("a.txt", "old\n")]);
+    let mock = MockGlm::start(edit_then_answer()).await;
+    let mut editor = Editor::start(&sandbox, &mock).await;
+    editor.permit = Permit::Ignore;
+    let session = editor.new_session(&sandbox).await;
+    let id = editor.next_id;
+    editor.next_id += 1;
+    editor
+        .send(&json!({"jsonrpc": "2.0", "id": id, "method": "session/prompt", "params": {"sessionId": session, "prompt": [{"type": "text", "text": "rewrite"}]}}))
+        .await;
+    editor
+        .until(|message| message["method"] == "session/request_permission")
+        .await;
+    editor
+        .send(&json!({"jsonrpc": "2.0", "method": "session/cancel", "params": {"sessionId": session}}))
+        .await;
+    let done = editor.until(|message| message["id"] == id).await;
+    assert_eq!(done["result"]["stopReason"], "cancelled", "{done}");
+    assert_eq!(sandbox.read("a.txt"), "old\n");
+}
+
+#[tokio::test]
+async fn cancel_during_the_stream_stops_at_once() {
+    let sandbox = Sandbox::new(&[]);
+    let mock = MockGlm::start(vec![Reply::Stall(
+        turn().reasoning("thinking...").chunks()[..1].to_vec(),
+    )])
+    .await;
+    let mut editor = Editor::start(&sandbox, &mock).await;
+    let session = editor.new_session(&sandbox).await;
+    let id = editor.next_id;
+    editor.next_id += 1;
+    editor
+        .send(&json!({"jsonrpc": "2.0", "id": id, "method": "session/prompt", "params": {"sessionId": session, "prompt": [{"type": "text", "text": "think"}]}}))
+        .await;
+    editor
+        .until(|message| message["params"]["update"]["sessionUpdate"] == "agent_thought_chunk")
+        .await;
+    editor
+        .send(&json!({"jsonrpc": "2.0", "method": "session/cancel", "params": {"sessionId": session}}))
+        .await;
+    let done = editor.until(|message| message["id"] == id).await;
+    assert_eq!(done["result"]["stopReason"], "cancelled", "{done}");
+}
+
+#[tokio::test]
+async fn load_replays_the_conversation_and_takes_prompts() {
+    let sandbox = Sandbox::new(&[("a.txt", "old\n")]);
+    let mut replies = edit_then_answer();
+    replies.push(turn().content("Still here.").reply());
+    let mock = MockGlm::start(replies).await;
+    let mut first = Editor::start(&sandbox, &mock).await;
+    let session = first.new_session(&sandbox).await;
+    first.prompt(&session, "rewrite a.txt").await;
+    drop(first);
+
+    let mut second = Editor::start(&sandbox, &mock).await;
+    let cwd = sandbox.workspace.canonicalize().unwrap();
+    let loaded = second
+        .request(
+            "session/load",
+            json!({"sessionId": session, "cwd": cwd, "mcpServers": []}),
+        )
+        .await;
+    assert!(loaded.get("error").is_none(), "{loaded}");
+    let kinds: Vec<&str> = second
+        .updates
+        .iter()
+        .map(|update| update["sessionUpdate"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "user_message_chunk",
+            "agent_thought_chunk",
+            "tool_call",
+            "tool_call_update",
+            "agent_message_chunk"
+        ]
+    );
+    let done = second.prompt(&session, "still there?").await;
+    assert_eq!(done["result"]["stopReason"], "end_turn");
+    let requests = mock.requests();
+    let before = requests[1].body["messages"].as_array().unwrap().clone();
+    let after = requests[2].body["messages"].as_array().unwrap().clone();
+    assert_eq!(after[..before.len()], before[..]);
+}
+
+#[tokio::test]
+async fn bad_input_gets_errors_and_the_agent_keeps_serving() {
+    let sandbox = Sandbox::new(&[]);
+    let mock = MockGlm::start(vec![]).await;
+    let mut editor = Editor::start(&sandbox, &mock).await;
+    editor.stdin.write_all(b"this is not json\n").await.unwrap();
+    let parse = editor.until(|message| message.get("error").is_some()).await;
+    assert_eq!(parse["error"]["code"], -32700);
+    let unknown = editor.request("no/such_method", json!({})).await;
+    assert_eq!(unknown["error"]["code"], -32601);
+    let relative = editor
+        .request(
+            "session/new",
+            json!({"cwd": "relative/dir", "mcpServers": []}),
+        )
+        .await;
+    assert!(
+        relative["error"]["data"]
+            .as_str()
+            .unwrap()
+            .contains("must be an absolute path"),
+        "{relative}"
+    );
+    let missing = editor.prompt("no-such-session", "hi").await;
+    assert!(
+        missing["error"]["data"]
+            .as_str()
+            .unwrap()
+            .contains("unknown session"),
+        "{missing}"
+    );
+    let session = editor.new_session(&sandbox).await;
+    assert!(!session.is_empty());
+}
