@@ -370,3 +370,60 @@ async fn bad_input_gets_errors_and_the_agent_keeps_serving() {
     let session = editor.new_session(&sandbox).await;
     assert!(!session.is_empty());
 }
+
+/// `acpx` (a real ACP client from the npm registry) running `agent acp` for one prompt.
+async fn acpx(sandbox: &Sandbox, mock: &MockGlm, policy: &str) -> support::Finished {
+    let acpx = support::npm::npm_packages("acpx").join(".bin/acpx");
+    let mut command = tokio::process::Command::new(acpx);
+    command
+        .current_dir(&sandbox.workspace)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", &sandbox.home)
+        .env("AGENT_API_KEY", support::API_KEY)
+        .env("AGENT_BASE_URL", &mock.url)
+        .env("AGENT_SESSIONS_DIR", sandbox.sessions_dir())
+        .args(["--format", "json", "--json-strict", policy, "--agent"])
+        .arg(format!("{} acp", env!("CARGO_BIN_EXE_agent")))
+        .args(["exec", "rewrite a.txt"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    support::finish(command).await
+}
+
+/// The result acpx printed for the prompt request.
+fn prompt_result(stdout: &str) -> Value {
+    stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|message| message["id"] == 2 && message.get("method").is_none())
+        .unwrap_or_else(|| panic!("no prompt result in\n{stdout}"))
+}
+
+#[tokio::test]
+async fn acpx_approving_everything_gets_the_edit() {
+    let sandbox = Sandbox::new(&[("a.txt", "old\n")]);
+    let mock = MockGlm::start(edit_then_answer()).await;
+    let run = acpx(&sandbox, &mock, "--approve-all").await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(
+        prompt_result(&run.stdout)["result"],
+        json!({"stopReason": "end_turn"})
+    );
+    assert_eq!(sandbox.read("a.txt"), "new\n");
+}
+
+#[tokio::test]
+async fn acpx_denying_everything_changes_nothing() {
+    let sandbox = Sandbox::new(&[("a.txt", "old\n")]);
+    let mock = MockGlm::start(edit_then_answer()).await;
+    let run = acpx(&sandbox, &mock, "--deny-all").await;
+    assert_eq!(
+        run.code, 5,
+        "acpx's denial exit: {}{}",
+        run.stdout, run.stderr
+    );
+    assert_eq!(sandbox.read("a.txt"), "old\n");
+}
