@@ -34,10 +34,21 @@ struct Editor {
     updates: Vec<Value>,
     /// Every permission request seen so far.
     permission_requests: Vec<Value>,
+    /// With fs capabilities: the texts the editor holds, by path; writes land here.
+    buffers: Option<std::collections::HashMap<String, String>>,
 }
 
 impl Editor {
     async fn start(sandbox: &Sandbox, mock: &MockGlm) -> Self {
+        Self::start_with(sandbox, mock, None).await
+    }
+
+    /// An editor that offers `fs/read_text_file` and `fs/write_text_file` over `buffers`.
+    async fn start_with(
+        sandbox: &Sandbox,
+        mock: &MockGlm,
+        buffers: Option<std::collections::HashMap<String, String>>,
+    ) -> Self {
         let mut command = sandbox.agent(mock);
         command
             .arg("acp")
@@ -54,11 +65,14 @@ impl Editor {
             permit: Permit::Allow,
             updates: Vec::new(),
             permission_requests: Vec::new(),
+            buffers,
         };
+        let fs = editor.buffers.is_some();
+        let capabilities = json!({"fs": {"readTextFile": fs, "writeTextFile": fs}});
         let init = editor
             .request(
                 "initialize",
-                json!({"protocolVersion": 1, "clientCapabilities": {}}),
+                json!({"protocolVersion": 1, "clientCapabilities": capabilities}),
             )
             .await;
         assert_eq!(init["result"]["protocolVersion"], 1, "{init}");
@@ -99,9 +113,35 @@ impl Editor {
                     self.permission_requests.push(message["params"].clone());
                     self.answer_permission(&message).await;
                 }
+                Some("fs/read_text_file") => self.answer_read(&message).await,
+                Some("fs/write_text_file") => self.answer_write(&message).await,
                 _ => {}
             }
         }
+    }
+
+    async fn answer_read(&mut self, request: &Value) {
+        let path = request["params"]["path"].as_str().unwrap();
+        let held = self.buffers.as_ref().unwrap().get(path).cloned();
+        let answer = match held {
+            Some(text) => {
+                json!({"jsonrpc": "2.0", "id": request["id"], "result": {"content": text}})
+            }
+            None => {
+                json!({"jsonrpc": "2.0", "id": request["id"], "error": {"code": -32002, "message": "not found"}})
+            }
+        };
+        self.send(&answer).await;
+    }
+
+    async fn answer_write(&mut self, request: &Value) {
+        let params = &request["params"];
+        self.buffers.as_mut().unwrap().insert(
+            params["path"].as_str().unwrap().to_string(),
+            params["content"].as_str().unwrap().to_string(),
+        );
+        self.send(&json!({"jsonrpc": "2.0", "id": request["id"], "result": {}}))
+            .await;
     }
 
     async fn answer_permission(&mut self, request: &Value) {
@@ -426,4 +466,42 @@ async fn acpx_denying_everything_changes_nothing() {
         run.stdout, run.stderr
     );
     assert_eq!(sandbox.read("a.txt"), "old\n");
+}
+
+#[tokio::test]
+async fn an_editor_with_fs_gets_the_reads_and_writes_and_the_disk_is_untouched() {
+    let sandbox = Sandbox::new(&[("a.txt", "saved\n")]);
+    let path = sandbox
+        .workspace
+        .canonicalize()
+        .unwrap()
+        .join("a.txt")
+        .display()
+        .to_string();
+    let diff = "--- a/a.txt\n+++ b/a.txt\n@@ -1 +1 @@\n-unsaved\n+edited\n";
+    let mock = MockGlm::start(vec![
+        turn()
+            .call("r1", "read_file", r#"{"path":"a.txt"}"#)
+            .call("d1", "apply_diff", &json!({ "diff": diff }).to_string())
+            .reply(),
+        turn().content("done").reply(),
+    ])
+    .await;
+    let buffers = std::collections::HashMap::from([(path.clone(), "unsaved\n".to_string())]);
+    let mut editor = Editor::start_with(&sandbox, &mock, Some(buffers)).await;
+    let session = editor.new_session(&sandbox).await;
+    let done = editor.prompt(&session, "edit a.txt").await;
+    assert_eq!(done["result"]["stopReason"], "end_turn", "{done}");
+    let read = support::tool_result(&mock.requests(), "r1");
+    assert_eq!(read, "     1\tunsaved\n");
+    assert_eq!(
+        support::tool_result(&mock.requests(), "d1"),
+        "applied:\na.txt: +1 -1"
+    );
+    assert_eq!(editor.buffers.as_ref().unwrap()[&path], "edited\n");
+    assert_eq!(
+        sandbox.read("a.txt"),
+        "saved\n",
+        "the disk is the editor's business"
+    );
 }

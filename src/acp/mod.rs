@@ -5,6 +5,7 @@ it as a subprocess. Each ACP session is a [`session::Session`]; prompts run in t
 the connection keeps serving (a `session/cancel` must get through while a prompt streams).
 */
 
+mod files;
 mod session;
 mod updates;
 
@@ -26,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::AcpArgs;
 use crate::config::FileConfig;
-use session::{MODES, Opening, Session, mode_id};
+use session::{Files, MODES, Opening, Session, mode_id};
 use updates::Updates;
 
 type Token = Arc<Mutex<CancellationToken>>;
@@ -39,10 +40,12 @@ struct Open {
     hard_stop: Token,
 }
 
-/// Every open session, by id.
+/// Every open session, by id, and what the client said it can do.
 #[derive(Default)]
 struct Sessions {
     open: Mutex<HashMap<String, Open>>,
+    /// The client offers `fs/read_text_file` and `fs/write_text_file`.
+    editor_files: std::sync::atomic::AtomicBool,
 }
 
 impl Sessions {
@@ -51,6 +54,13 @@ impl Sessions {
             .get(id)
             .cloned()
             .ok_or_else(|| invalid(format!("unknown session `{id}`")))
+    }
+
+    fn files(&self) -> Files {
+        match self.editor_files.load(std::sync::atomic::Ordering::Relaxed) {
+            true => Files::ThroughEditor,
+            false => Files::OnDisk,
+        }
     }
 
     fn add(&self, session: Session) {
@@ -67,7 +77,8 @@ impl Sessions {
 pub async fn acp(args: AcpArgs) -> Result<ExitCode> {
     let sessions = Arc::new(Sessions::default());
     let model = Arc::new(args.model);
-    let (for_new, for_load, for_prompt, for_mode, for_cancel) = (
+    let (for_init, for_new, for_load, for_prompt, for_mode, for_cancel) = (
+        Arc::clone(&sessions),
         Arc::clone(&sessions),
         Arc::clone(&sessions),
         Arc::clone(&sessions),
@@ -79,7 +90,12 @@ pub async fn acp(args: AcpArgs) -> Result<ExitCode> {
         .v1()
         .name("agent")
         .on_receive_request(
-            async |request: InitializeRequest, responder, _connection| {
+            async move |request: InitializeRequest, responder, _connection| {
+                let fs = &request.client_capabilities.fs;
+                let editor_files = fs.read_text_file && fs.write_text_file;
+                for_init
+                    .editor_files
+                    .store(editor_files, std::sync::atomic::Ordering::Relaxed);
                 responder.respond(initialized(&request))
             },
             agent_client_protocol::on_receive_request!(),
@@ -91,6 +107,7 @@ pub async fn acp(args: AcpArgs) -> Result<ExitCode> {
                     cwd: &request.cwd,
                     mcp_servers: &request.mcp_servers,
                     model: &model_new,
+                    files: for_new.files(),
                 };
                 match Session::open(opening, None).await {
                     Ok(session) => {
@@ -111,6 +128,7 @@ pub async fn acp(args: AcpArgs) -> Result<ExitCode> {
                     cwd: &request.cwd,
                     mcp_servers: &request.mcp_servers,
                     model: &model_load,
+                    files: for_load.files(),
                 };
                 let id = request.session_id.0.to_string();
                 match Session::open(opening, Some(&id)).await {

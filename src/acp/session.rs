@@ -11,13 +11,14 @@ use std::sync::{Arc, Mutex};
 use agent_client_protocol::v1::schema::{
     ContentBlock, EmbeddedResourceResource, McpServer, StopReason,
 };
-use agent_tools::Workspace;
+use agent_tools::{Buffers, Workspace};
 use anyhow::{Context, Result, bail};
 use tokio_util::sync::CancellationToken;
 
+use super::files::AcpFiles;
 use super::updates::{PermissionAsker, Updates};
 use crate::agent::event::{Event, Events, Outcome};
-use crate::agent::{Agent, Conversation, ToolRunner, replay};
+use crate::agent::{Agent, Conversation, Editor, ToolRunner, replay};
 use crate::cli::{ApprovalMode, ModelArgs, ProviderKind, SandboxArgs};
 use crate::config::{
     FileConfig, McpServerConfig, Settings, confinement, sandbox, secret_variables,
@@ -73,8 +74,17 @@ pub struct Session {
     pub hard_stop: Arc<Mutex<CancellationToken>>,
 }
 
+/// Where a session's tools read and write files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Files {
+    OnDisk,
+    /// Through the editor's buffers (`fs/read_text_file`, `fs/write_text_file`).
+    ThroughEditor,
+}
+
 /// What opens a session: the editor's connection, where, and which MCP servers it adds.
 pub struct Opening<'a> {
+    pub files: Files,
     pub connection: agent_client_protocol::v1::ConnectionTo<agent_client_protocol::Client>,
     pub cwd: &'a Path,
     pub mcp_servers: &'a [McpServer],
@@ -126,6 +136,16 @@ impl Session {
             ModelClient::new(&settings, tool_definitions())?.with_extra_tools(mcp.definitions());
         let stop = Arc::new(Mutex::new(CancellationToken::new()));
         let hard_stop = Arc::new(Mutex::new(CancellationToken::new()));
+        let editor = match opening.files {
+            Files::ThroughEditor => Some(Editor {
+                files: Arc::new(AcpFiles {
+                    connection: opening.connection.clone(),
+                    session_id: id.clone(),
+                }),
+                buffers: Buffers::default(),
+            }),
+            Files::OnDisk => None,
+        };
         let asker = PermissionAsker {
             connection: opening.connection,
             session_id: id.clone(),
@@ -147,7 +167,10 @@ impl Session {
         let tools = ToolRunner::new(workspace, approver, CancellationToken::new())
             .with_journal(journal)
             .with_mcp(Arc::clone(&mcp));
-        let tools = Some(tools);
+        let tools = Some(match editor {
+            Some(editor) => tools.with_editor(editor),
+            None => tools,
+        });
         Ok(Self {
             id,
             workspace: root,

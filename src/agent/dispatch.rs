@@ -10,6 +10,7 @@ use agent_tools::{
 };
 use tokio_util::sync::CancellationToken;
 
+use super::editor::Editor;
 use super::event::{ApprovalAction, Event, Events};
 use crate::mcp::{McpTool, McpTools};
 use crate::review::{Approver, DecidedBy, Decision, Placement};
@@ -25,6 +26,8 @@ pub struct ToolRunner {
     hard_stop: CancellationToken,
     /// Tools of MCP servers, offered beside ours.
     mcp: std::sync::Arc<McpTools>,
+    /// The editor that holds the files, when reads and edits go through it.
+    editor: Option<Editor>,
 }
 
 impl ToolRunner {
@@ -36,6 +39,7 @@ impl ToolRunner {
             turn: 0,
             hard_stop,
             mcp: std::sync::Arc::default(),
+            editor: None,
         }
     }
 
@@ -99,6 +103,29 @@ impl ToolRunner {
         self.turn = turn;
     }
 
+    /// Reads and edits go through `editor` (its buffers) instead of the disk.
+    pub fn with_editor(mut self, editor: Editor) -> Self {
+        self.workspace = self.workspace.clone().with_buffers(editor.buffers.clone());
+        self.editor = Some(editor);
+        self
+    }
+
+    /// Brings the editor's texts of the files a call reads or edits into the buffers.
+    async fn fetch_from_editor(&self, call: &ToolCall) {
+        let Some(editor) = &self.editor else { return };
+        let paths: Vec<String> = match call {
+            ToolCall::ReadFile(args) => vec![args.path.clone()],
+            ToolCall::WriteFile(args) => vec![args.path.clone()],
+            ToolCall::ApplyDiff(args) => agent_tools::apply_diff::touched_paths(&args.diff),
+            ToolCall::ListFiles(_) | ToolCall::Search(_) | ToolCall::RunCommand(_) => Vec::new(),
+        };
+        let absolute = paths
+            .iter()
+            .filter_map(|path| self.workspace.resolve(path).ok())
+            .collect();
+        editor.fetch(absolute).await;
+    }
+
     pub fn approval_mode(&self) -> crate::review::ApprovalMode {
         self.approver.mode()
     }
@@ -126,6 +153,7 @@ impl ToolRunner {
             Ok(call) => call,
             Err(message) => return ToolOutput::error(message),
         };
+        self.fetch_from_editor(&call).await;
         let workspace = &self.workspace;
         match call {
             ToolCall::ReadFile(args) => read_file::run(workspace, &args),
@@ -205,7 +233,11 @@ impl ToolRunner {
                 ..
             } => {
                 let applied = reviewed.unwrap_or(edit);
-                match applied.commit() {
+                let written = match &self.editor {
+                    Some(editor) if Editor::can_write(&applied) => editor.write(&applied).await,
+                    Some(_) | None => applied.commit().map_err(|error| error.to_string()),
+                };
+                match written {
                     Ok(()) => {
                         let note = note.map(|note| format!("\n({note})")).unwrap_or_default();
                         let journal = match self
@@ -223,7 +255,7 @@ impl ToolRunner {
                             applied.summary()
                         ))
                     }
-                    Err(error) => ToolOutput::error(error.to_string()),
+                    Err(error) => ToolOutput::error(error),
                 }
             }
             Decision::Denied { reason, .. } => ToolOutput::error(format!(

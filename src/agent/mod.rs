@@ -11,6 +11,7 @@ no longer fit the model's context window.
 mod calls;
 mod compact;
 mod dispatch;
+mod editor;
 pub mod event;
 mod output;
 mod repeat;
@@ -22,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use calls::Answering;
 pub use dispatch::ToolRunner;
+pub use editor::{Editor, EditorFiles};
 use event::{Event, Events, Outcome};
 pub use output::{MAX_CORRECTIONS, OutputSchema};
 use repeat::RepeatGuard;

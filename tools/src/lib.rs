@@ -27,4 +27,4 @@ pub mod write_file;
 pub use edit::{ChangeKind, CommitError, ExecutableBit, FileChange, FileStamp, PreparedEdit};
 pub use output::{ToolOutput, ToolStatus, truncate_head_tail};
 pub use registry::{CallError, ToolCall, ToolName, ToolSpec};
-pub use workspace::{PathError, Workspace};
+pub use workspace::{Buffers, PathError, Workspace};

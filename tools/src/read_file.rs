@@ -27,7 +27,11 @@ pub fn run(workspace: &Workspace, args: &ReadFileArgs) -> ToolOutput {
         Ok(path) => path,
         Err(error) => return ToolOutput::error(error.to_string()),
     };
-    let bytes = match std::fs::read(&path) {
+    let read = match workspace.buffered(&path) {
+        Some(text) => Ok(text.into_bytes()),
+        None => std::fs::read(&path),
+    };
+    let bytes = match read {
         Ok(bytes) => bytes,
         Err(error) if path.is_dir() => {
             return ToolOutput::error(format!(

@@ -30,7 +30,12 @@ pub struct Workspace {
     root: PathBuf,
     scrubbed_env: Vec<String>,
     sandbox: crate::sandbox::Sandbox,
+    /// Texts an editor holds for files (its buffers, saved or not), read before the disk.
+    buffers: Option<Buffers>,
 }
+
+/// File texts by absolute path, shared with whoever fills them (an editor front end).
+pub type Buffers = std::sync::Arc<std::sync::Mutex<std::collections::HashMap<PathBuf, String>>>;
 
 impl Workspace {
     /// Opens a workspace at `root`, which must be an existing directory.
@@ -46,6 +51,7 @@ impl Workspace {
             root,
             scrubbed_env: Vec::new(),
             sandbox: crate::sandbox::Sandbox::off(),
+            buffers: None,
         })
     }
 
@@ -67,6 +73,22 @@ impl Workspace {
     pub fn with_sandbox(mut self, sandbox: crate::sandbox::Sandbox) -> Self {
         self.sandbox = sandbox;
         self
+    }
+
+    /// The same workspace, reading files from `buffers` where they hold them.
+    pub fn with_buffers(mut self, buffers: Buffers) -> Self {
+        self.buffers = Some(buffers);
+        self
+    }
+
+    /// The editor's text of the file at `absolute`, if it holds one.
+    pub fn buffered(&self, absolute: &Path) -> Option<String> {
+        let buffers = self.buffers.as_ref()?;
+        buffers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(absolute)
+            .cloned()
     }
 
     /// The sandbox commands run in.

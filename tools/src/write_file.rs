@@ -22,7 +22,11 @@ pub fn prepare(workspace: &Workspace, args: &WriteFileArgs) -> Result<PreparedEd
     if absolute.is_dir() {
         return Err(format!("`{}` is a directory", args.path));
     }
-    let old = match std::fs::read(&absolute) {
+    let read = match workspace.buffered(&absolute) {
+        Some(text) => Ok(text.into_bytes()),
+        None => std::fs::read(&absolute),
+    };
+    let old = match read {
         Ok(bytes) => Some(String::from_utf8(bytes).map_err(|_| {
             format!(
                 "`{}` is not UTF-8 text; refusing to overwrite it",

@@ -76,8 +76,23 @@ pub(super) struct DiskFile {
     pub executable: bool,
 }
 
-/// A file's text, stamp and executable bit, or None if it does not exist.
-pub(super) fn read_text(path: &Path, display: &str) -> Result<Option<DiskFile>, ApplyError> {
+/// A file's text (the editor's, where it holds one), stamp and executable bit, or None if it
+/// does not exist.
+pub(super) fn read_text(
+    workspace: &crate::Workspace,
+    path: &Path,
+    display: &str,
+) -> Result<Option<DiskFile>, ApplyError> {
+    if let Some(text) = workspace.buffered(path) {
+        let executable = std::fs::metadata(path).is_ok_and(|metadata| {
+            std::os::unix::fs::PermissionsExt::mode(&metadata.permissions()) & 0o111 != 0
+        });
+        return Ok(Some(DiskFile {
+            text,
+            stamp: None,
+            executable,
+        }));
+    }
     let io_error = |error: std::io::Error| ApplyError::Io {
         path: display.to_string(),
         message: error.to_string(),

@@ -283,7 +283,7 @@ fn modify_one(
     path: &Path,
 ) -> Result<FileChange, ApplyError> {
     let display = workspace.relative(path);
-    let file = read_text(path, &display)?.ok_or_else(|| ApplyError::FileMissing {
+    let file = read_text(workspace, path, &display)?.ok_or_else(|| ApplyError::FileMissing {
         path: display.clone(),
     })?;
     let new = apply_hunks(&display, &file.text, &patch.hunks)?;
@@ -306,7 +306,7 @@ fn load<'a>(
 ) -> Result<&'a mut FileState, ApplyError> {
     if !files.contains_key(path) {
         let display = workspace.relative(path);
-        let file = read_text(path, &display)?;
+        let file = read_text(workspace, path, &display)?;
         let was_executable = file.as_ref().is_some_and(|file| file.executable);
         let (original, stamp) = file.map_or((None, None), |file| (Some(file.text), file.stamp));
         order.push(path.clone());
