@@ -505,3 +505,34 @@ async fn an_editor_with_fs_gets_the_reads_and_writes_and_the_disk_is_untouched()
         "the disk is the editor's business"
     );
 }
+
+#[tokio::test]
+async fn resume_goes_on_without_replay_and_close_ends_the_session() {
+    let sandbox = Sandbox::new(&[("a.txt", "old\n")]);
+    let mut replies = edit_then_answer();
+    replies.push(turn().content("Resumed.").reply());
+    let mock = MockGlm::start(replies).await;
+    let mut first = Editor::start(&sandbox, &mock).await;
+    let session = first.new_session(&sandbox).await;
+    first.prompt(&session, "rewrite a.txt").await;
+    drop(first);
+
+    let mut second = Editor::start(&sandbox, &mock).await;
+    let cwd = sandbox.workspace.canonicalize().unwrap();
+    let resumed = second
+        .request(
+            "session/resume",
+            json!({"sessionId": session, "cwd": cwd, "mcpServers": []}),
+        )
+        .await;
+    assert!(resumed.get("error").is_none(), "{resumed}");
+    assert!(second.updates.is_empty(), "resume replays nothing");
+    let done = second.prompt(&session, "go on").await;
+    assert_eq!(done["result"]["stopReason"], "end_turn");
+    let closed = second
+        .request("session/close", json!({"sessionId": session}))
+        .await;
+    assert!(closed.get("error").is_none(), "{closed}");
+    let after = second.prompt(&session, "still there?").await;
+    assert!(after.get("error").is_some(), "{after}");
+}

@@ -15,11 +15,13 @@ use std::sync::{Arc, Mutex};
 
 use agent_client_protocol::schema::ProtocolVersion;
 use agent_client_protocol::v1::schema::{
-    AgentCapabilities, CancelNotification, Implementation, InitializeRequest, InitializeResponse,
-    ListSessionsRequest, ListSessionsResponse, LoadSessionRequest, LoadSessionResponse,
-    McpCapabilities, NewSessionRequest, NewSessionResponse, PromptCapabilities, PromptRequest,
-    PromptResponse, SessionCapabilities, SessionInfo, SessionListCapabilities, SessionMode,
-    SessionModeState, SessionNotification, SetSessionModeRequest, SetSessionModeResponse,
+    AgentCapabilities, CancelNotification, CloseSessionRequest, CloseSessionResponse,
+    Implementation, InitializeRequest, InitializeResponse, ListSessionsRequest,
+    ListSessionsResponse, LoadSessionRequest, LoadSessionResponse, McpCapabilities,
+    NewSessionRequest, NewSessionResponse, PromptCapabilities, PromptRequest, PromptResponse,
+    ResumeSessionRequest, ResumeSessionResponse, SessionCapabilities, SessionCloseCapabilities,
+    SessionInfo, SessionListCapabilities, SessionMode, SessionModeState, SessionNotification,
+    SessionResumeCapabilities, SetSessionModeRequest, SetSessionModeResponse,
 };
 use agent_client_protocol::{Agent, Stdio};
 use anyhow::Result;
@@ -77,6 +79,8 @@ impl Sessions {
 pub async fn acp(args: AcpArgs) -> Result<ExitCode> {
     let sessions = Arc::new(Sessions::default());
     let model = Arc::new(args.model);
+    let (for_resume, for_close) = (Arc::clone(&sessions), Arc::clone(&sessions));
+    let model_resume = Arc::clone(&model);
     let (for_init, for_new, for_load, for_prompt, for_mode, for_cancel) = (
         Arc::clone(&sessions),
         Arc::clone(&sessions),
@@ -143,6 +147,45 @@ pub async fn acp(args: AcpArgs) -> Result<ExitCode> {
                     }
                     Err(error) => responder.respond_with_error(invalid(format!("{error:#}"))),
                 }
+            },
+            agent_client_protocol::on_receive_request!(),
+        )
+        .on_receive_request(
+            async move |request: ResumeSessionRequest, responder, connection| {
+                let opening = Opening {
+                    connection,
+                    cwd: &request.cwd,
+                    mcp_servers: &request.mcp_servers,
+                    model: &model_resume,
+                    files: for_resume.files(),
+                };
+                match Session::open(opening, Some(&request.session_id.0)).await {
+                    Ok(session) => {
+                        let response = ResumeSessionResponse::new().modes(modes(&session));
+                        for_resume.add(session);
+                        responder.respond(response)
+                    }
+                    Err(error) => responder.respond_with_error(invalid(format!("{error:#}"))),
+                }
+            },
+            agent_client_protocol::on_receive_request!(),
+        )
+        .on_receive_request(
+            async move |request: CloseSessionRequest, responder, connection| {
+                let Some(open) = lock(&for_close.open).remove(&*request.session_id.0) else {
+                    return responder.respond_with_error(invalid(format!(
+                        "unknown session `{}`",
+                        request.session_id.0
+                    )));
+                };
+                lock(&open.stop).cancel();
+                lock(&open.hard_stop).cancel();
+                // A running prompt ends on the cancel and lets go of the session; waiting for
+                // that beside the connection keeps it serving the prompt's last requests.
+                connection.spawn(async move {
+                    open.session.lock().await.close().await;
+                    responder.respond(CloseSessionResponse::new())
+                })
             },
             agent_client_protocol::on_receive_request!(),
         )
@@ -225,9 +268,8 @@ pub async fn acp(args: AcpArgs) -> Result<ExitCode> {
     // The editor is gone: every session's MCP servers end with it.
     let open: Vec<Open> = lock(&sessions.open).drain().map(|(_, open)| open).collect();
     for open in open {
-        if let Ok(session) = Arc::try_unwrap(open.session) {
-            session.into_inner().close().await;
-        }
+        lock(&open.stop).cancel();
+        open.session.lock().await.close().await;
     }
     served?;
     Ok(ExitCode::SUCCESS)
@@ -240,7 +282,12 @@ fn initialized(_request: &InitializeRequest) -> InitializeResponse {
         .load_session(true)
         .prompt_capabilities(PromptCapabilities::new().embedded_context(true))
         .mcp_capabilities(McpCapabilities::new())
-        .session_capabilities(SessionCapabilities::new().list(SessionListCapabilities::new()));
+        .session_capabilities(
+            SessionCapabilities::new()
+                .list(SessionListCapabilities::new())
+                .resume(SessionResumeCapabilities::new())
+                .close(SessionCloseCapabilities::new()),
+        );
     InitializeResponse::new(ProtocolVersion::V1)
         .agent_capabilities(capabilities)
         .agent_info(Implementation::new("agent", env!("CARGO_PKG_VERSION")))

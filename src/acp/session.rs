@@ -267,10 +267,10 @@ impl Session {
         })
     }
 
-    /// Ends the session's MCP servers.
-    pub async fn close(self) {
-        drop(self.tools);
-        McpTools::shutdown_shared(self.mcp).await;
+    /// Ends the session's MCP servers (the tools hold the other handle on them).
+    pub async fn close(&mut self) {
+        self.tools = None;
+        McpTools::shutdown_shared(std::mem::take(&mut self.mcp)).await;
     }
 }
 
