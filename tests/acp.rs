@@ -219,6 +219,11 @@ async fn a_prompt_streams_thoughts_calls_and_an_allowed_edit() {
         ["allow_once", "allow_always", "reject_once", "reject_always"]
     );
     let result = editor.updates_of_kind("tool_call_update");
+    let shown = result[0]["content"][0]["content"]["text"].as_str().unwrap();
+    assert!(
+        shown.starts_with("```diff\n--- a/a.txt\n+++ b/a.txt\n"),
+        "{shown}"
+    );
     assert_eq!(result.last().unwrap()["status"], "completed");
     let message = editor.updates_of_kind("agent_message_chunk");
     assert_eq!(message[0]["content"]["text"], "Written.");

@@ -20,7 +20,7 @@ use agent_tools::ToolStatus;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use crate::agent::event::{Event, EventSink};
+use crate::agent::event::{ApprovalAction, Event, EventSink};
 use crate::review::{Answer, Asker, Question};
 
 /// Sends a session's events to the editor as they happen.
@@ -62,6 +62,18 @@ fn live_update(event: &Event) -> Option<SessionUpdate> {
             content,
             ..
         } => Some(tool_result(id, *status, content)),
+        // The change an edit makes, shown whether or not it is asked about.
+        Event::ApprovalRequested {
+            id,
+            action: ApprovalAction::Edit { diff, .. },
+        } => {
+            let shown = ToolCallContent::from(format!("```diff\n{}```", diff));
+            let fields = ToolCallUpdateFields::new().content(vec![shown]);
+            Some(SessionUpdate::ToolCallUpdate(ToolCallUpdate::new(
+                id.clone(),
+                fields,
+            )))
+        }
         Event::SessionStarted { .. }
         | Event::TurnStarted { .. }
         | Event::Retrying { .. }
