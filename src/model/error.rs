@@ -41,6 +41,14 @@ pub enum ModelError {
     Cancelled,
 }
 
+/// An error answer of the provider, whether in an HTTP response or in the stream.
+struct ProviderAnswer<'a> {
+    status: Option<u16>,
+    code: Option<&'a str>,
+    kind: Option<&'a str>,
+    message: &'a str,
+}
+
 /// How a failed attempt is handled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Recovery {
@@ -66,11 +74,27 @@ impl ModelError {
         }
     }
 
-    /// The HTTP status and GLM business code the provider answered with, where it did.
-    fn status_and_code(&self) -> (Option<u16>, Option<&str>) {
+    /// What the provider answered, where it answered at all.
+    fn answer(&self) -> Option<ProviderAnswer<'_>> {
         match self {
-            ModelError::Http { status, code, .. } => (Some(*status), code.as_deref()),
-            ModelError::InStream { code, .. } => (None, code.as_deref()),
+            ModelError::Http {
+                status,
+                code,
+                kind,
+                message,
+                ..
+            } => Some(ProviderAnswer {
+                status: Some(*status),
+                code: code.as_deref(),
+                kind: kind.as_deref(),
+                message,
+            }),
+            ModelError::InStream { code, message } => Some(ProviderAnswer {
+                status: None,
+                code: code.as_deref(),
+                kind: None,
+                message,
+            }),
             ModelError::Transport(_)
             | ModelError::StreamCut
             | ModelError::Idle(_)
@@ -78,41 +102,32 @@ impl ModelError {
             | ModelError::NetworkError
             | ModelError::Sensitive
             | ModelError::ContextWindowExceeded
-            | ModelError::Cancelled => (None, None),
+            | ModelError::Cancelled => None,
         }
+    }
+
+    /// The HTTP status and GLM business code the provider answered with, where it did.
+    fn status_and_code(&self) -> (Option<u16>, Option<&str>) {
+        self.answer()
+            .map_or((None, None), |answer| (answer.status, answer.code))
     }
 
     /// The request was too long for the model: compacting the conversation may help. Each
     /// server says so its own way: GLM's code 1261, OpenAI's `context_length_exceeded`,
     /// llama.cpp's `exceed_context_size_error`, vLLM's "maximum context length" message.
     pub fn is_context_overflow(&self) -> bool {
-        match self {
-            ModelError::ContextWindowExceeded => true,
-            ModelError::Http {
-                status,
-                code,
-                kind,
-                message,
-                ..
-            } => {
-                let said =
-                    |what: &str| code.as_deref() == Some(what) || kind.as_deref() == Some(what);
-                said("1261")
-                    || said("context_length_exceeded")
-                    || said("exceed_context_size_error")
-                    || (matches!(status, 400 | 413 | 422) && mentions_context_length(message))
-            }
-            ModelError::InStream { code, message } => {
-                code.as_deref() == Some("1261") || mentions_context_length(message)
-            }
-            ModelError::Transport(_)
-            | ModelError::StreamCut
-            | ModelError::Idle(_)
-            | ModelError::BadEvent(_)
-            | ModelError::NetworkError
-            | ModelError::Sensitive
-            | ModelError::Cancelled => false,
+        if matches!(self, ModelError::ContextWindowExceeded) {
+            return true;
         }
+        let Some(answer) = self.answer() else {
+            return false;
+        };
+        let said = |what: &str| answer.code == Some(what) || answer.kind == Some(what);
+        said("1261")
+            || said("context_length_exceeded")
+            || said("exceed_context_size_error")
+            || (matches!(answer.status, None | Some(400 | 413 | 422))
+                && mentions_context_length(answer.message))
     }
 
     /// The provider asked us to slow down (429, or GLM's rate and overload codes).
