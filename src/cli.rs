@@ -4,7 +4,29 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-pub use crate::review::ApprovalMode;
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApprovalMode {
+    /// Ask for edits and for commands that are not read-only.
+    Ask,
+    /// Apply edits without asking; ask for commands that are not read-only.
+    Edits,
+    /// Ask nothing (same as --yes).
+    All,
+    /// Dry run: show edits, never apply or run anything.
+    None,
+}
+
+impl ApprovalMode {
+    /// The mode inside an isolated tree: edits there need no question (the whole change is
+    /// reviewed when it comes back); commands are treated as usual.
+    pub fn inside_isolation(self) -> Self {
+        match self {
+            ApprovalMode::Ask => ApprovalMode::Edits,
+            ApprovalMode::Edits | ApprovalMode::All | ApprovalMode::None => self,
+        }
+    }
+}
 
 /// The most tokens a model answer may be asked for: GLM-4.7's maximum output.
 pub const MAX_OUTPUT_TOKENS: u32 = 131_072;

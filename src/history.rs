@@ -8,9 +8,10 @@ use agent_tools::Workspace;
 use anyhow::{Context, Result};
 
 use crate::cli::{HistoryArgs, PatchArgs, SessionsArgs};
-use crate::config::{FileConfig, approval_mode, approver, sessions_dir};
+use crate::config::{FileConfig, sessions_dir};
 use crate::exit;
 use crate::isolate::review_and_apply;
+use crate::policy::{approval_mode, approver};
 use crate::review::Confinement;
 use crate::run::open_workspace;
 use crate::session::EditJournal;

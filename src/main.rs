@@ -13,6 +13,7 @@ mod history;
 mod isolate;
 mod mcp;
 mod model;
+mod policy;
 mod review;
 mod run;
 mod sandbox_exec;

@@ -15,14 +15,13 @@ use tokio_util::sync::CancellationToken;
 use crate::agent::event::{Event, EventSink, Events, Outcome};
 use crate::agent::{Agent, Conversation, OutputSchema, ToolRunner, replay};
 use crate::cli::{ProviderKind, RunArgs};
-use crate::config::{
-    FileConfig, Settings, approval_mode, approver, confinement, sandbox, secret_variables,
-};
+use crate::config::{FileConfig, Settings, secret_variables};
 use crate::exit;
 use crate::isolate::{Isolation, Start, review_and_apply, starting_commit};
 use crate::mcp::McpTools;
 use crate::model::wire::{Message, ToolDefinition};
 use crate::model::{ModelClient, settle_for_server};
+use crate::policy::{approval_mode, approver, confinement, sandbox};
 use crate::review::Approver;
 use crate::session::{
     EditJournal, Redactor, Transcript, find_transcript, new_session_id, session_id,

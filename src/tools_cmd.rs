@@ -14,9 +14,10 @@ use tokio_util::sync::CancellationToken;
 use crate::agent::ToolRunner;
 use crate::agent::event::Events;
 use crate::cli::{ToolsAction, ToolsArgs};
-use crate::config::{FileConfig, approval_mode, approver, confinement, sandbox, secret_variables};
+use crate::config::{FileConfig, secret_variables};
 use crate::exit;
 use crate::mcp::McpTools;
+use crate::policy::{approval_mode, approver, confinement, sandbox};
 use crate::run::{open_workspace, read_stdin, report_problem, tool_definitions};
 
 pub async fn tools(args: ToolsArgs) -> Result<ExitCode> {

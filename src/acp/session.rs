@@ -20,12 +20,11 @@ use super::updates::{PermissionAsker, Updates};
 use crate::agent::event::{Event, Events, Outcome};
 use crate::agent::{Agent, Conversation, Editor, ToolRunner, replay};
 use crate::cli::{ApprovalMode, ModelArgs, ProviderKind, SandboxArgs};
-use crate::config::{
-    FileConfig, McpServerConfig, Settings, confinement, sandbox, secret_variables,
-};
+use crate::config::{FileConfig, McpServerConfig, Settings, secret_variables};
 use crate::mcp::McpTools;
 use crate::model::wire::Message;
 use crate::model::{ModelClient, settle_for_server};
+use crate::policy::{confinement, sandbox};
 use crate::review::{Approver, CommandRules, Interaction};
 use crate::run::{Orientation, report_problem, system_prompt, tool_definitions};
 use crate::session::{EditJournal, Redactor, Transcript, find_transcript, new_session_id};

@@ -17,10 +17,11 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 
 use crate::cli::{BatchArgs, BatchCommand, ReviewArgs, Shard};
-use crate::config::{FileConfig, Settings, approval_mode, approver, confinement, sandbox};
+use crate::config::{FileConfig, Settings};
 use crate::exit;
 use crate::isolate::review_and_apply;
 use crate::model::{ModelClient, settle_for_server};
+use crate::policy::{approval_mode, approver, confinement, sandbox};
 use crate::review::ApprovalMode;
 use crate::review::Confinement;
 use crate::run::{report_window, tool_definitions};

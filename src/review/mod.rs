@@ -11,38 +11,14 @@ mod remote;
 mod render;
 
 use agent_tools::PreparedEdit;
-use clap::ValueEnum;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+pub use crate::cli::ApprovalMode;
 use crate::mcp::McpTool;
 use interactive::{CommandAnswer, EditAnswer};
 pub use readonly::is_read_only;
 pub use remote::{Answer, Asker, FileDiff, Question};
 pub use render::render_edit;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ApprovalMode {
-    /// Ask for edits and for commands that are not read-only.
-    Ask,
-    /// Apply edits without asking; ask for commands that are not read-only.
-    Edits,
-    /// Ask nothing (same as --yes).
-    All,
-    /// Dry run: show edits, never apply or run anything.
-    None,
-}
-
-impl ApprovalMode {
-    /// The mode inside an isolated tree: edits there need no question (the whole change is
-    /// reviewed when it comes back); commands are treated as usual.
-    pub fn inside_isolation(self) -> Self {
-        match self {
-            ApprovalMode::Ask => ApprovalMode::Edits,
-            ApprovalMode::Edits | ApprovalMode::All | ApprovalMode::None => self,
-        }
-    }
-}
 
 /// Whether someone can answer questions, and where.
 #[derive(Clone)]
@@ -313,70 +289,6 @@ impl Approver {
             }
         };
         self.count(decision)
-    }
-
-    /// A command no setting may allow: one leaving the sandbox, or any when no sandbox works.
-    async fn ask_a_person(
-        &mut self,
-        call_id: &str,
-        command: &str,
-        words: &[String],
-        placement: Placement,
-    ) -> Decision {
-        let warning = match placement {
-            Placement::OutsideSandbox => "it asks to run OUTSIDE the sandbox, with all your rights",
-            Placement::InsideSandbox => "no sandbox works here: it runs with all your rights",
-        };
-        match self.interaction.clone() {
-            Interaction::Unattended => Decision::Denied {
-                reason: format!("{warning}, and no one is at a terminal to allow that"),
-                by: DecidedBy::Settings,
-            },
-            Interaction::Remote(asker) => {
-                let question = Question::Command {
-                    call_id: call_id.to_string(),
-                    command: command.to_string(),
-                    outside_sandbox: placement == Placement::OutsideSandbox,
-                };
-                let answer = asker.ask(question).await;
-                self.remote_command_answer(answer, words, placement)
-            }
-            Interaction::Terminal => {
-                let shown = format!("{command}\n  ({warning})");
-                let answer =
-                    tokio::task::spawn_blocking(move || interactive::ask_command(&shown)).await;
-                let allow_always = || match placement {
-                    // Leaving the sandbox is asked every time.
-                    Placement::OutsideSandbox => {}
-                    Placement::InsideSandbox => self.session_allowed.push(command_prefix(words)),
-                };
-                answered(answer, allow_always)
-            }
-        }
-    }
-
-    /// The decision a front end's answer about a command makes.
-    fn remote_command_answer(
-        &mut self,
-        answer: Answer,
-        words: &[String],
-        placement: Placement,
-    ) -> Decision {
-        match (answer, placement) {
-            (Answer::AllowOnce, _) | (Answer::AllowAlways, Placement::OutsideSandbox) => {
-                approved_by_user()
-            }
-            (Answer::AllowAlways, Placement::InsideSandbox) => {
-                self.session_allowed.push(command_prefix(words));
-                approved_by_user()
-            }
-            (Answer::RejectOnce, _) => rejected_by_user(),
-            (Answer::RejectAlways, _) => {
-                self.session_denied.push(command_prefix(words));
-                rejected_by_user()
-            }
-            (Answer::Cancelled, _) => Decision::Quit,
-        }
     }
 
     /// A call of an MCP tool: asked like a command, unless its server marks it read-only or the

@@ -7,6 +7,11 @@ cancelled), and it maps onto the same decisions as the terminal's keys.
 use std::future::Future;
 use std::pin::Pin;
 
+use super::{
+    Approver, DecidedBy, Decision, Interaction, Placement, answered, approved_by_user,
+    command_prefix, interactive, rejected_by_user,
+};
+
 /// A file an edit would change: its path in the workspace, and its text before and after
 /// (None: the file does not exist on that side).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,4 +57,70 @@ pub enum Answer {
 /// Something that can put a question to the session's front end.
 pub trait Asker: Send + Sync {
     fn ask(&self, question: Question) -> Pin<Box<dyn Future<Output = Answer> + Send>>;
+}
+
+impl Approver {
+    /// A command no setting may allow: one leaving the sandbox, or any when no sandbox works.
+    pub(super) async fn ask_a_person(
+        &mut self,
+        call_id: &str,
+        command: &str,
+        words: &[String],
+        placement: Placement,
+    ) -> Decision {
+        let warning = match placement {
+            Placement::OutsideSandbox => "it asks to run OUTSIDE the sandbox, with all your rights",
+            Placement::InsideSandbox => "no sandbox works here: it runs with all your rights",
+        };
+        match self.interaction.clone() {
+            Interaction::Unattended => Decision::Denied {
+                reason: format!("{warning}, and no one is at a terminal to allow that"),
+                by: DecidedBy::Settings,
+            },
+            Interaction::Remote(asker) => {
+                let question = Question::Command {
+                    call_id: call_id.to_string(),
+                    command: command.to_string(),
+                    outside_sandbox: placement == Placement::OutsideSandbox,
+                };
+                let answer = asker.ask(question).await;
+                self.remote_command_answer(answer, words, placement)
+            }
+            Interaction::Terminal => {
+                let shown = format!("{command}\n  ({warning})");
+                let answer =
+                    tokio::task::spawn_blocking(move || interactive::ask_command(&shown)).await;
+                let allow_always = || match placement {
+                    // Leaving the sandbox is asked every time.
+                    Placement::OutsideSandbox => {}
+                    Placement::InsideSandbox => self.session_allowed.push(command_prefix(words)),
+                };
+                answered(answer, allow_always)
+            }
+        }
+    }
+
+    /// The decision a front end's answer about a command makes.
+    pub(super) fn remote_command_answer(
+        &mut self,
+        answer: Answer,
+        words: &[String],
+        placement: Placement,
+    ) -> Decision {
+        match (answer, placement) {
+            (Answer::AllowOnce, _) | (Answer::AllowAlways, Placement::OutsideSandbox) => {
+                approved_by_user()
+            }
+            (Answer::AllowAlways, Placement::InsideSandbox) => {
+                self.session_allowed.push(command_prefix(words));
+                approved_by_user()
+            }
+            (Answer::RejectOnce, _) => rejected_by_user(),
+            (Answer::RejectAlways, _) => {
+                self.session_denied.push(command_prefix(words));
+                rejected_by_user()
+            }
+            (Answer::Cancelled, _) => Decision::Quit,
+        }
+    }
 }

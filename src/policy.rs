@@ -1,0 +1,93 @@
+/*!
+How a session's settings become its policy: the approval mode and the approver that applies it,
+and the sandbox its commands run in (with what approval must know when none can be enforced).
+Front ends (run, batch, acp, tools) call these; the settings and the review know nothing of each
+other.
+*/
+
+use std::path::{Path, PathBuf};
+
+use agent_tools::sandbox::{MechanismChoice, Network, Sandbox, SandboxMode};
+
+use crate::cli::{ApprovalMode, SandboxArgs, SandboxSetting, WorkspaceArgs};
+use crate::config::{FileConfig, MechanismName, config_home, env};
+use crate::review::{Approver, CommandRules, Confinement, Interaction};
+
+/// The approval mode of a run: `--yes`/`--approval` beat the config; default `ask`.
+pub fn approval_mode(args: &WorkspaceArgs, config: &FileConfig) -> ApprovalMode {
+    match (args.yes, args.approval) {
+        (true, _) => ApprovalMode::All,
+        (false, Some(mode)) => mode,
+        (false, None) => config.approval.unwrap_or(ApprovalMode::Ask),
+    }
+}
+
+/// The approver for `mode`, with the settings' command rules. Questions go to the terminal only
+/// when stdin is one.
+pub fn approver(mode: ApprovalMode, config: &FileConfig, confinement: Confinement) -> Approver {
+    let interaction = if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        Interaction::Terminal
+    } else {
+        Interaction::Unattended
+    };
+    Approver::new(
+        mode,
+        interaction,
+        CommandRules::from_strings(&config.allow_commands, &config.deny_commands),
+    )
+    .with_allowed_tools(config.allow_tools.clone())
+    .with_confinement(confinement)
+}
+
+/// Secret directories under the home directory that sandboxed commands cannot read.
+const HIDDEN_IN_HOME: [&str; 4] = [".ssh", ".aws", ".gnupg", ".config/agent"];
+
+/// The sandbox of commands: flags beat the config; default workspace-write without network.
+pub fn sandbox(args: &SandboxArgs, config: &FileConfig) -> Sandbox {
+    let mode = match args.sandbox.or(config.sandbox) {
+        Some(SandboxSetting::WorkspaceWrite) | None => SandboxMode::WorkspaceWrite,
+        Some(SandboxSetting::ReadOnly) => SandboxMode::ReadOnly,
+        Some(SandboxSetting::Off) => SandboxMode::Off,
+    };
+    let network = match args.network || config.sandbox_network == Some(true) {
+        true => Network::On,
+        false => Network::Off,
+    };
+    let mut hidden: Vec<PathBuf> = env("HOME")
+        .map(|home| {
+            HIDDEN_IN_HOME
+                .iter()
+                .map(|dir| Path::new(&home).join(dir))
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(config_home) = config_home() {
+        hidden.push(config_home.join("agent"));
+    }
+    hidden.extend(config.sandbox_hidden.iter().cloned());
+    hidden.sort();
+    hidden.dedup();
+    Sandbox {
+        mode,
+        network,
+        writable_roots: config.sandbox_writable_roots.clone(),
+        hidden,
+        helper: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("agent")),
+        choice: match config.sandbox_mechanism {
+            Some(MechanismName::Auto) | None => MechanismChoice::Auto,
+            Some(MechanismName::Bubblewrap) => MechanismChoice::Bubblewrap,
+            Some(MechanismName::Landlock) => MechanismChoice::Landlock,
+        },
+    }
+}
+
+/// How commands will be confined; says so once when the sandbox cannot be enforced.
+pub fn confinement(sandbox: &Sandbox) -> Confinement {
+    match sandbox.mechanism() {
+        Ok(_) => Confinement::Sandboxed,
+        Err(error) => {
+            eprintln!("{}", console::style(format!("warning: {error}")).yellow());
+            Confinement::Unenforceable
+        }
+    }
+}
