@@ -215,7 +215,14 @@ fn bubblewrap_works() -> bool {
     })
 }
 
+/// Whether the kernel enforces Landlock (never, off Linux).
+#[cfg(not(target_os = "linux"))]
+fn landlock_works() -> bool {
+    false
+}
+
 /// Whether the kernel enforces Landlock.
+#[cfg(target_os = "linux")]
 fn landlock_works() -> bool {
     static WORKS: OnceLock<bool> = OnceLock::new();
     *WORKS.get_or_init(|| {
