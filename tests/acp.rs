@@ -136,6 +136,10 @@ impl Editor {
 
     async fn answer_write(&mut self, request: &Value) {
         let params = &request["params"];
+        if params["path"].as_str().unwrap().ends_with("locked.txt") {
+            let refusal = json!({"jsonrpc": "2.0", "id": request["id"], "error": {"code": -32603, "message": "read-only buffer"}});
+            return self.send(&refusal).await;
+        }
         self.buffers.as_mut().unwrap().insert(
             params["path"].as_str().unwrap().to_string(),
             params["content"].as_str().unwrap().to_string(),
@@ -540,4 +544,32 @@ async fn resume_goes_on_without_replay_and_close_ends_the_session() {
     assert!(closed.get("error").is_none(), "{closed}");
     let after = second.prompt(&session, "still there?").await;
     assert!(after.get("error").is_some(), "{after}");
+}
+
+#[tokio::test]
+async fn a_write_the_editor_refuses_restores_the_files_already_written() {
+    let sandbox = Sandbox::new(&[("a.txt", "a\n"), ("locked.txt", "l\n")]);
+    let root = sandbox.workspace.canonicalize().unwrap();
+    let held = |name: &str, text: &str| (root.join(name).display().to_string(), text.to_string());
+    let diff = "--- a/a.txt\n+++ b/a.txt\n@@ -1 +1 @@\n-a\n+A\n--- a/locked.txt\n+++ b/locked.txt\n@@ -1 +1 @@\n-l\n+L\n";
+    let mock = MockGlm::start(vec![
+        turn()
+            .call("d1", "apply_diff", &json!({ "diff": diff }).to_string())
+            .reply(),
+        turn().content("could not").reply(),
+    ])
+    .await;
+    let buffers =
+        std::collections::HashMap::from([held("a.txt", "a\n"), held("locked.txt", "l\n")]);
+    let mut editor = Editor::start_with(&sandbox, &mock, Some(buffers)).await;
+    let session = editor.new_session(&sandbox).await;
+    editor.prompt(&session, "capitalise").await;
+    let result = support::tool_result(&mock.requests(), "d1");
+    assert!(
+        result.contains("the editor could not write `locked.txt`")
+            && result.contains("were restored"),
+        "{result}"
+    );
+    let (a, _) = held("a.txt", "");
+    assert_eq!(editor.buffers.as_ref().unwrap()[&a], "a\n", "restored");
 }
