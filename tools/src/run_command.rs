@@ -17,16 +17,8 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::sandbox::{Launch, Network, Sandbox, SandboxMode, looks_blocked};
+use crate::sandbox::{Network, Sandbox, SandboxMode, looks_blocked};
 use crate::{ToolOutput, Workspace};
-
-/// `TMPDIR` for the command: bubblewrap mounts a fresh `/tmp`; otherwise its own directory.
-fn tmpdir_inside(launch: &Launch, private_tmp: &std::path::Path) -> std::path::PathBuf {
-    match launch.program == std::path::Path::new("bwrap") {
-        true => std::path::PathBuf::from("/tmp"),
-        false => private_tmp.to_path_buf(),
-    }
-}
 
 pub const DEFAULT_TIMEOUT_SECS: u64 = 120;
 /// Output kept for the model: this many bytes in all, half from the head and half from the tail.
@@ -151,7 +143,7 @@ pub async fn execute(
     let mut command = tokio::process::Command::new(&launch.program);
     command
         .args(&launch.args)
-        .env("TMPDIR", tmpdir_inside(&launch, private_tmp.path()))
+        .env("TMPDIR", &launch.tmpdir)
         .current_dir(workspace.root())
         .stdin(Stdio::null())
         .stdout(writer.try_clone()?)

@@ -67,6 +67,8 @@ pub struct Sandbox {
 pub struct Launch {
     pub program: PathBuf,
     pub args: Vec<String>,
+    /// `TMPDIR` for the command: the fresh `/tmp` bubblewrap mounts, else its own directory.
+    pub tmpdir: PathBuf,
 }
 
 /// Why a command cannot run confined.
@@ -112,6 +114,7 @@ impl Sandbox {
             Ok(Some(Mechanism::Bubblewrap)) => Launch {
                 program: PathBuf::from("bwrap"),
                 args: self.bubblewrap_args(root).into_iter().chain(bash).collect(),
+                tmpdir: PathBuf::from("/tmp"),
             },
             Ok(Some(Mechanism::Landlock)) => Launch {
                 program: self.helper.clone(),
@@ -120,10 +123,12 @@ impl Sandbox {
                     .into_iter()
                     .chain(bash)
                     .collect(),
+                tmpdir: private_tmp.to_path_buf(),
             },
             Ok(None) | Err(NoMechanism) => Launch {
                 program: PathBuf::from("bash"),
                 args: bash[1..].to_vec(),
+                tmpdir: private_tmp.to_path_buf(),
             },
         }
     }
