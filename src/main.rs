@@ -11,6 +11,7 @@ mod cli;
 mod config;
 mod history;
 mod isolate;
+mod live;
 mod mcp;
 mod model;
 mod policy;

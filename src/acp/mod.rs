@@ -6,7 +6,7 @@ the connection keeps serving (a `session/cancel` must get through while a prompt
 */
 
 mod files;
-mod session;
+mod front;
 mod updates;
 
 use std::collections::HashMap;
@@ -14,6 +14,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use agent_client_protocol::schema::ProtocolVersion;
+use agent_client_protocol::v1::schema::StopReason;
 use agent_client_protocol::v1::schema::{
     AgentCapabilities, CancelNotification, CloseSessionRequest, CloseSessionResponse,
     Implementation, InitializeRequest, InitializeResponse, ListSessionsRequest,
@@ -29,7 +30,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::AcpArgs;
 use crate::config::FileConfig;
-use session::{Files, MODES, Opening, Session, mode_id};
+use crate::live::{Ending, Opening, Session};
+use front::{AcpFront, Files, MODES, editor_servers, mode_id, user_message};
 use updates::Updates;
 
 type Token = Arc<Mutex<CancellationToken>>;
@@ -106,12 +108,15 @@ pub async fn acp(args: AcpArgs) -> Result<ExitCode> {
         )
         .on_receive_request(
             async move |request: NewSessionRequest, responder, connection| {
-                let opening = Opening {
-                    connection,
-                    cwd: &request.cwd,
-                    mcp_servers: &request.mcp_servers,
-                    model: &model_new,
+                let front = AcpFront {
+                    connection: connection.clone(),
                     files: for_new.files(),
+                };
+                let opening = Opening {
+                    front: &front,
+                    cwd: &request.cwd,
+                    model: &model_new,
+                    mcp_servers: editor_servers(&request.mcp_servers),
                 };
                 match Session::open(opening, None).await {
                     Ok(session) => {
@@ -127,12 +132,15 @@ pub async fn acp(args: AcpArgs) -> Result<ExitCode> {
         )
         .on_receive_request(
             async move |request: LoadSessionRequest, responder, connection| {
-                let opening = Opening {
+                let front = AcpFront {
                     connection: connection.clone(),
-                    cwd: &request.cwd,
-                    mcp_servers: &request.mcp_servers,
-                    model: &model_load,
                     files: for_load.files(),
+                };
+                let opening = Opening {
+                    front: &front,
+                    cwd: &request.cwd,
+                    model: &model_load,
+                    mcp_servers: editor_servers(&request.mcp_servers),
                 };
                 let id = request.session_id.0.to_string();
                 match Session::open(opening, Some(&id)).await {
@@ -152,12 +160,15 @@ pub async fn acp(args: AcpArgs) -> Result<ExitCode> {
         )
         .on_receive_request(
             async move |request: ResumeSessionRequest, responder, connection| {
-                let opening = Opening {
-                    connection,
-                    cwd: &request.cwd,
-                    mcp_servers: &request.mcp_servers,
-                    model: &model_resume,
+                let front = AcpFront {
+                    connection: connection.clone(),
                     files: for_resume.files(),
+                };
+                let opening = Opening {
+                    front: &front,
+                    cwd: &request.cwd,
+                    model: &model_resume,
+                    mcp_servers: editor_servers(&request.mcp_servers),
                 };
                 match Session::open(opening, Some(&request.session_id.0)).await {
                     Ok(session) => {
@@ -214,8 +225,9 @@ pub async fn acp(args: AcpArgs) -> Result<ExitCode> {
                             "a prompt is already running in this session".into(),
                         ));
                     };
-                    match session.prompt(&request.prompt, updates).await {
-                        Ok(stop_reason) => responder.respond(PromptResponse::new(stop_reason)),
+                    let text = user_message(&request.prompt);
+                    match session.prompt(text, Box::new(updates)).await {
+                        Ok(ending) => responder.respond(PromptResponse::new(stop_reason(ending))),
                         Err(error) => responder.respond_with_error(
                             agent_client_protocol::Error::internal_error()
                                 .data(serde_json::json!(format!("{error:#}"))),
@@ -273,6 +285,15 @@ pub async fn acp(args: AcpArgs) -> Result<ExitCode> {
     }
     served?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The stop reason ACP gives for how a prompt ended.
+fn stop_reason(ending: Ending) -> StopReason {
+    match ending {
+        Ending::EndTurn => StopReason::EndTurn,
+        Ending::TurnLimit => StopReason::MaxTurnRequests,
+        Ending::Cancelled => StopReason::Cancelled,
+    }
 }
 
 /// The answer to `initialize`: protocol v1 (the one version spoken here, whatever the client

@@ -1,23 +1,19 @@
 /*!
-One ACP session: a workspace confined as for `agent run`, the layered settings, the model client,
-the tools with their approver (questions go to the editor), and the conversation, which every
-prompt extends. Sessions share transcripts and edit journals with `agent run`, so a session
-started in the editor can be continued with `agent run --resume ID`, and the other way round.
+A long-lived session driven by a front end other than the terminal (an editor over ACP today): a
+workspace confined as for `agent run`, the layered settings, the model client, the tools with
+their approver (questions go to the front end), and the conversation, which every prompt extends.
+Sessions share transcripts and edit journals with `agent run`, so a session started in an editor
+can be continued with `agent run --resume ID`, and the other way round.
 */
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use agent_client_protocol::v1::schema::{
-    ContentBlock, EmbeddedResourceResource, McpServer, StopReason,
-};
-use agent_tools::{Buffers, Workspace};
+use agent_tools::Workspace;
 use anyhow::{Context, Result, bail};
 use tokio_util::sync::CancellationToken;
 
-use super::files::AcpFiles;
-use super::updates::{PermissionAsker, Updates};
-use crate::agent::event::{Event, Events, Outcome};
+use crate::agent::event::{Event, EventSink, Events, Outcome};
 use crate::agent::{Agent, Conversation, Editor, ToolRunner, replay};
 use crate::cli::{ApprovalMode, ModelArgs, ProviderKind, SandboxArgs};
 use crate::config::{FileConfig, McpServerConfig, Settings, secret_variables};
@@ -25,36 +21,9 @@ use crate::mcp::McpTools;
 use crate::model::wire::Message;
 use crate::model::{ModelClient, settle_for_server};
 use crate::policy::{confinement, sandbox};
-use crate::review::{Approver, CommandRules, Interaction};
+use crate::review::{Approver, Asker, CommandRules, Interaction};
 use crate::run::{Orientation, report_problem, system_prompt, tool_definitions};
 use crate::session::{EditJournal, Redactor, Transcript, find_transcript, new_session_id};
-
-/// The approval modes an editor can switch between (ACP session modes).
-pub const MODES: [(ApprovalMode, &str, &str); 4] = [
-    (ApprovalMode::Ask, "ask", "Ask before edits and commands"),
-    (
-        ApprovalMode::Edits,
-        "edits",
-        "Apply edits, ask before commands",
-    ),
-    (
-        ApprovalMode::All,
-        "all",
-        "Apply edits and run commands without asking",
-    ),
-    (
-        ApprovalMode::None,
-        "none",
-        "Dry run: show edits, apply and run nothing",
-    ),
-];
-
-pub fn mode_id(mode: ApprovalMode) -> &'static str {
-    MODES
-        .iter()
-        .find(|(known, _, _)| *known == mode)
-        .map_or("ask", |(_, id, _)| id)
-}
 
 pub struct Session {
     pub id: String,
@@ -68,26 +37,37 @@ pub struct Session {
     system_prompt: String,
     conversation: Option<Conversation>,
     /// The running prompt's stop (cancel ends the model stream and the loop).
-    pub stop: Arc<Mutex<CancellationToken>>,
+    pub stop: Stop,
     /// The running prompt's hard stop (cancel kills running commands).
-    pub hard_stop: Arc<Mutex<CancellationToken>>,
+    pub hard_stop: Stop,
 }
 
-/// Where a session's tools read and write files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Files {
-    OnDisk,
-    /// Through the editor's buffers (`fs/read_text_file`, `fs/write_text_file`).
-    ThroughEditor,
+/// The running prompt's stop: cancelling it ends the model stream and the loop (or, as the hard
+/// stop, kills running commands). Replaced for every prompt.
+pub type Stop = Arc<Mutex<CancellationToken>>;
+
+/// What a session needs of its front end: where approval questions go, and the editor that
+/// holds the files, if one does.
+pub trait Front: Send + Sync {
+    fn asker(&self, session_id: &str, stop: Stop) -> Arc<dyn Asker>;
+    fn editor(&self, session_id: &str) -> Option<Editor>;
 }
 
-/// What opens a session: the editor's connection, where, and which MCP servers it adds.
+/// What opens a session: its front end, where, with which model and extra MCP servers.
 pub struct Opening<'a> {
-    pub files: Files,
-    pub connection: agent_client_protocol::v1::ConnectionTo<agent_client_protocol::Client>,
+    pub front: &'a dyn Front,
     pub cwd: &'a Path,
-    pub mcp_servers: &'a [McpServer],
     pub model: &'a ModelArgs,
+    pub mcp_servers: Vec<(String, McpServerConfig)>,
+}
+
+/// How a prompt of a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// The model answered without a tool call (or the run was stopped for repeating itself).
+    EndTurn,
+    TurnLimit,
+    Cancelled,
 }
 
 impl Session {
@@ -102,9 +82,7 @@ impl Session {
         let workspace = Workspace::new(opening.cwd)
             .with_context(|| format!("workspace {}", opening.cwd.display()))?;
         let mut config = FileConfig::load(workspace.root())?;
-        config
-            .mcp_servers
-            .extend(editor_servers(opening.mcp_servers));
+        config.mcp_servers.extend(opening.mcp_servers);
         let mut settings = Settings::resolve(opening.model, None, &config)?;
         settle_for_server(&mut settings).await;
         let (id, transcript, conversation) = match resumed {
@@ -135,24 +113,11 @@ impl Session {
             ModelClient::new(&settings, tool_definitions())?.with_extra_tools(mcp.definitions());
         let stop = Arc::new(Mutex::new(CancellationToken::new()));
         let hard_stop = Arc::new(Mutex::new(CancellationToken::new()));
-        let editor = match opening.files {
-            Files::ThroughEditor => Some(Editor {
-                files: Arc::new(AcpFiles {
-                    connection: opening.connection.clone(),
-                    session_id: id.clone(),
-                }),
-                buffers: Buffers::default(),
-            }),
-            Files::OnDisk => None,
-        };
-        let asker = PermissionAsker {
-            connection: opening.connection,
-            session_id: id.clone(),
-            stop: Arc::clone(&stop),
-        };
+        let editor = opening.front.editor(&id);
+        let asker = opening.front.asker(&id, Arc::clone(&stop));
         let approver = Approver::new(
             config.approval.unwrap_or(ApprovalMode::Ask),
-            Interaction::Remote(Arc::new(asker)),
+            Interaction::Remote(asker),
             CommandRules::from_strings(&config.allow_commands, &config.deny_commands),
         )
         .with_allowed_tools(config.allow_tools.clone())
@@ -202,13 +167,8 @@ impl Session {
         std::fs::read_to_string(&self.transcript).unwrap_or_default()
     }
 
-    /// Runs one prompt to its end, streaming to `updates`.
-    pub async fn prompt(
-        &mut self,
-        blocks: &[ContentBlock],
-        updates: Updates,
-    ) -> Result<StopReason> {
-        let text = user_message(blocks);
+    /// Runs one prompt to its end, streaming its events to `front_end` too.
+    pub async fn prompt(&mut self, text: String, front_end: Box<dyn EventSink>) -> Result<Ending> {
         if text.trim().is_empty() {
             bail!("the prompt has no text");
         }
@@ -231,7 +191,7 @@ impl Session {
             None => Conversation::new(self.system_prompt.clone(), text.clone()),
         };
         let transcript = Transcript::open(&self.transcript, &self.settings.api_key)?;
-        let mut events = Events::new(vec![Box::new(transcript), Box::new(updates)]);
+        let mut events = Events::new(vec![Box::new(transcript), front_end]);
         events.emit(Event::SessionStarted {
             session_id: self.id.clone(),
             model: self.settings.model.clone(),
@@ -258,10 +218,10 @@ impl Session {
         self.conversation = Some(ended.conversation);
         Ok(match ended.outcome {
             Outcome::Completed | Outcome::RepeatedCall { .. } | Outcome::InvalidOutput { .. } => {
-                StopReason::EndTurn
+                Ending::EndTurn
             }
-            Outcome::TurnLimit { .. } => StopReason::MaxTurnRequests,
-            Outcome::Interrupted | Outcome::Quit => StopReason::Cancelled,
+            Outcome::TurnLimit { .. } => Ending::TurnLimit,
+            Outcome::Interrupted | Outcome::Quit => Ending::Cancelled,
             Outcome::Error { message } => bail!("{message}"),
         })
     }
@@ -271,52 +231,6 @@ impl Session {
         self.tools = None;
         McpTools::shutdown_shared(std::mem::take(&mut self.mcp)).await;
     }
-}
-
-/// The MCP servers the editor passes (stdio ones; others are not supported and left out).
-fn editor_servers(servers: &[McpServer]) -> Vec<(String, McpServerConfig)> {
-    servers
-        .iter()
-        .filter_map(|server| match server {
-            McpServer::Stdio(stdio) => Some((
-                stdio.name.clone(),
-                McpServerConfig {
-                    command: stdio.command.display().to_string(),
-                    args: stdio.args.clone(),
-                    env: stdio
-                        .env
-                        .iter()
-                        .map(|variable| (variable.name.clone(), variable.value.clone()))
-                        .collect(),
-                },
-            )),
-            _ => None,
-        })
-        .collect()
-}
-
-/// The user message of a prompt: its text, and each file the editor attached, fenced.
-fn user_message(blocks: &[ContentBlock]) -> String {
-    let mut parts = Vec::new();
-    for block in blocks {
-        match block {
-            ContentBlock::Text(text) => parts.push(text.text.clone()),
-            ContentBlock::Resource(resource) => {
-                if let EmbeddedResourceResource::TextResourceContents(file) = &resource.resource {
-                    parts.push(format!(
-                        "<attached file=\"{}\">\n{}\n</attached>",
-                        file.uri.trim_start_matches("file://"),
-                        file.text.trim_end()
-                    ));
-                }
-            }
-            ContentBlock::ResourceLink(link) => {
-                parts.push(format!("(see {})", link.uri.trim_start_matches("file://")))
-            }
-            _ => {}
-        }
-    }
-    parts.join("\n\n")
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
