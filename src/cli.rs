@@ -64,9 +64,23 @@ pub enum Command {
     Sessions(SessionsArgs),
     /// Serve editors over the Agent Client Protocol on stdin/stdout (Zed, JetBrains, Neovim, acpx).
     Acp(AcpArgs),
+    /// Run sessions for other programs over HTTP + SSE (see README: Daemon).
+    Serve(ServeArgs),
     /// Confine one command with Landlock and seccomp, then run it (used by run_command).
     #[command(hide = true)]
     SandboxExec(SandboxExecArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (loopback by default; others need AGENT_SERVE_TOKEN).
+    #[arg(long, default_value = "127.0.0.1:7878")]
+    pub listen: std::net::SocketAddr,
+    /// Where the daemon keeps its database and token (default ~/.local/share/agent/serve).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub model: ModelArgs,
 }
 
 #[derive(Debug, Args)]

@@ -236,7 +236,7 @@ pub fn config_home() -> Option<PathBuf> {
         .or_else(|| env("HOME").map(|home| Path::new(&home).join(".config")))
 }
 
-fn data_home() -> PathBuf {
+pub fn data_home() -> PathBuf {
     env("XDG_DATA_HOME")
         .map(PathBuf::from)
         .or_else(|| env("HOME").map(|home| Path::new(&home).join(".local/share")))

@@ -162,6 +162,16 @@ impl Session {
         }
     }
 
+    /// Where the session's events are written, one a line.
+    pub fn transcript_path(&self) -> &Path {
+        &self.transcript
+    }
+
+    /// What keeps the API key out of anything written or sent of this session.
+    pub fn redactor(&self) -> Redactor {
+        Redactor::new(&self.settings.api_key)
+    }
+
     /// The transcript, for `session/load` to show.
     pub fn transcript_text(&self) -> String {
         std::fs::read_to_string(&self.transcript).unwrap_or_default()

@@ -18,6 +18,7 @@ mod policy;
 mod review;
 mod run;
 mod sandbox_exec;
+mod serve;
 mod session;
 mod snapshot;
 mod tools_cmd;
@@ -76,6 +77,7 @@ fn main() -> ExitCode {
             Command::Discard(args) => history::discard(args),
             Command::Sessions(args) => history::list_sessions(args),
             Command::Acp(args) => acp::acp(args).await,
+            Command::Serve(args) => serve::serve(args).await,
             Command::SandboxExec(_) => Ok(ExitCode::from(exit::FAILURE)),
         }
     });

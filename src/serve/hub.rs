@@ -1,0 +1,111 @@
+/*!
+A session's events for HTTP clients: each event is a line of the session's transcript, and its
+SSE id is that line's number. A client that reconnects with `Last-Event-ID` (or `?after=N`) gets
+the lines after N from the file, then the live ones, with no gap and no duplicate; a client too
+slow to keep up is dropped and comes back with its last id.
+*/
+
+use std::convert::Infallible;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::response::sse::Event as SseEvent;
+use futures_util::Stream;
+use tokio::sync::broadcast;
+
+use crate::agent::event::{Event, EventSink};
+use crate::session::Redactor;
+
+/// How many live events a client may fall behind before it is dropped.
+const LAG_LIMIT: usize = 4096;
+
+/// The live events of one session, numbered as the transcript's lines.
+#[derive(Clone)]
+pub struct Hub {
+    sender: broadcast::Sender<(u64, Arc<str>)>,
+    transcript: PathBuf,
+    /// Lines the transcript holds so far.
+    lines: Arc<AtomicU64>,
+    /// The transcript keeps the API key out; so do the live events (set when a session opens).
+    redactor: Arc<std::sync::Mutex<Redactor>>,
+}
+
+impl Hub {
+    pub fn new(transcript: PathBuf, redactor: Redactor) -> Self {
+        let lines = std::fs::read_to_string(&transcript)
+            .map(|text| text.lines().count() as u64)
+            .unwrap_or(0);
+        let (sender, _) = broadcast::channel(LAG_LIMIT);
+        Self {
+            sender,
+            transcript,
+            lines: Arc::new(AtomicU64::new(lines)),
+            redactor: Arc::new(std::sync::Mutex::new(redactor)),
+        }
+    }
+
+    /// The redaction of the session now open on this hub.
+    pub fn set_redactor(&self, redactor: Redactor) {
+        *self
+            .redactor
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = redactor;
+    }
+
+    /// The sink that numbers and publishes events; it runs after the transcript's own sink, so
+    /// an event is on disk before any client sees it.
+    pub fn sink(&self) -> Box<dyn EventSink> {
+        Box::new(self.clone())
+    }
+
+    /// The events after `after`: first from the transcript, then live.
+    pub fn stream(&self, after: u64) -> impl Stream<Item = Result<SseEvent, Infallible>> + use<> {
+        // Subscribe before reading the file: an event is either in what is read, or arrives.
+        let live = self.sender.subscribe();
+        let backlog: Vec<(u64, String)> = std::fs::read_to_string(&self.transcript)
+            .unwrap_or_default()
+            .lines()
+            .enumerate()
+            .map(|(index, line)| (index as u64 + 1, line.to_string()))
+            .filter(|(id, _)| *id > after)
+            .collect();
+        let last = backlog.last().map_or(after, |(id, _)| *id);
+        let state = (backlog.into_iter(), live, last);
+        futures_util::stream::unfold(state, |(mut backlog, mut live, mut last)| async move {
+            if let Some((id, line)) = backlog.next() {
+                return Some((Ok(sse(id, &line)), (backlog, live, last)));
+            }
+            loop {
+                match live.recv().await {
+                    Ok((id, _)) if id <= last => continue,
+                    Ok((id, line)) => {
+                        last = id;
+                        return Some((Ok(sse(id, &line)), (backlog, live, last)));
+                    }
+                    // Too slow, or the session's hub is gone: the client comes back with its id.
+                    Err(_) => return None,
+                }
+            }
+        })
+    }
+}
+
+impl EventSink for Hub {
+    fn emit(&mut self, event: &Event) {
+        let Ok(line) = serde_json::to_string(event) else {
+            return;
+        };
+        let line = self
+            .redactor
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .redact(line);
+        let id = self.lines.fetch_add(1, Ordering::SeqCst) + 1;
+        let _ = self.sender.send((id, Arc::from(line)));
+    }
+}
+
+fn sse(id: u64, line: &str) -> SseEvent {
+    SseEvent::default().id(id.to_string()).data(line)
+}

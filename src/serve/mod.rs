@@ -1,0 +1,195 @@
+/*!
+`agent serve`: sessions for other programs over HTTP + SSE (a script, a bot, a phone). Every route
+but `/health` needs the bearer token; requests from a web page of another origin are refused.
+Sessions are the same long-lived sessions editors drive ([`crate::live`]); their events are the
+objects `agent run --json` prints, numbered by their line in the session's transcript.
+*/
+
+mod front;
+mod hub;
+mod routes;
+mod store;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, Result, bail};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::cli::ServeArgs;
+use crate::live::Session;
+use front::{HttpFront, Waiters, lock};
+use hub::Hub;
+use store::Store;
+
+/// A session the daemon holds open.
+#[derive(Clone)]
+struct Open {
+    session: Arc<tokio::sync::Mutex<Session>>,
+    stop: crate::live::Stop,
+    hard_stop: crate::live::Stop,
+    hub: Hub,
+}
+
+pub struct Daemon {
+    store: Arc<Mutex<Store>>,
+    waiters: Waiters,
+    open: Mutex<HashMap<String, Open>>,
+    /// Each session's events hub, kept for as long as the daemon runs: a client following a
+    /// session keeps following it when it is opened again.
+    hubs: Mutex<HashMap<String, Hub>>,
+    token: String,
+    /// The daemon's own origin: the only one a browser may call it from.
+    origin: String,
+    model: crate::cli::ModelArgs,
+}
+
+pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
+    let data_dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| crate::config::data_home().join("agent/serve"));
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let token = token(&data_dir, &args.listen)?;
+    let store = Store::open(&data_dir.join("agent.db"))?;
+    let interrupted = store.interrupt_running()?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let address = listener.local_addr()?;
+    let daemon = Arc::new(Daemon {
+        store: Arc::new(Mutex::new(store)),
+        waiters: Arc::default(),
+        open: Mutex::default(),
+        hubs: Mutex::default(),
+        token,
+        origin: format!("http://{address}"),
+        model: args.model.clone(),
+    });
+    println!("agent serve: listening on http://{address}");
+    if interrupted > 0 {
+        println!(
+            "{interrupted} sessions were interrupted by the last stop; a message continues them"
+        );
+    }
+    let app = routes::router(Arc::clone(&daemon)).layer(axum::middleware::from_fn_with_state(
+        Arc::clone(&daemon),
+        guard,
+    ));
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    // Stopping: running prompts end, and their sessions are interrupted.
+    let open: Vec<(String, Open)> = lock(&daemon.open).drain().collect();
+    for (id, open) in open {
+        lock(&open.stop).cancel();
+        let _ = lock(&daemon.store).set_state(&id, "interrupted");
+        open.session.lock().await.close().await;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The bearer token: `AGENT_SERVE_TOKEN` when set, else the one in the data dir (made on first
+/// start, 0600, printed once). Off loopback only a configured token is accepted.
+fn token(data_dir: &Path, listen: &SocketAddr) -> Result<String> {
+    if let Some(token) = crate::config::env("AGENT_SERVE_TOKEN") {
+        return Ok(token.trim().to_string());
+    }
+    if !listen.ip().is_loopback() {
+        bail!(
+            "refusing to listen on {listen} (not loopback) with a generated token: set AGENT_SERVE_TOKEN to a secret of your own"
+        );
+    }
+    let path = data_dir.join("token");
+    if let Ok(token) = std::fs::read_to_string(&path) {
+        return Ok(token.trim().to_string());
+    }
+    let token: String = (0..4)
+        .map(|_| format!("{:016x}", fastrand::u64(..)))
+        .collect();
+    write_private(&path, &token)?;
+    println!(
+        "agent serve: new token (kept in {}): {token}",
+        path.display()
+    );
+    Ok(token)
+}
+
+fn write_private(path: &PathBuf, text: &str) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+/// Every route but `/health`: the bearer token, and no foreign `Origin`.
+async fn guard(State(daemon): State<Arc<Daemon>>, request: Request, next: Next) -> Response {
+    if request.uri().path() == "/health" {
+        return next.run(request).await;
+    }
+    let headers: &HeaderMap = request.headers();
+    if let Some(origin) = headers.get(header::ORIGIN)
+        && origin.to_str().ok() != Some(daemon.origin.as_str())
+    {
+        return (
+            StatusCode::FORBIDDEN,
+            "requests from another origin are refused",
+        )
+            .into_response();
+    }
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "));
+    if bearer != Some(daemon.token.as_str()) {
+        return (StatusCode::UNAUTHORIZED, "a valid bearer token is needed").into_response();
+    }
+    next.run(request).await
+}
+
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = term => {}
+    }
+}
+
+impl Daemon {
+    /// The hub of session `id`, made on first use.
+    fn hub(&self, id: &str, transcript: &Path) -> Hub {
+        lock(&self.hubs)
+            .entry(id.to_string())
+            .or_insert_with(|| {
+                Hub::new(transcript.to_path_buf(), crate::session::Redactor::new(""))
+            })
+            .clone()
+    }
+
+    fn front(&self) -> HttpFront {
+        HttpFront {
+            store: Arc::clone(&self.store),
+            waiters: Arc::clone(&self.waiters),
+        }
+    }
+}

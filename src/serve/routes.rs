@@ -1,0 +1,304 @@
+/*!
+The HTTP routes of the daemon, under `/v1` (JSON), and `/health`.
+*/
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::front::lock;
+use super::store::SessionRow;
+use super::{Daemon, Open};
+use crate::cli::ApprovalMode;
+use crate::live::{Ending, Opening, Session};
+use crate::review::Answer;
+
+pub fn router(daemon: Arc<Daemon>) -> axum::Router {
+    axum::Router::new()
+        .route("/health", get(async || "ok"))
+        .route("/v1/sessions", post(create).get(list))
+        .route("/v1/sessions/{id}", get(one))
+        .route("/v1/sessions/{id}/messages", post(message))
+        .route("/v1/sessions/{id}/cancel", post(cancel))
+        .route("/v1/sessions/{id}/events", get(events))
+        .route("/v1/sessions/{id}/approvals", get(approvals))
+        .route("/v1/sessions/{id}/approvals/{call_id}", post(answer))
+        .with_state(daemon)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateSession {
+    workspace: PathBuf,
+    task: String,
+    approval: Option<ApprovalMode>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SendMessage {
+    text: String,
+    request_id: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Decision {
+    Approve,
+    ApproveAlways,
+    Deny,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AnswerApproval {
+    decision: Decision,
+}
+
+#[derive(Debug, Deserialize)]
+struct After {
+    after: Option<u64>,
+}
+
+fn failure(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({"error": message.into()}))).into_response()
+}
+
+async fn create(State(daemon): State<Arc<Daemon>>, Json(body): Json<CreateSession>) -> Response {
+    if !body.workspace.is_absolute() {
+        return failure(
+            StatusCode::BAD_REQUEST,
+            "workspace must be an absolute path",
+        );
+    }
+    if body.task.trim().is_empty() {
+        return failure(StatusCode::BAD_REQUEST, "task is empty");
+    }
+    let open = match open_session(&daemon, &body.workspace, None).await {
+        Ok(open) => open,
+        Err(error) => return failure(StatusCode::BAD_REQUEST, format!("{error:#}")),
+    };
+    let mut session = open.session.lock().await;
+    session.set_mode(body.approval.unwrap_or(ApprovalMode::Ask));
+    let row = SessionRow {
+        id: session.id.clone(),
+        workspace: session.workspace.display().to_string(),
+        task: body.task.clone(),
+        state: "running".into(),
+        transcript: session.transcript_path().display().to_string(),
+    };
+    drop(session);
+    if let Err(error) = lock(&daemon.store).add_session(&row) {
+        return failure(StatusCode::INTERNAL_SERVER_ERROR, format!("{error:#}"));
+    }
+    lock(&daemon.open).insert(row.id.clone(), open.clone());
+    start_prompt(&daemon, &row.id, &open, body.task);
+    (StatusCode::CREATED, Json(row)).into_response()
+}
+
+/// Opens (or, with `resumed`, continues) a session with the daemon as its front end.
+async fn open_session(
+    daemon: &Daemon,
+    workspace: &std::path::Path,
+    resumed: Option<&str>,
+) -> anyhow::Result<Open> {
+    let front = daemon.front();
+    let opening = Opening {
+        front: &front,
+        cwd: workspace,
+        model: &daemon.model,
+        mcp_servers: Vec::new(),
+    };
+    let session = Session::open(opening, resumed).await?;
+    let hub = daemon.hub(&session.id, session.transcript_path());
+    hub.set_redactor(session.redactor());
+    Ok(Open {
+        stop: Arc::clone(&session.stop),
+        hard_stop: Arc::clone(&session.hard_stop),
+        session: Arc::new(tokio::sync::Mutex::new(session)),
+        hub,
+    })
+}
+
+/// Runs a prompt in the background; false when the session is busy with one.
+fn start_prompt(daemon: &Arc<Daemon>, id: &str, open: &Open, text: String) -> bool {
+    let Ok(mut session) = Arc::clone(&open.session).try_lock_owned() else {
+        return false;
+    };
+    let _ = lock(&daemon.store).set_state(id, "running");
+    let (daemon, id, sink) = (Arc::clone(daemon), id.to_string(), open.hub.sink());
+    tokio::spawn(async move {
+        let state = match session.prompt(text, sink).await {
+            Ok(Ending::EndTurn | Ending::TurnLimit | Ending::Cancelled) => "idle",
+            Err(_) => "failed",
+        };
+        let _ = lock(&daemon.store).set_state(&id, state);
+    });
+    true
+}
+
+async fn list(State(daemon): State<Arc<Daemon>>) -> Response {
+    match lock(&daemon.store).sessions() {
+        Ok(rows) => {
+            let rows: Vec<SessionRow> = rows.into_iter().map(|row| shown(&daemon, row)).collect();
+            Json(rows).into_response()
+        }
+        Err(error) => failure(StatusCode::INTERNAL_SERVER_ERROR, format!("{error:#}")),
+    }
+}
+
+async fn one(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>) -> Response {
+    let row = lock(&daemon.store).session(&id);
+    match row {
+        Ok(Some(row)) => Json(shown(&daemon, row)).into_response(),
+        Ok(None) => failure(StatusCode::NOT_FOUND, format!("no session `{id}`")),
+        Err(error) => failure(StatusCode::INTERNAL_SERVER_ERROR, format!("{error:#}")),
+    }
+}
+
+/// A running session with an open question is waiting for approval.
+fn shown(daemon: &Daemon, mut row: SessionRow) -> SessionRow {
+    let waiting = lock(&daemon.waiters)
+        .keys()
+        .any(|(session, _)| *session == row.id);
+    if row.state == "running" && waiting {
+        row.state = "waiting_for_approval".into();
+    }
+    row
+}
+
+async fn message(
+    State(daemon): State<Arc<Daemon>>,
+    Path(id): Path<String>,
+    Json(body): Json<SendMessage>,
+) -> Response {
+    let Ok(Some(row)) = lock(&daemon.store).session(&id) else {
+        return failure(StatusCode::NOT_FOUND, format!("no session `{id}`"));
+    };
+    let open = lock(&daemon.open).get(&id).cloned();
+    let open = match open {
+        Some(open) => open,
+        // Interrupted by a restart: continue it from its transcript.
+        None => {
+            match open_session(&daemon, std::path::Path::new(&row.workspace), Some(&id)).await {
+                Ok(open) => {
+                    lock(&daemon.open).insert(id.clone(), open.clone());
+                    open
+                }
+                Err(error) => return failure(StatusCode::CONFLICT, format!("{error:#}")),
+            }
+        }
+    };
+    let known = lock(&daemon.store).knows_request(&id, &body.request_id);
+    match known {
+        Ok(true) => return Json(json!({"duplicate": true})).into_response(),
+        Ok(false) => {}
+        Err(error) => return failure(StatusCode::INTERNAL_SERVER_ERROR, format!("{error:#}")),
+    }
+    if open.session.try_lock().is_err() {
+        return failure(
+            StatusCode::CONFLICT,
+            "a turn is running; send the message when it ends",
+        );
+    }
+    if let Err(error) = lock(&daemon.store).take_request(&id, &body.request_id) {
+        return failure(StatusCode::INTERNAL_SERVER_ERROR, format!("{error:#}"));
+    }
+    match start_prompt(&daemon, &id, &open, body.text) {
+        true => (StatusCode::ACCEPTED, Json(json!({"accepted": true}))).into_response(),
+        false => failure(
+            StatusCode::CONFLICT,
+            "a turn is running; send the message when it ends",
+        ),
+    }
+}
+
+async fn cancel(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>) -> Response {
+    let Some(open) = lock(&daemon.open).get(&id).cloned() else {
+        return failure(StatusCode::NOT_FOUND, format!("no open session `{id}`"));
+    };
+    lock(&open.stop).cancel();
+    lock(&open.hard_stop).cancel();
+    Json(json!({"cancelled": true})).into_response()
+}
+
+async fn events(
+    State(daemon): State<Arc<Daemon>>,
+    Path(id): Path<String>,
+    Query(query): Query<After>,
+    headers: HeaderMap,
+) -> Response {
+    let after = headers
+        .get("last-event-id")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse().ok())
+        .or(query.after)
+        .unwrap_or(0);
+    let hub = match lock(&daemon.open).get(&id) {
+        Some(open) => open.hub.clone(),
+        None => match lock(&daemon.store).session(&id) {
+            Ok(Some(row)) => daemon.hub(&id, std::path::Path::new(&row.transcript)),
+            _ => return failure(StatusCode::NOT_FOUND, format!("no session `{id}`")),
+        },
+    };
+    Sse::new(hub.stream(after))
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response()
+}
+
+async fn approvals(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>) -> Response {
+    let pending = lock(&daemon.store).pending_approvals(&id);
+    match pending {
+        Ok(pending) => {
+            let shown: Vec<Value> = pending
+                .into_iter()
+                .map(|(call_id, question)| {
+                    let question: Value = serde_json::from_str(&question).unwrap_or(Value::Null);
+                    json!({"call_id": call_id, "question": question})
+                })
+                .collect();
+            Json(shown).into_response()
+        }
+        Err(error) => failure(StatusCode::INTERNAL_SERVER_ERROR, format!("{error:#}")),
+    }
+}
+
+async fn answer(
+    State(daemon): State<Arc<Daemon>>,
+    Path((id, call_id)): Path<(String, String)>,
+    Json(body): Json<AnswerApproval>,
+) -> Response {
+    let (decision, answer) = match body.decision {
+        Decision::Approve => ("approve", Answer::AllowOnce),
+        Decision::ApproveAlways => ("approve_always", Answer::AllowAlways),
+        Decision::Deny => ("deny", Answer::RejectOnce),
+    };
+    let first = lock(&daemon.store).answer_approval(&id, &call_id, decision);
+    match first {
+        Ok(true) => {}
+        Ok(false) => {
+            return failure(
+                StatusCode::CONFLICT,
+                "this approval was already answered (or does not exist)",
+            );
+        }
+        Err(error) => return failure(StatusCode::INTERNAL_SERVER_ERROR, format!("{error:#}")),
+    }
+    let waiter = lock(&daemon.waiters).remove(&(id, call_id));
+    match waiter.map(|waiter| waiter.send(answer)) {
+        Some(Ok(())) => Json(json!({"answered": decision})).into_response(),
+        Some(Err(_)) | None => failure(
+            StatusCode::CONFLICT,
+            "the turn that asked has ended; send a message to continue the session",
+        ),
+    }
+}

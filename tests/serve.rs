@@ -1,0 +1,361 @@
+//! `agent serve` over real HTTP against the mock GLM: the token and the Origin check, a session
+//! whose edit is approved or denied over HTTP while its events stream over SSE, reconnecting with
+//! `Last-Event-ID` without a gap or a duplicate, a busy session answering 409, a repeated
+//! request id running once, and the first answer to an approval winning.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use support::{MockGlm, Reply, Sandbox, turn};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+struct Daemon {
+    child: tokio::process::Child,
+    url: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl Daemon {
+    async fn start(sandbox: &Sandbox, mock: &MockGlm) -> Self {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let data_dir = sandbox.dir.path().join("daemon");
+        let mut command = sandbox.agent(mock);
+        command
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(&data_dir)
+            .stdout(Stdio::piped());
+        let mut child = command.spawn().unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let url = loop {
+            let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+                .await
+                .expect("the daemon did not start")
+                .unwrap()
+                .expect("the daemon exited");
+            if let Some(url) = line.strip_prefix("agent serve: listening on ") {
+                break url.to_string();
+            }
+        };
+        let token = std::fs::read_to_string(data_dir.join("token")).unwrap();
+        Self {
+            child,
+            url,
+            token,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(&self.token)
+    }
+
+    fn post(&self, path: &str, body: Value) -> reqwest::RequestBuilder {
+        self.http
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(&self.token)
+            .json(&body)
+    }
+
+    async fn create(&self, sandbox: &Sandbox, task: &str) -> String {
+        let workspace = sandbox.workspace.canonicalize().unwrap();
+        let created = self
+            .post(
+                "/v1/sessions",
+                json!({"workspace": workspace, "task": task, "approval": "ask"}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 201);
+        let body: Value = created.json().await.unwrap();
+        body["id"].as_str().unwrap().to_string()
+    }
+
+    async fn events(&self, session: &str, last_event_id: Option<u64>) -> Events {
+        let mut request = self.get(&format!("/v1/sessions/{session}/events"));
+        if let Some(id) = last_event_id {
+            request = request.header("Last-Event-ID", id.to_string());
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        Events {
+            stream: Box::pin(response.bytes_stream()),
+            buffer: String::new(),
+        }
+    }
+}
+
+type ByteStream =
+    std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>;
+
+/// An SSE stream, read event by event.
+struct Events {
+    stream: ByteStream,
+    buffer: String,
+}
+
+impl Events {
+    async fn next(&mut self) -> (u64, Value) {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let frame: String = self.buffer.drain(..end + 2).collect();
+                let id = frame
+                    .lines()
+                    .find_map(|line| line.strip_prefix("id: "))
+                    .map(|id| id.parse().unwrap());
+                let data = frame.lines().find_map(|line| line.strip_prefix("data: "));
+                if let (Some(id), Some(data)) = (id, data) {
+                    return (id, serde_json::from_str(data).unwrap());
+                }
+                continue;
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(60), self.stream.next())
+                .await
+                .expect("no event came")
+                .expect("the stream ended")
+                .unwrap();
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+
+    /// Reads until an event of `kind`; returns every event read, that one last.
+    async fn until(&mut self, kind: &str) -> Vec<(u64, Value)> {
+        let mut seen = Vec::new();
+        loop {
+            let event = self.next().await;
+            let done = event.1["type"] == kind;
+            seen.push(event);
+            if done {
+                return seen;
+            }
+        }
+    }
+}
+
+fn write_then_answer() -> Vec<Reply> {
+    vec![
+        turn()
+            .call("w1", "write_file", r#"{"path":"a.txt","content":"new\n"}"#)
+            .reply(),
+        turn().content("Written.").reply(),
+    ]
+}
+
+#[tokio::test]
+async fn the_token_and_the_origin_guard_every_route_but_health() {
+    let sandbox = Sandbox::new(&[]);
+    let mock = MockGlm::start(vec![]).await;
+    let daemon = Daemon::start(&sandbox, &mock).await;
+    let url = |path: &str| format!("{}{path}", daemon.url);
+    let status = |response: reqwest::Response| response.status().as_u16();
+    let http = &daemon.http;
+    assert_eq!(status(http.get(url("/health")).send().await.unwrap()), 200);
+    assert_eq!(
+        status(http.get(url("/v1/sessions")).send().await.unwrap()),
+        401
+    );
+    let wrong = http.get(url("/v1/sessions")).bearer_auth("wrong");
+    assert_eq!(status(wrong.send().await.unwrap()), 401);
+    let foreign = daemon
+        .get("/v1/sessions")
+        .header("Origin", "https://evil.example");
+    assert_eq!(status(foreign.send().await.unwrap()), 403);
+    let own = daemon
+        .get("/v1/sessions")
+        .header("Origin", daemon.url.clone());
+    assert_eq!(status(own.send().await.unwrap()), 200);
+}
+
+#[tokio::test]
+async fn a_public_address_needs_a_configured_token() {
+    let sandbox = Sandbox::new(&[]);
+    let mock = MockGlm::start(vec![]).await;
+    let mut command = sandbox.agent(&mock);
+    command
+        .args(["serve", "--listen", "0.0.0.0:0", "--data-dir"])
+        .arg(sandbox.dir.path().join("daemon"));
+    let run = support::finish(command).await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("AGENT_SERVE_TOKEN"), "{}", run.stderr);
+}
+
+#[tokio::test]
+async fn an_edit_approved_over_http_is_applied_and_the_first_answer_wins() {
+    let sandbox = Sandbox::new(&[("a.txt", "old\n")]);
+    let mock = MockGlm::start(write_then_answer()).await;
+    let daemon = Daemon::start(&sandbox, &mock).await;
+    let session = daemon.create(&sandbox, "rewrite a.txt").await;
+    let mut events = daemon.events(&session, None).await;
+    events.until("approval_requested").await;
+    let pending: Value = daemon
+        .get(&format!("/v1/sessions/{session}/approvals"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(pending[0]["call_id"], "w1");
+    assert_eq!(pending[0]["question"]["files"][0]["new"], "new\n");
+    let listed: Value = daemon
+        .get("/v1/sessions")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed[0]["state"], "waiting_for_approval");
+    let answer = |decision: &str| {
+        daemon.post(
+            &format!("/v1/sessions/{session}/approvals/w1"),
+            json!({ "decision": decision }),
+        )
+    };
+    assert_eq!(answer("approve").send().await.unwrap().status(), 200);
+    assert_eq!(answer("deny").send().await.unwrap().status(), 409);
+    events.until("finished").await;
+    assert_eq!(sandbox.read("a.txt"), "new\n");
+}
+
+#[tokio::test]
+async fn a_denied_edit_changes_nothing() {
+    let sandbox = Sandbox::new(&[("a.txt", "old\n")]);
+    let mock = MockGlm::start(write_then_answer()).await;
+    let daemon = Daemon::start(&sandbox, &mock).await;
+    let session = daemon.create(&sandbox, "rewrite a.txt").await;
+    let mut events = daemon.events(&session, None).await;
+    events.until("approval_requested").await;
+    let denied = daemon
+        .post(
+            &format!("/v1/sessions/{session}/approvals/w1"),
+            json!({"decision": "deny"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(denied.status(), 200);
+    events.until("finished").await;
+    assert_eq!(sandbox.read("a.txt"), "old\n");
+}
+
+#[tokio::test]
+async fn reconnecting_with_last_event_id_misses_nothing_and_repeats_nothing() {
+    let sandbox = Sandbox::new(&[("a.txt", "old\n")]);
+    let mock = MockGlm::start(write_then_answer()).await;
+    let daemon = Daemon::start(&sandbox, &mock).await;
+    let session = daemon.create(&sandbox, "rewrite a.txt").await;
+    let mut first = daemon.events(&session, None).await;
+    let before = first.until("approval_requested").await;
+    let (dropped_after, _) = *before.first().unwrap();
+    drop(first);
+    daemon
+        .post(
+            &format!("/v1/sessions/{session}/approvals/w1"),
+            json!({"decision": "approve"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut again = daemon.events(&session, Some(dropped_after)).await;
+    let after = again.until("finished").await;
+    let ids: Vec<u64> = after.iter().map(|(id, _)| *id).collect();
+    let expected: Vec<u64> = (dropped_after + 1..=dropped_after + ids.len() as u64).collect();
+    assert_eq!(ids, expected, "no gap, no duplicate");
+    let mut whole = daemon.events(&session, None).await;
+    let all = whole.until("finished").await;
+    assert_eq!(all[0].0, 1);
+    assert_eq!(all.last().unwrap().0, *ids.last().unwrap());
+}
+
+#[tokio::test]
+async fn a_busy_session_answers_409_and_a_repeated_request_runs_once() {
+    let sandbox = Sandbox::new(&[("a.txt", "old\n")]);
+    let mut replies = write_then_answer();
+    replies.push(turn().content("Follow-up done.").reply());
+    let mock = MockGlm::start(replies).await;
+    let daemon = Daemon::start(&sandbox, &mock).await;
+    let session = daemon.create(&sandbox, "rewrite a.txt").await;
+    let mut events = daemon.events(&session, None).await;
+    events.until("approval_requested").await;
+    let message = |request_id: &str| {
+        daemon.post(
+            &format!("/v1/sessions/{session}/messages"),
+            json!({"text": "and then?", "request_id": request_id}),
+        )
+    };
+    assert_eq!(message("m1").send().await.unwrap().status(), 409);
+    daemon
+        .post(
+            &format!("/v1/sessions/{session}/approvals/w1"),
+            json!({"decision": "approve"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    events.until("finished").await;
+    assert_eq!(message("m1").send().await.unwrap().status(), 202);
+    let repeated = message("m1").send().await.unwrap();
+    assert_eq!(repeated.status(), 200);
+    assert_eq!(
+        repeated.json::<Value>().await.unwrap(),
+        json!({"duplicate": true})
+    );
+    events.until("finished").await;
+    assert_eq!(mock.requests().len(), 3, "the follow-up ran once");
+}
+
+#[tokio::test]
+async fn after_kill_9_the_events_are_there_and_a_message_continues_the_interrupted_session() {
+    let sandbox = Sandbox::new(&[("a.txt", "old\n")]);
+    let mut replies = write_then_answer();
+    replies.push(turn().content("Picked up again.").reply());
+    let mock = MockGlm::start(replies).await;
+    let mut daemon = Daemon::start(&sandbox, &mock).await;
+    let session = daemon.create(&sandbox, "rewrite a.txt").await;
+    let mut events = daemon.events(&session, None).await;
+    let seen = events.until("approval_requested").await;
+    daemon.child.start_kill().unwrap();
+    daemon.child.wait().await.unwrap();
+
+    let daemon = Daemon::start(&sandbox, &mock).await;
+    let row: Value = daemon
+        .get(&format!("/v1/sessions/{session}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(row["state"], "interrupted");
+    let mut replayed = daemon.events(&session, None).await;
+    let again = replayed.until("approval_requested").await;
+    assert_eq!(
+        again, seen,
+        "every event sent before the kill is still there"
+    );
+    let continued = daemon
+        .post(
+            &format!("/v1/sessions/{session}/messages"),
+            json!({"text": "go on", "request_id": "after-restart"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(continued.status(), 202);
+    replayed.until("finished").await;
+    assert_eq!(
+        sandbox.read("a.txt"),
+        "old\n",
+        "the unanswered edit was not applied"
+    );
+    assert_eq!(mock.requests().len(), 2);
+}
