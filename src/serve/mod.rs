@@ -45,6 +45,8 @@ pub struct Daemon {
     /// session keeps following it when it is opened again.
     hubs: Mutex<HashMap<String, Hub>>,
     token: String,
+    /// Fired by SIGTERM or Ctrl-C: event streams end, so the server can stop.
+    stopping: tokio_util::sync::CancellationToken,
     /// The daemon's own origin: the only one a browser may call it from.
     origin: String,
     model: crate::cli::ModelArgs,
@@ -69,6 +71,7 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
         waiters: Arc::default(),
         open: Mutex::default(),
         hubs: Mutex::default(),
+        stopping: tokio_util::sync::CancellationToken::new(),
         token,
         origin: format!("http://{address}"),
         model: args.model.clone(),
@@ -84,13 +87,15 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
         guard,
     ));
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown_signal(daemon.stopping.clone()))
         .await?;
     // Stopping: running prompts end, and their sessions are interrupted.
     let open: Vec<(String, Open)> = lock(&daemon.open).drain().collect();
     for (id, open) in open {
-        lock(&open.stop).cancel();
-        let _ = lock(&daemon.store).set_state(&id, "interrupted");
+        if open.session.try_lock().is_err() {
+            lock(&open.stop).cancel();
+            let _ = lock(&daemon.store).set_state(&id, "interrupted");
+        }
         open.session.lock().await.close().await;
     }
     Ok(ExitCode::SUCCESS)
@@ -160,7 +165,7 @@ async fn guard(State(daemon): State<Arc<Daemon>>, request: Request, next: Next) 
     next.run(request).await
 }
 
-async fn shutdown_signal() {
+async fn shutdown_signal(stopping: tokio_util::sync::CancellationToken) {
     let term = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(mut signal) => {
@@ -173,6 +178,7 @@ async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => {}
         () = term => {}
     }
+    stopping.cancel();
 }
 
 impl Daemon {

@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -138,6 +139,8 @@ fn start_prompt(daemon: &Arc<Daemon>, id: &str, open: &Open, text: String) -> bo
     let (daemon, id, sink) = (Arc::clone(daemon), id.to_string(), open.hub.sink());
     tokio::spawn(async move {
         let state = match session.prompt(text, sink).await {
+            // Cut short by the daemon stopping: a message continues it after the restart.
+            Ok(Ending::Cancelled) if daemon.stopping.is_cancelled() => "interrupted",
             Ok(Ending::EndTurn | Ending::TurnLimit | Ending::Cancelled) => "idle",
             Err(_) => "failed",
         };
@@ -250,7 +253,10 @@ async fn events(
             _ => return failure(StatusCode::NOT_FOUND, format!("no session `{id}`")),
         },
     };
-    Sse::new(hub.stream(after))
+    let stream = hub
+        .stream(after)
+        .take_until(daemon.stopping.clone().cancelled_owned());
+    Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response()
 }
