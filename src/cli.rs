@@ -79,6 +79,9 @@ pub struct ServeArgs {
     /// Where the daemon keeps its database and token (default ~/.local/share/agent/serve).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Sessions whose turns run at once; the others wait, queued.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_running: u16,
     #[command(flatten)]
     pub model: ModelArgs,
 }

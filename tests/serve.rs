@@ -23,12 +23,17 @@ struct Daemon {
 
 impl Daemon {
     async fn start(sandbox: &Sandbox, mock: &MockGlm) -> Self {
+        Self::start_with(sandbox, mock, &[]).await
+    }
+
+    async fn start_with(sandbox: &Sandbox, mock: &MockGlm, extra: &[&str]) -> Self {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let data_dir = sandbox.dir.path().join("daemon");
         let mut command = sandbox.agent(mock);
         command
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(&data_dir)
+            .args(extra)
             .stdout(Stdio::piped());
         let mut child = command.spawn().unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -224,6 +229,15 @@ async fn an_edit_approved_over_http_is_applied_and_the_first_answer_wins() {
     assert_eq!(answer("deny").send().await.unwrap().status(), 409);
     events.until("finished").await;
     assert_eq!(sandbox.read("a.txt"), "new\n");
+    let diff = daemon
+        .get(&format!("/v1/sessions/{session}/diff"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(diff, "--- a/a.txt\n+++ b/a.txt\n@@ -1 +1 @@\n-old\n+new\n");
 }
 
 #[tokio::test]
@@ -389,4 +403,33 @@ async fn sigterm_interrupts_running_turns_and_exits_cleanly() {
         .unwrap();
     assert_eq!(row["state"], "interrupted");
     assert_eq!(sandbox.read("a.txt"), "old\n");
+}
+
+#[tokio::test]
+async fn beyond_max_running_sessions_wait_queued() {
+    let sandbox = Sandbox::new(&[("a.txt", "old\n")]);
+    let mut replies = write_then_answer();
+    replies.push(turn().content("second done").reply());
+    let mock = MockGlm::start(replies).await;
+    let daemon = Daemon::start_with(&sandbox, &mock, &["--max-running", "1"]).await;
+    let first = daemon.create(&sandbox, "rewrite a.txt").await;
+    let mut events = daemon.events(&first, None).await;
+    events.until("approval_requested").await;
+    let second = daemon.create(&sandbox, "something else").await;
+    let state = |id: String| {
+        let request = daemon.get(&format!("/v1/sessions/{id}"));
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap()["state"].clone() }
+    };
+    assert_eq!(state(second.clone()).await, "queued");
+    daemon
+        .post(
+            &format!("/v1/sessions/{first}/approvals/w1"),
+            json!({"decision": "approve"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut second_events = daemon.events(&second, None).await;
+    second_events.until("finished").await;
+    assert_eq!(state(second).await, "idle");
 }

@@ -50,6 +50,8 @@ pub struct Daemon {
     /// The daemon's own origin: the only one a browser may call it from.
     origin: String,
     model: crate::cli::ModelArgs,
+    /// Turns that may run at once (`--max-running`).
+    running: Arc<tokio::sync::Semaphore>,
 }
 
 pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
@@ -75,6 +77,7 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
         token,
         origin: format!("http://{address}"),
         model: args.model.clone(),
+        running: Arc::new(tokio::sync::Semaphore::new(usize::from(args.max_running))),
     });
     println!("agent serve: listening on http://{address}");
     if interrupted > 0 {

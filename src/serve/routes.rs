@@ -31,6 +31,7 @@ pub fn router(daemon: Arc<Daemon>) -> axum::Router {
         .route("/v1/sessions/{id}/messages", post(message))
         .route("/v1/sessions/{id}/cancel", post(cancel))
         .route("/v1/sessions/{id}/events", get(events))
+        .route("/v1/sessions/{id}/diff", get(diff))
         .route("/v1/sessions/{id}/approvals", get(approvals))
         .route("/v1/sessions/{id}/approvals/{call_id}", post(answer))
         .with_state(daemon)
@@ -135,9 +136,14 @@ fn start_prompt(daemon: &Arc<Daemon>, id: &str, open: &Open, text: String) -> bo
     let Ok(mut session) = Arc::clone(&open.session).try_lock_owned() else {
         return false;
     };
-    let _ = lock(&daemon.store).set_state(id, "running");
+    let _ = lock(&daemon.store).set_state(id, "queued");
     let (daemon, id, sink) = (Arc::clone(daemon), id.to_string(), open.hub.sink());
     tokio::spawn(async move {
+        // At most --max-running turns at once; the others wait here, queued.
+        let Ok(_slot) = Arc::clone(&daemon.running).acquire_owned().await else {
+            return;
+        };
+        let _ = lock(&daemon.store).set_state(&id, "running");
         let state = match session.prompt(text, sink).await {
             // Cut short by the daemon stopping: a message continues it after the restart.
             Ok(Ending::Cancelled) if daemon.stopping.is_cancelled() => "interrupted",
@@ -259,6 +265,25 @@ async fn events(
     Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response()
+}
+
+/// Everything the session changed, as one unified diff.
+async fn diff(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>) -> Response {
+    let Ok(Some(row)) = lock(&daemon.store).session(&id) else {
+        return failure(StatusCode::NOT_FOUND, format!("no session `{id}`"));
+    };
+    let transcript = std::path::Path::new(&row.transcript);
+    // Transcripts live in <sessions dir>/<day>/<id>.jsonl.
+    let sessions_dir = transcript.parent().and_then(std::path::Path::parent);
+    let workspace = agent_tools::Workspace::new(std::path::Path::new(&row.workspace));
+    match (sessions_dir, workspace) {
+        (Some(dir), Ok(workspace)) => match crate::session::diff(dir, &workspace, Some(&id)) {
+            Ok(diff) => ([("content-type", "text/x-diff")], diff).into_response(),
+            // No edit journal yet: nothing changed.
+            Err(_) => ([("content-type", "text/x-diff")], String::new()).into_response(),
+        },
+        _ => failure(StatusCode::CONFLICT, "the session's workspace is gone"),
+    }
 }
 
 async fn approvals(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>) -> Response {
