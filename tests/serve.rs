@@ -433,3 +433,25 @@ async fn beyond_max_running_sessions_wait_queued() {
     second_events.until("finished").await;
     assert_eq!(state(second).await, "idle");
 }
+
+#[tokio::test]
+async fn a_session_may_ask_for_another_model() {
+    let sandbox = Sandbox::new(&[]);
+    let mock = MockGlm::start(vec![turn().content("hi").reply()]).await;
+    let daemon = Daemon::start(&sandbox, &mock).await;
+    let workspace = sandbox.workspace.canonicalize().unwrap();
+    let created: Value = daemon
+        .post(
+            "/v1/sessions",
+            json!({"workspace": workspace, "task": "hi", "model": "glm-4.7"}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let session = created["id"].as_str().unwrap();
+    daemon.events(session, None).await.until("finished").await;
+    assert_eq!(mock.requests()[0].body["model"], "glm-4.7");
+}

@@ -43,6 +43,8 @@ struct CreateSession {
     workspace: PathBuf,
     task: String,
     approval: Option<ApprovalMode>,
+    /// Another model than the daemon's.
+    model: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -85,7 +87,7 @@ async fn create(State(daemon): State<Arc<Daemon>>, Json(body): Json<CreateSessio
     if body.task.trim().is_empty() {
         return failure(StatusCode::BAD_REQUEST, "task is empty");
     }
-    let open = match open_session(&daemon, &body.workspace, None).await {
+    let open = match open_session(&daemon, &body.workspace, None, body.model.clone()).await {
         Ok(open) => open,
         Err(error) => return failure(StatusCode::BAD_REQUEST, format!("{error:#}")),
     };
@@ -112,12 +114,15 @@ async fn open_session(
     daemon: &Daemon,
     workspace: &std::path::Path,
     resumed: Option<&str>,
+    model: Option<String>,
 ) -> anyhow::Result<Open> {
     let front = daemon.front();
+    let mut model_args = daemon.model.clone();
+    model_args.model = model.or(model_args.model);
     let opening = Opening {
         front: &front,
         cwd: workspace,
-        model: &daemon.model,
+        model: &model_args,
         mcp_servers: Vec::new(),
     };
     let session = Session::open(opening, resumed).await?;
@@ -198,7 +203,14 @@ async fn message(
         Some(open) => open,
         // Interrupted by a restart: continue it from its transcript.
         None => {
-            match open_session(&daemon, std::path::Path::new(&row.workspace), Some(&id)).await {
+            match open_session(
+                &daemon,
+                std::path::Path::new(&row.workspace),
+                Some(&id),
+                None,
+            )
+            .await
+            {
                 Ok(open) => {
                     lock(&daemon.open).insert(id.clone(), open.clone());
                     open
