@@ -455,3 +455,30 @@ async fn a_session_may_ask_for_another_model() {
     daemon.events(session, None).await.until("finished").await;
     assert_eq!(mock.requests()[0].body["model"], "glm-4.7");
 }
+
+#[tokio::test]
+async fn the_served_openapi_document_is_the_committed_one() {
+    let sandbox = Sandbox::new(&[]);
+    let mock = MockGlm::start(vec![]).await;
+    let daemon = Daemon::start(&sandbox, &mock).await;
+    let served: Value = daemon
+        .get("/openapi.json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi.json");
+    if std::env::var_os("UPDATE_OPENAPI").is_some() {
+        let text = serde_json::to_string_pretty(&served).unwrap();
+        std::fs::write(&path, format!("{text}\n")).unwrap();
+    }
+    let committed: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(
+        served, committed,
+        "openapi.json is out of date: UPDATE_OPENAPI=1 cargo test --test serve openapi"
+    );
+    let paths: Vec<&String> = served["paths"].as_object().unwrap().keys().collect();
+    assert_eq!(paths.len(), 9, "{paths:?}");
+}

@@ -23,9 +23,37 @@ use crate::cli::ApprovalMode;
 use crate::live::{Ending, Opening, Session};
 use crate::review::Answer;
 
+/// The API, as OpenAPI 3.1 (served at `/openapi.json`; `openapi.json` in the repository is
+/// this document, checked by a test).
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "agent serve", description = "Sessions of the coding agent over HTTP + SSE"),
+    paths(health, create, list, one, message, cancel, events, diff, approvals, answer),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
 pub fn router(daemon: Arc<Daemon>) -> axum::Router {
     axum::Router::new()
-        .route("/health", get(async || "ok"))
+        .route("/health", get(health))
+        .route(
+            "/openapi.json",
+            get(async || Json(<ApiDoc as utoipa::OpenApi>::openapi())),
+        )
         .route("/v1/sessions", post(create).get(list))
         .route("/v1/sessions/{id}", get(one))
         .route("/v1/sessions/{id}/messages", post(message))
@@ -37,24 +65,34 @@ pub fn router(daemon: Arc<Daemon>) -> axum::Router {
         .with_state(daemon)
 }
 
-#[derive(Debug, Deserialize)]
+/// Whether the daemon runs (no token needed).
+#[utoipa::path(get, path = "/health", security(()), responses((status = 200, description = "running", body = String)))]
+async fn health() -> &'static str {
+    "ok"
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateSession {
+    /// Absolute path of the directory to work in.
+    #[schema(value_type = String)]
     workspace: PathBuf,
     task: String,
+    /// ask (default), edits, all, none.
+    #[schema(value_type = Option<String>)]
     approval: Option<ApprovalMode>,
     /// Another model than the daemon's.
     model: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SendMessage {
     text: String,
     request_id: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 enum Decision {
     Approve,
@@ -62,13 +100,13 @@ enum Decision {
     Deny,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AnswerApproval {
     decision: Decision,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 struct After {
     after: Option<u64>,
 }
@@ -77,6 +115,11 @@ fn failure(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({"error": message.into()}))).into_response()
 }
 
+/// Starts a session on a task.
+#[utoipa::path(post, path = "/v1/sessions", request_body = CreateSession, responses(
+    (status = 201, description = "started", body = SessionRow),
+    (status = 400, description = "bad workspace, task or settings", body = Object),
+    (status = 401, description = "no or wrong token")))]
 async fn create(State(daemon): State<Arc<Daemon>>, Json(body): Json<CreateSession>) -> Response {
     if !body.workspace.is_absolute() {
         return failure(
@@ -160,6 +203,8 @@ fn start_prompt(daemon: &Arc<Daemon>, id: &str, open: &Open, text: String) -> bo
     true
 }
 
+/// Every session, with its state.
+#[utoipa::path(get, path = "/v1/sessions", responses((status = 200, description = "the sessions", body = Vec<SessionRow>)))]
 async fn list(State(daemon): State<Arc<Daemon>>) -> Response {
     match lock(&daemon.store).sessions() {
         Ok(rows) => {
@@ -170,6 +215,10 @@ async fn list(State(daemon): State<Arc<Daemon>>) -> Response {
     }
 }
 
+/// One session.
+#[utoipa::path(get, path = "/v1/sessions/{id}", params(("id" = String, Path, description = "session id")), responses(
+    (status = 200, description = "the session", body = SessionRow),
+    (status = 404, description = "no such session", body = Object)))]
 async fn one(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>) -> Response {
     let row = lock(&daemon.store).session(&id);
     match row {
@@ -190,6 +239,12 @@ fn shown(daemon: &Daemon, mut row: SessionRow) -> SessionRow {
     row
 }
 
+/// A follow-up in the same conversation; a repeated request id is not run twice.
+#[utoipa::path(post, path = "/v1/sessions/{id}/messages", params(("id" = String, Path, description = "session id")), request_body = SendMessage, responses(
+    (status = 202, description = "accepted", body = Object),
+    (status = 200, description = "this request id was taken before", body = Object),
+    (status = 404, description = "no such session", body = Object),
+    (status = 409, description = "a turn is running", body = Object)))]
 async fn message(
     State(daemon): State<Arc<Daemon>>,
     Path(id): Path<String>,
@@ -243,6 +298,10 @@ async fn message(
     }
 }
 
+/// Stops the running turn (running commands are killed).
+#[utoipa::path(post, path = "/v1/sessions/{id}/cancel", params(("id" = String, Path, description = "session id")), responses(
+    (status = 200, description = "cancelled", body = Object),
+    (status = 404, description = "no open session", body = Object)))]
 async fn cancel(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>) -> Response {
     let Some(open) = lock(&daemon.open).get(&id).cloned() else {
         return failure(StatusCode::NOT_FOUND, format!("no open session `{id}`"));
@@ -252,6 +311,10 @@ async fn cancel(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>) -> Re
     Json(json!({"cancelled": true})).into_response()
 }
 
+/// The session's events as SSE, each with its id; `Last-Event-ID` or `after` resumes.
+#[utoipa::path(get, path = "/v1/sessions/{id}/events", params(("id" = String, Path, description = "session id"), After), responses(
+    (status = 200, description = "server-sent events", content_type = "text/event-stream", body = String),
+    (status = 404, description = "no such session", body = Object)))]
 async fn events(
     State(daemon): State<Arc<Daemon>>,
     Path(id): Path<String>,
@@ -279,7 +342,11 @@ async fn events(
         .into_response()
 }
 
-/// Everything the session changed, as one unified diff.
+/// Everything the session changed, as a unified diff.
+#[utoipa::path(get, path = "/v1/sessions/{id}/diff", params(("id" = String, Path, description = "session id")), responses(
+    (status = 200, description = "the diff", content_type = "text/x-diff", body = String),
+    (status = 404, description = "no such session", body = Object),
+    (status = 409, description = "the workspace is gone", body = Object)))]
 async fn diff(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>) -> Response {
     let Ok(Some(row)) = lock(&daemon.store).session(&id) else {
         return failure(StatusCode::NOT_FOUND, format!("no session `{id}`"));
@@ -298,6 +365,9 @@ async fn diff(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>) -> Resp
     }
 }
 
+/// The questions waiting for an answer.
+#[utoipa::path(get, path = "/v1/sessions/{id}/approvals", params(("id" = String, Path, description = "session id")), responses(
+    (status = 200, description = "pending approvals", body = Vec<Object>)))]
 async fn approvals(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>) -> Response {
     let pending = lock(&daemon.store).pending_approvals(&id);
     match pending {
@@ -315,6 +385,10 @@ async fn approvals(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>) ->
     }
 }
 
+/// Answers an approval; the first answer wins.
+#[utoipa::path(post, path = "/v1/sessions/{id}/approvals/{call_id}", params(("id" = String, Path, description = "session id"), ("call_id" = String, Path, description = "the tool call asked about")), request_body = AnswerApproval, responses(
+    (status = 200, description = "answered", body = Object),
+    (status = 409, description = "already answered, or the turn that asked has ended", body = Object)))]
 async fn answer(
     State(daemon): State<Arc<Daemon>>,
     Path((id, call_id)): Path<(String, String)>,

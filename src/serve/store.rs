@@ -13,7 +13,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 /// A session as the daemon lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SessionRow {
     pub id: String,
     pub workspace: String,
@@ -22,6 +22,7 @@ pub struct SessionRow {
     pub state: String,
     /// The session's transcript: its events, one a line.
     #[serde(skip)]
+    #[schema(ignore)]
     pub transcript: String,
 }
 
