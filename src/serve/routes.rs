@@ -29,7 +29,7 @@ use crate::review::Answer;
 #[openapi(
     info(title = "agent serve", description = "Sessions of the coding agent over HTTP + SSE"),
     paths(health, create, list, one, message, cancel, events, diff, approvals, answer),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonErrors),
     security(("bearer" = []))
 )]
 pub struct ApiDoc;
@@ -44,6 +44,53 @@ impl utoipa::Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// The answers any route may give besides its own: a request it cannot read, no token.
+struct CommonErrors;
+
+impl utoipa::Modify for CommonErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, ObjectBuilder, RefOr, ResponseBuilder, Type};
+        let common = [
+            ("400", "the request cannot be read (query, JSON body)"),
+            ("401", "no or wrong bearer token"),
+            ("403", "a request from another origin"),
+            ("415", "the body is not JSON"),
+            ("422", "the JSON body does not have the fields asked for"),
+        ];
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let operations = [item.get.as_mut(), item.post.as_mut()];
+            for operation in operations.into_iter().flatten() {
+                for (status, description) in common {
+                    if path == "/health" && status != "400" {
+                        continue;
+                    }
+                    let text = ContentBuilder::new()
+                        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                        .build();
+                    let responses = &mut operation.responses.responses;
+                    match responses.get_mut(status) {
+                        // A route's own error is JSON; axum's rejections of the request are text.
+                        Some(RefOr::T(response)) => {
+                            response
+                                .content
+                                .entry("text/plain".into())
+                                .or_insert(text.into());
+                        }
+                        Some(RefOr::Ref(_)) => {}
+                        None => {
+                            let response = ResponseBuilder::new()
+                                .description(description)
+                                .content("text/plain", text)
+                                .build();
+                            responses.insert(status.to_string(), response.into());
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -75,11 +122,11 @@ async fn health() -> &'static str {
 #[serde(deny_unknown_fields)]
 struct CreateSession {
     /// Absolute path of the directory to work in.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^/")]
     workspace: PathBuf,
+    #[schema(min_length = 1, pattern = "\\S")]
     task: String,
     /// ask (default), edits, all, none.
-    #[schema(value_type = Option<String>)]
     approval: Option<ApprovalMode>,
     /// Another model than the daemon's.
     model: Option<String>,
@@ -313,7 +360,7 @@ async fn cancel(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>) -> Re
 
 /// The session's events as SSE, each with its id; `Last-Event-ID` or `after` resumes.
 #[utoipa::path(get, path = "/v1/sessions/{id}/events", params(("id" = String, Path, description = "session id"), After), responses(
-    (status = 200, description = "server-sent events", content_type = "text/event-stream", body = String),
+    (status = 200, description = "server-sent events, each one's data an event object", content_type = "text/event-stream", body = Object),
     (status = 404, description = "no such session", body = Object)))]
 async fn events(
     State(daemon): State<Arc<Daemon>>,
