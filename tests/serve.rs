@@ -84,6 +84,28 @@ impl Daemon {
         body["id"].as_str().unwrap().to_string()
     }
 
+    /// Answers the approval of the call `w1` (the edit the scripted model asks for).
+    async fn answer_w1(&self, session: &str, decision: &str) -> reqwest::Response {
+        self.post(
+            &format!("/v1/sessions/{session}/approvals/w1"),
+            json!({ "decision": decision }),
+        )
+        .send()
+        .await
+        .unwrap()
+    }
+
+    /// The session as the daemon lists it.
+    async fn session(&self, id: &str) -> Value {
+        self.get(&format!("/v1/sessions/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     async fn events(&self, session: &str, last_event_id: Option<u64>) -> Events {
         let mut request = self.get(&format!("/v1/sessions/{session}/events"));
         if let Some(id) = last_event_id {
@@ -219,14 +241,8 @@ async fn an_edit_approved_over_http_is_applied_and_the_first_answer_wins() {
         .await
         .unwrap();
     assert_eq!(listed[0]["state"], "waiting_for_approval");
-    let answer = |decision: &str| {
-        daemon.post(
-            &format!("/v1/sessions/{session}/approvals/w1"),
-            json!({ "decision": decision }),
-        )
-    };
-    assert_eq!(answer("approve").send().await.unwrap().status(), 200);
-    assert_eq!(answer("deny").send().await.unwrap().status(), 409);
+    assert_eq!(daemon.answer_w1(&session, "approve").await.status(), 200);
+    assert_eq!(daemon.answer_w1(&session, "deny").await.status(), 409);
     events.until("finished").await;
     assert_eq!(sandbox.read("a.txt"), "new\n");
     let diff = daemon
@@ -248,14 +264,7 @@ async fn a_denied_edit_changes_nothing() {
     let session = daemon.create(&sandbox, "rewrite a.txt").await;
     let mut events = daemon.events(&session, None).await;
     events.until("approval_requested").await;
-    let denied = daemon
-        .post(
-            &format!("/v1/sessions/{session}/approvals/w1"),
-            json!({"decision": "deny"}),
-        )
-        .send()
-        .await
-        .unwrap();
+    let denied = daemon.answer_w1(&session, "deny").await;
     assert_eq!(denied.status(), 200);
     events.until("finished").await;
     assert_eq!(sandbox.read("a.txt"), "old\n");
@@ -271,14 +280,7 @@ async fn reconnecting_with_last_event_id_misses_nothing_and_repeats_nothing() {
     let before = first.until("approval_requested").await;
     let (dropped_after, _) = *before.first().unwrap();
     drop(first);
-    daemon
-        .post(
-            &format!("/v1/sessions/{session}/approvals/w1"),
-            json!({"decision": "approve"}),
-        )
-        .send()
-        .await
-        .unwrap();
+    daemon.answer_w1(&session, "approve").await;
     let mut again = daemon.events(&session, Some(dropped_after)).await;
     let after = again.until("finished").await;
     let ids: Vec<u64> = after.iter().map(|(id, _)| *id).collect();
@@ -307,14 +309,7 @@ async fn a_busy_session_answers_409_and_a_repeated_request_runs_once() {
         )
     };
     assert_eq!(message("m1").send().await.unwrap().status(), 409);
-    daemon
-        .post(
-            &format!("/v1/sessions/{session}/approvals/w1"),
-            json!({"decision": "approve"}),
-        )
-        .send()
-        .await
-        .unwrap();
+    daemon.answer_w1(&session, "approve").await;
     events.until("finished").await;
     assert_eq!(message("m1").send().await.unwrap().status(), 202);
     let repeated = message("m1").send().await.unwrap();
@@ -341,15 +336,7 @@ async fn after_kill_9_the_events_are_there_and_a_message_continues_the_interrupt
     daemon.child.wait().await.unwrap();
 
     let daemon = Daemon::start(&sandbox, &mock).await;
-    let row: Value = daemon
-        .get(&format!("/v1/sessions/{session}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(row["state"], "interrupted");
+    assert_eq!(daemon.session(&session).await["state"], "interrupted");
     let mut replayed = daemon.events(&session, None).await;
     let again = replayed.until("approval_requested").await;
     assert_eq!(
@@ -393,15 +380,7 @@ async fn sigterm_interrupts_running_turns_and_exits_cleanly() {
         .unwrap();
     assert_eq!(status.code(), Some(0));
     let daemon = Daemon::start(&sandbox, &mock).await;
-    let row: Value = daemon
-        .get(&format!("/v1/sessions/{session}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(row["state"], "interrupted");
+    assert_eq!(daemon.session(&session).await["state"], "interrupted");
     assert_eq!(sandbox.read("a.txt"), "old\n");
 }
 
@@ -416,22 +395,11 @@ async fn beyond_max_running_sessions_wait_queued() {
     let mut events = daemon.events(&first, None).await;
     events.until("approval_requested").await;
     let second = daemon.create(&sandbox, "something else").await;
-    let state = |id: String| {
-        let request = daemon.get(&format!("/v1/sessions/{id}"));
-        async move { request.send().await.unwrap().json::<Value>().await.unwrap()["state"].clone() }
-    };
-    assert_eq!(state(second.clone()).await, "queued");
-    daemon
-        .post(
-            &format!("/v1/sessions/{first}/approvals/w1"),
-            json!({"decision": "approve"}),
-        )
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(daemon.session(&second).await["state"], "queued");
+    daemon.answer_w1(&first, "approve").await;
     let mut second_events = daemon.events(&second, None).await;
     second_events.until("finished").await;
-    assert_eq!(state(second).await, "idle");
+    assert_eq!(daemon.session(&second).await["state"], "idle");
 }
 
 #[tokio::test]

@@ -79,15 +79,7 @@ impl Store {
         let mut query = self.db.prepare(
             "SELECT id, workspace, task, state, transcript FROM sessions ORDER BY created, id",
         )?;
-        let rows = query.query_map([], |row| {
-            Ok(SessionRow {
-                id: row.get(0)?,
-                workspace: row.get(1)?,
-                task: row.get(2)?,
-                state: row.get(3)?,
-                transcript: row.get(4)?,
-            })
-        })?;
+        let rows = query.query_map([], session_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -97,15 +89,7 @@ impl Store {
             .query_row(
                 "SELECT id, workspace, task, state, transcript FROM sessions WHERE id = ?1",
                 [id],
-                |row| {
-                    Ok(SessionRow {
-                        id: row.get(0)?,
-                        workspace: row.get(1)?,
-                        task: row.get(2)?,
-                        state: row.get(3)?,
-                        transcript: row.get(4)?,
-                    })
-                },
+                session_row,
             )
             .optional()?)
     }
@@ -157,4 +141,15 @@ impl Store {
         let rows = query.query_map([session_id], |row| Ok((row.get(0)?, row.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// A session from a row of `SELECT id, workspace, task, state, transcript`.
+fn session_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRow> {
+    Ok(SessionRow {
+        id: row.get(0)?,
+        workspace: row.get(1)?,
+        task: row.get(2)?,
+        state: row.get(3)?,
+        transcript: row.get(4)?,
+    })
 }
