@@ -342,25 +342,31 @@ async fn cancel_during_the_stream_stops_at_once() {
     assert_eq!(done["result"]["stopReason"], "cancelled", "{done}");
 }
 
+/// A session one editor ran a prompt in, reopened by a second editor with `method`: the
+/// session id, the second editor and its answer.
+async fn reopened(sandbox: &Sandbox, mock: &MockGlm, method: &str) -> (String, Editor, Value) {
+    let mut first = Editor::start(sandbox, mock).await;
+    let session = first.new_session(sandbox).await;
+    first.prompt(&session, "rewrite a.txt").await;
+    drop(first);
+    let mut second = Editor::start(sandbox, mock).await;
+    let cwd = sandbox.workspace.canonicalize().unwrap();
+    let answer = second
+        .request(
+            method,
+            json!({"sessionId": session, "cwd": cwd, "mcpServers": []}),
+        )
+        .await;
+    (session, second, answer)
+}
+
 #[tokio::test]
 async fn load_replays_the_conversation_and_takes_prompts() {
     let sandbox = Sandbox::new(&[("a.txt", "old\n")]);
     let mut replies = edit_then_answer();
     replies.push(turn().content("Still here.").reply());
     let mock = MockGlm::start(replies).await;
-    let mut first = Editor::start(&sandbox, &mock).await;
-    let session = first.new_session(&sandbox).await;
-    first.prompt(&session, "rewrite a.txt").await;
-    drop(first);
-
-    let mut second = Editor::start(&sandbox, &mock).await;
-    let cwd = sandbox.workspace.canonicalize().unwrap();
-    let loaded = second
-        .request(
-            "session/load",
-            json!({"sessionId": session, "cwd": cwd, "mcpServers": []}),
-        )
-        .await;
+    let (session, mut second, loaded) = reopened(&sandbox, &mock, "session/load").await;
     assert!(loaded.get("error").is_none(), "{loaded}");
     let kinds: Vec<&str> = second
         .updates
@@ -521,19 +527,7 @@ async fn resume_goes_on_without_replay_and_close_ends_the_session() {
     let mut replies = edit_then_answer();
     replies.push(turn().content("Resumed.").reply());
     let mock = MockGlm::start(replies).await;
-    let mut first = Editor::start(&sandbox, &mock).await;
-    let session = first.new_session(&sandbox).await;
-    first.prompt(&session, "rewrite a.txt").await;
-    drop(first);
-
-    let mut second = Editor::start(&sandbox, &mock).await;
-    let cwd = sandbox.workspace.canonicalize().unwrap();
-    let resumed = second
-        .request(
-            "session/resume",
-            json!({"sessionId": session, "cwd": cwd, "mcpServers": []}),
-        )
-        .await;
+    let (session, mut second, resumed) = reopened(&sandbox, &mock, "session/resume").await;
     assert!(resumed.get("error").is_none(), "{resumed}");
     assert!(second.updates.is_empty(), "resume replays nothing");
     let done = second.prompt(&session, "go on").await;

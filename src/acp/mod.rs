@@ -10,11 +10,12 @@ mod front;
 mod updates;
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use agent_client_protocol::schema::ProtocolVersion;
-use agent_client_protocol::v1::schema::StopReason;
+use agent_client_protocol::v1::ConnectionTo;
 use agent_client_protocol::v1::schema::{
     AgentCapabilities, CancelNotification, CloseSessionRequest, CloseSessionResponse,
     Implementation, InitializeRequest, InitializeResponse, ListSessionsRequest,
@@ -24,13 +25,14 @@ use agent_client_protocol::v1::schema::{
     SessionInfo, SessionListCapabilities, SessionMode, SessionModeState, SessionNotification,
     SessionResumeCapabilities, SetSessionModeRequest, SetSessionModeResponse,
 };
-use agent_client_protocol::{Agent, Stdio};
+use agent_client_protocol::v1::schema::{McpServer, StopReason};
+use agent_client_protocol::{Agent, Client, Stdio};
 use anyhow::Result;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::AcpArgs;
+use crate::cli::{AcpArgs, ModelArgs};
 use crate::config::FileConfig;
-use crate::live::{Ending, Opening, Session};
+use crate::live::{Ending, Opening, Session, lock};
 use front::{AcpFront, Files, MODES, editor_servers, mode_id, user_message};
 use updates::Updates;
 
@@ -65,6 +67,30 @@ impl Sessions {
             true => Files::ThroughEditor,
             false => Files::OnDisk,
         }
+    }
+
+    /// Opens a session (or, with `resumed`, continues one) with the editor as its front end.
+    async fn open(
+        &self,
+        connection: ConnectionTo<Client>,
+        model: &ModelArgs,
+        cwd: &Path,
+        servers: &[McpServer],
+        resumed: Option<&str>,
+    ) -> Result<Session, agent_client_protocol::Error> {
+        let front = AcpFront {
+            connection,
+            files: self.files(),
+        };
+        let opening = Opening {
+            front: &front,
+            cwd,
+            model,
+            mcp_servers: editor_servers(servers),
+        };
+        Session::open(opening, resumed)
+            .await
+            .map_err(|error| invalid(format!("{error:#}")))
     }
 
     fn add(&self, session: Session) {
@@ -108,42 +134,40 @@ pub async fn acp(args: AcpArgs) -> Result<ExitCode> {
         )
         .on_receive_request(
             async move |request: NewSessionRequest, responder, connection| {
-                let front = AcpFront {
-                    connection: connection.clone(),
-                    files: for_new.files(),
-                };
-                let opening = Opening {
-                    front: &front,
-                    cwd: &request.cwd,
-                    model: &model_new,
-                    mcp_servers: editor_servers(&request.mcp_servers),
-                };
-                match Session::open(opening, None).await {
+                let opened = for_new
+                    .open(
+                        connection,
+                        &model_new,
+                        &request.cwd,
+                        &request.mcp_servers,
+                        None,
+                    )
+                    .await;
+                match opened {
                     Ok(session) => {
                         let response =
                             NewSessionResponse::new(session.id.clone()).modes(modes(&session));
                         for_new.add(session);
                         responder.respond(response)
                     }
-                    Err(error) => responder.respond_with_error(invalid(format!("{error:#}"))),
+                    Err(error) => responder.respond_with_error(error),
                 }
             },
             agent_client_protocol::on_receive_request!(),
         )
         .on_receive_request(
             async move |request: LoadSessionRequest, responder, connection| {
-                let front = AcpFront {
-                    connection: connection.clone(),
-                    files: for_load.files(),
-                };
-                let opening = Opening {
-                    front: &front,
-                    cwd: &request.cwd,
-                    model: &model_load,
-                    mcp_servers: editor_servers(&request.mcp_servers),
-                };
                 let id = request.session_id.0.to_string();
-                match Session::open(opening, Some(&id)).await {
+                let opened = for_load
+                    .open(
+                        connection.clone(),
+                        &model_load,
+                        &request.cwd,
+                        &request.mcp_servers,
+                        Some(&id),
+                    )
+                    .await;
+                match opened {
                     Ok(session) => {
                         for update in updates::replayed(&session.transcript_text()) {
                             let _ = connection
@@ -153,30 +177,30 @@ pub async fn acp(args: AcpArgs) -> Result<ExitCode> {
                         for_load.add(session);
                         responder.respond(response)
                     }
-                    Err(error) => responder.respond_with_error(invalid(format!("{error:#}"))),
+                    Err(error) => responder.respond_with_error(error),
                 }
             },
             agent_client_protocol::on_receive_request!(),
         )
         .on_receive_request(
             async move |request: ResumeSessionRequest, responder, connection| {
-                let front = AcpFront {
-                    connection: connection.clone(),
-                    files: for_resume.files(),
-                };
-                let opening = Opening {
-                    front: &front,
-                    cwd: &request.cwd,
-                    model: &model_resume,
-                    mcp_servers: editor_servers(&request.mcp_servers),
-                };
-                match Session::open(opening, Some(&request.session_id.0)).await {
+                let id = request.session_id.0.to_string();
+                let opened = for_resume
+                    .open(
+                        connection,
+                        &model_resume,
+                        &request.cwd,
+                        &request.mcp_servers,
+                        Some(&id),
+                    )
+                    .await;
+                match opened {
                     Ok(session) => {
                         let response = ResumeSessionResponse::new().modes(modes(&session));
                         for_resume.add(session);
                         responder.respond(response)
                     }
-                    Err(error) => responder.respond_with_error(invalid(format!("{error:#}"))),
+                    Err(error) => responder.respond_with_error(error),
                 }
             },
             agent_client_protocol::on_receive_request!(),
@@ -345,10 +369,4 @@ fn listed(request: &ListSessionsRequest) -> ListSessionsResponse {
 
 fn invalid(message: String) -> agent_client_protocol::Error {
     agent_client_protocol::Error::invalid_params().data(serde_json::json!(message))
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 
 use super::store::Store;
 use crate::agent::Editor;
-use crate::live::{Front, Stop};
+use crate::live::{Front, Stop, lock};
 use crate::review::{Answer, Asker, Question};
 
 /// Open questions, by (session id, call id), each waiting for its first answer.
@@ -105,10 +105,4 @@ pub fn described(question: &Question) -> (String, Value) {
             json!({"kind": "tool_call", "tool": tool, "arguments": arguments}),
         ),
     }
-}
-
-pub fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

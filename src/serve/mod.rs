@@ -24,7 +24,8 @@ use axum::response::{IntoResponse, Response};
 
 use crate::cli::ServeArgs;
 use crate::live::Session;
-use front::{HttpFront, Waiters, lock};
+use crate::live::lock;
+use front::{HttpFront, Waiters};
 use hub::Hub;
 use store::Store;
 

@@ -16,10 +16,10 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::front::lock;
 use super::store::SessionRow;
 use super::{Daemon, Open};
 use crate::cli::ApprovalMode;
+use crate::live::lock;
 use crate::live::{Ending, Opening, Session};
 use crate::review::Answer;
 
