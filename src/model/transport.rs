@@ -45,19 +45,25 @@ pub enum SetupError {
     Tls(String),
 }
 
-/// The HTTP client every model request goes through.
+/// The HTTP client every model request goes through: made once per process (loading the roots
+/// is not free) and shared, with its connection pool, by the probes and every session's client.
 pub fn http_client() -> Result<reqwest::Client, SetupError> {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    if let Some(client) = CLIENT.get() {
+        return Ok(client.clone());
+    }
     // reqwest is built without a default crypto provider; installing one twice is harmless.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mozilla_roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
         .iter()
         .filter_map(|der| reqwest::Certificate::from_der(der).ok());
-    reqwest::Client::builder()
+    let client = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(30))
         .user_agent(concat!("agent/", env!("CARGO_PKG_VERSION")))
         .tls_certs_merge(mozilla_roots)
         .build()
-        .map_err(|error| SetupError::Tls(error_chain(&error)))
+        .map_err(|error| SetupError::Tls(error_chain(&error)))?;
+    Ok(CLIENT.get_or_init(|| client).clone())
 }
 
 /// The async-openai client for `base_url`, sending through `http` with our service.
