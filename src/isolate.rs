@@ -97,6 +97,26 @@ pub fn starting_commit(workspace: &Path, start: Start) -> Result<Option<String>>
 }
 
 impl Isolation {
+    /// An isolated tree made earlier (by another process): where it is, the commit it started
+    /// from, and the repository it is a worktree of (none for a copy).
+    pub fn reopen(dir: PathBuf, base: String, repository: Option<PathBuf>) -> Self {
+        Self {
+            dir,
+            base,
+            repository,
+        }
+    }
+
+    /// The commit the tree started from.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// The repository the tree is a worktree of; none for a copy of a plain directory.
+    pub fn repository(&self) -> Option<&Path> {
+        self.repository.as_deref()
+    }
+
     /// Creates the isolated tree at `into`, first clearing what a crashed run may have left there.
     pub fn create_fresh(workspace: &Path, into: &Path, base: Option<&str>) -> Result<Self> {
         if into.exists() {

@@ -14,7 +14,7 @@ use anyhow::{Context, Result, bail};
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::event::{Event, EventSink, Events, Outcome};
-use crate::agent::{Agent, Conversation, Editor, ToolRunner, replay};
+use crate::agent::{Agent, Conversation, Editor, ToolRunner, replay_keeping_open_calls};
 use crate::cli::{ApprovalMode, ModelArgs, ProviderKind, SandboxArgs};
 use crate::config::{FileConfig, McpServerConfig, Settings, secret_variables};
 use crate::mcp::McpTools;
@@ -91,7 +91,7 @@ impl Session {
                 let text = std::fs::read_to_string(&path)
                     .with_context(|| format!("cannot read {}", path.display()))?;
                 let text = Redactor::new(&settings.api_key).restore(&text);
-                let conversation = replay(&text)?;
+                let conversation = replay_keeping_open_calls(&text)?;
                 (id.to_string(), path, Some(conversation))
             }
             None => {
@@ -182,17 +182,11 @@ impl Session {
         if text.trim().is_empty() {
             bail!("the prompt has no text");
         }
-        let stop = CancellationToken::new();
-        let hard_stop = CancellationToken::new();
-        *lock(&self.stop) = stop.clone();
-        *lock(&self.hard_stop) = hard_stop.clone();
-        let Some(mut tools) = self.tools.take() else {
-            bail!("a prompt is already running in this session");
-        };
-        tools.set_hard_stop(hard_stop);
         let resumed = self.conversation.is_some();
         let conversation = match self.conversation.take() {
             Some(mut conversation) => {
+                // Calls a stop left waiting are moot once the person says something new.
+                conversation.close_open_calls();
                 conversation.history.push(Message::User {
                     content: text.clone(),
                 });
@@ -200,9 +194,7 @@ impl Session {
             }
             None => Conversation::new(self.system_prompt.clone(), text.clone()),
         };
-        let transcript = Transcript::open(&self.transcript, &self.settings.api_key)?;
-        let mut events = Events::new(vec![Box::new(transcript), front_end]);
-        events.emit(Event::SessionStarted {
+        let started = Event::SessionStarted {
             session_id: self.id.clone(),
             model: self.settings.model.clone(),
             base_url: self.settings.base_url.clone(),
@@ -214,7 +206,55 @@ impl Session {
             task: text,
             system_prompt: self.system_prompt.clone(),
             resumed,
-        });
+        };
+        self.run(conversation, Some(started), front_end).await
+    }
+
+    /// Whether the last turn left calls waiting (the session stopped while one waited for
+    /// approval): [`Session::continue_open_calls`] runs them.
+    pub fn has_open_calls(&self) -> bool {
+        self.conversation
+            .as_ref()
+            .is_some_and(|conversation| !conversation.open_calls().is_empty())
+    }
+
+    /// Runs the calls the last turn left waiting, then goes on with the model as the turn would
+    /// have.
+    pub async fn continue_open_calls(&mut self, front_end: Box<dyn EventSink>) -> Result<Ending> {
+        let Some(conversation) = self.conversation.take() else {
+            bail!("the session has no conversation to continue");
+        };
+        self.run(conversation, None, front_end).await
+    }
+
+    /// Runs the loop on `conversation`, recording its events after `started` (when given).
+    async fn run(
+        &mut self,
+        conversation: Conversation,
+        started: Option<Event>,
+        front_end: Box<dyn EventSink>,
+    ) -> Result<Ending> {
+        let Some(mut tools) = self.tools.take() else {
+            self.conversation = Some(conversation);
+            bail!("a prompt is already running in this session");
+        };
+        let stop = CancellationToken::new();
+        let hard_stop = CancellationToken::new();
+        *lock(&self.stop) = stop.clone();
+        *lock(&self.hard_stop) = hard_stop.clone();
+        tools.set_hard_stop(hard_stop);
+        let transcript = match Transcript::open(&self.transcript, &self.settings.api_key) {
+            Ok(transcript) => transcript,
+            Err(error) => {
+                self.tools = Some(tools);
+                self.conversation = Some(conversation);
+                return Err(error);
+            }
+        };
+        let mut events = Events::new(vec![Box::new(transcript), front_end]);
+        if let Some(started) = started {
+            events.emit(started);
+        }
         let mut agent = Agent {
             client: &self.client,
             tools,

@@ -181,7 +181,7 @@ fn open_session(
 }
 
 /// A worktree (or copy) of the workspace's current state at `into`, untracked files included.
-fn isolate(real: &Workspace, into: &Path) -> Result<Isolation> {
+pub fn isolate(real: &Workspace, into: &Path) -> Result<Isolation> {
     let base = starting_commit(real.root(), Start::CurrentState)?;
     let mut isolation = Isolation::create(real.root(), into, base.as_deref())?;
     isolation.carry_untracked(real.root())?;

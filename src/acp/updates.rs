@@ -79,6 +79,7 @@ fn live_update(event: &Event) -> Option<SessionUpdate> {
         | Event::Retrying { .. }
         | Event::AssistantTurn { .. }
         | Event::TextCallsRecovered { .. }
+        | Event::CallsResumed { .. }
         | Event::Note { .. }
         | Event::ApprovalRequested { .. }
         | Event::ApprovalDecided { .. }
@@ -215,7 +216,7 @@ impl Asker for PermissionAsker {
                 response = sent.block_task() => match response {
                     Ok(response) => answer_of(&response.outcome),
                     // The client could not answer: nothing is allowed.
-                    Err(_) => Answer::RejectOnce,
+                    Err(_) => Answer::RejectOnce { reason: None },
                 },
                 () = stop.cancelled() => Answer::Cancelled,
             }
@@ -304,9 +305,9 @@ fn answer_of(outcome: &RequestPermissionOutcome) -> Answer {
             "allow_once" => Answer::AllowOnce,
             "allow_always" => Answer::AllowAlways,
             "reject_always" => Answer::RejectAlways,
-            _ => Answer::RejectOnce,
+            _ => Answer::RejectOnce { reason: None },
         },
         RequestPermissionOutcome::Cancelled => Answer::Cancelled,
-        _ => Answer::RejectOnce,
+        _ => Answer::RejectOnce { reason: None },
     }
 }

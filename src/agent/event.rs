@@ -51,6 +51,11 @@ pub enum Event {
     TextCallsRecovered {
         calls: Vec<ToolCallMessage>,
     },
+    /// The session stopped (a daemon's restart) while these calls of its last turn waited, one
+    /// of them for approval; now that it was answered, they run.
+    CallsResumed {
+        calls: Vec<ToolCallMessage>,
+    },
     /// A message the agent added to the conversation in the user's role: results of calls
     /// written as text, a correction of a structured answer.
     Note {

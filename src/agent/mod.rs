@@ -27,7 +27,7 @@ pub use editor::{Editor, EditorFiles};
 use event::{Event, Events, Outcome};
 pub use output::{MAX_CORRECTIONS, OutputSchema};
 use repeat::RepeatGuard;
-pub use replay::replay;
+pub use replay::{replay, replay_keeping_open_calls};
 
 use crate::cli::TextToolCalls;
 use crate::model::wire::{Message, ToolCallMessage, Usage};
@@ -127,7 +127,13 @@ impl Agent<'_> {
             self.client
                 .with_response_format(schema.response_format(self.client.kind()))
         });
+        // Calls a stopped session left waiting run before the model is asked anything.
+        self.tools.set_turn(turns);
+        let mut resumed = self.run_open_calls(&mut history, &mut repeats).await;
         let outcome = loop {
+            if let Some(outcome) = resumed.take() {
+                break outcome;
+            }
             if turns - turns_before == self.max_turns {
                 break Outcome::TurnLimit {
                     max_turns: self.max_turns,
@@ -248,6 +254,24 @@ impl Agent<'_> {
             output,
             conversation: Conversation { history, turns },
         }
+    }
+
+    /// Runs the calls of the last turn that have no result (a session continued after its
+    /// daemon stopped while one of them waited for approval).
+    async fn run_open_calls(
+        &mut self,
+        history: &mut Vec<Message>,
+        repeats: &mut RepeatGuard,
+    ) -> Option<Outcome> {
+        let calls = replay::open_calls(history);
+        if calls.is_empty() {
+            return None;
+        }
+        self.events.emit(Event::CallsResumed {
+            calls: calls.clone(),
+        });
+        self.run_calls(&calls, history, repeats, Answering::ToolMessages)
+            .await
     }
 
     /// The calls a reply without `tool_calls` wrote as text, when the provider setting allows

@@ -53,8 +53,17 @@ enum Recorded {
     Other,
 }
 
-/// The conversation a transcript (JSON lines) records, ready to take a follow-up.
+/// The conversation a transcript (JSON lines) records, ready to take a follow-up: calls of the
+/// last turn that never got a result are answered as not run.
 pub fn replay(transcript: &str) -> Result<Conversation, ReplayError> {
+    let mut conversation = replay_keeping_open_calls(transcript)?;
+    conversation.close_open_calls();
+    Ok(conversation)
+}
+
+/// The conversation a transcript records, with the calls of its last turn that never got a
+/// result left open: running them continues the turn (see [`Conversation::open_calls`]).
+pub fn replay_keeping_open_calls(transcript: &str) -> Result<Conversation, ReplayError> {
     let mut conversation: Option<Conversation> = None;
     for (index, line) in transcript.lines().enumerate() {
         if line.trim().is_empty() {
@@ -123,9 +132,7 @@ pub fn replay(transcript: &str) -> Result<Conversation, ReplayError> {
             }
         }
     }
-    let mut conversation = conversation.ok_or(ReplayError::NoStart)?;
-    answer_open_calls(&mut conversation.history);
-    Ok(conversation)
+    conversation.ok_or(ReplayError::NoStart)
 }
 
 /// Whether the last assistant turn made the call `id` (as `tool_calls`).
@@ -145,14 +152,26 @@ fn last_turn_called(history: &[Message], id: &str) -> bool {
 /// Answers the calls of the last assistant turn that have no result (the session was killed
 /// while they ran): every call must be answered before the conversation can go on.
 fn answer_open_calls(history: &mut Vec<Message>) {
+    let open: Vec<Message> = open_calls(history)
+        .into_iter()
+        .map(|call| Message::Tool {
+            tool_call_id: call.id,
+            content: "not run: the session ended before this call ran".to_string(),
+        })
+        .collect();
+    history.extend(open);
+}
+
+/// The calls of the last assistant turn that have no result yet.
+pub(super) fn open_calls(history: &[Message]) -> Vec<ToolCallMessage> {
     let Some(last_turn) = history
         .iter()
         .rposition(|message| matches!(message, Message::Assistant { .. }))
     else {
-        return;
+        return Vec::new();
     };
     let Message::Assistant { tool_calls, .. } = &history[last_turn] else {
-        return;
+        return Vec::new();
     };
     let answered: Vec<&str> = history[last_turn..]
         .iter()
@@ -161,15 +180,24 @@ fn answer_open_calls(history: &mut Vec<Message>) {
             Message::System { .. } | Message::User { .. } | Message::Assistant { .. } => None,
         })
         .collect();
-    let open: Vec<Message> = tool_calls
+    tool_calls
         .iter()
         .filter(|call| !answered.contains(&call.id.as_str()))
-        .map(|call| Message::Tool {
-            tool_call_id: call.id.clone(),
-            content: "not run: the session ended before this call ran".to_string(),
-        })
-        .collect();
-    history.extend(open);
+        .cloned()
+        .collect()
+}
+
+impl Conversation {
+    /// Calls of the last turn still waiting to run (only a transcript replayed with
+    /// [`replay_keeping_open_calls`] has any): [`super::Agent::run`] runs them first.
+    pub fn open_calls(&self) -> Vec<ToolCallMessage> {
+        open_calls(&self.history)
+    }
+
+    /// Answers the open calls as not run, so that the conversation can take a new message.
+    pub fn close_open_calls(&mut self) {
+        answer_open_calls(&mut self.history);
+    }
 }
 
 #[cfg(test)]

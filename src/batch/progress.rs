@@ -94,6 +94,7 @@ impl EventSink for Tracker {
             | Event::Compacted { .. }
             | Event::OutputRejected { .. }
             | Event::TextCallsRecovered { .. }
+            | Event::CallsResumed { .. }
             | Event::Note { .. }
             | Event::Finished { .. } => {}
         }

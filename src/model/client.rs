@@ -41,8 +41,9 @@ pub struct RetryNotice {
     pub reason: String,
 }
 
-/// A pause shared by every clone of a client, so that a rate limit seen by one task of a batch
-/// slows all of them instead of every task hammering the API.
+/// A pause shared by every client of one endpoint in the process, so that a rate limit seen by
+/// one task of a batch (or one session of the daemon) slows all of them instead of every task
+/// hammering the API.
 #[derive(Debug, Default)]
 struct RateGate {
     resume_at: std::sync::Mutex<Option<tokio::time::Instant>>,
@@ -78,6 +79,20 @@ impl RateGate {
     }
 }
 
+impl RateGate {
+    /// The gate of the endpoint at `base_url`, the same for every client of this process.
+    fn of_endpoint(base_url: &str) -> std::sync::Arc<Self> {
+        static GATES: std::sync::OnceLock<
+            std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<RateGate>>>,
+        > = std::sync::OnceLock::new();
+        let mut gates = GATES
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        std::sync::Arc::clone(gates.entry(base_url.to_string()).or_default())
+    }
+}
+
 /// Cheap to clone: clones share the HTTP connection pool and the rate-limit pause.
 #[derive(Clone)]
 pub struct ModelClient {
@@ -109,7 +124,7 @@ impl ModelClient {
             .and_then(|ms| ms.parse().ok())
             .unwrap_or(1000);
         Ok(Self {
-            gate: std::sync::Arc::default(),
+            gate: RateGate::of_endpoint(&settings.base_url),
             api: std::sync::Arc::new(api),
             model: settings.model.clone(),
             kind: settings.kind,

@@ -5,7 +5,7 @@ hunks only, and the colored rendering with line numbers.
 
 use std::ops::Range;
 
-use agent_tools::{ChangeKind, FileChange};
+use agent_tools::{ChangeKind, ExecutableBit, FileChange, PreparedEdit};
 use console::style;
 use similar::{ChangeTag, TextDiff};
 
@@ -17,6 +17,15 @@ pub struct Hunk {
     new: Range<usize>,
     /// Colored, with old and new line numbers.
     pub rendered: String,
+    /// The hunk as a unified diff has it (header, then ` `, `-`, `+` lines).
+    pub text: String,
+}
+
+/// What a reviewer took of one file of an edit: which of its hunks, and whether its mode change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilePick {
+    pub hunks: Vec<bool>,
+    pub mode: bool,
 }
 
 pub fn hunks(old: &str, new: &str) -> Vec<Hunk> {
@@ -29,23 +38,32 @@ pub fn hunks(old: &str, new: &str) -> Vec<Hunk> {
         };
         let header = hunk.header().to_string();
         let mut rendered = format!("{}\n", style(&header).cyan());
+        let mut text = format!("{header}\n");
         for op in ops {
             for change in diff.iter_changes(op) {
                 let number = |index: Option<usize>| {
                     index.map_or("     ".to_string(), |index| format!("{:>5}", index + 1))
                 };
-                let text = change.value().trim_end_matches(['\n', '\r']);
+                let value = change.value().trim_end_matches(['\n', '\r']);
                 let line = format!(
                     "{} {} ",
                     number(change.old_index()),
                     number(change.new_index())
                 );
+                let sign = match change.tag() {
+                    ChangeTag::Equal => ' ',
+                    ChangeTag::Delete => '-',
+                    ChangeTag::Insert => '+',
+                };
+                let plain = format!("{sign}{value}");
                 let body = match change.tag() {
-                    ChangeTag::Equal => format!(" {text}"),
-                    ChangeTag::Delete => style(format!("-{text}")).red().to_string(),
-                    ChangeTag::Insert => style(format!("+{text}")).green().to_string(),
+                    ChangeTag::Equal => plain.clone(),
+                    ChangeTag::Delete => style(&plain).red().to_string(),
+                    ChangeTag::Insert => style(&plain).green().to_string(),
                 };
                 rendered.push_str(&format!("{}{body}\n", style(line).dim()));
+                text.push_str(&plain);
+                text.push('\n');
             }
         }
         out.push(Hunk {
@@ -53,6 +71,7 @@ pub fn hunks(old: &str, new: &str) -> Vec<Hunk> {
             old: first.old_range().start..last.old_range().end,
             new: first.new_range().start..last.new_range().end,
             rendered,
+            text,
         });
     }
     out
@@ -85,6 +104,70 @@ pub fn rebuild(old: &str, new: &str, hunks: &[Hunk], accepted: &[bool]) -> Strin
         .iter()
         .for_each(|line| out.push_str(line));
     out
+}
+
+/// The edit made of the picked hunks only (one pick per file, in order), with a note for the
+/// model saying what was applied and what was rejected; None when nothing was picked.
+pub fn picked(edit: &PreparedEdit, picks: &[FilePick]) -> Option<(PreparedEdit, String)> {
+    let mut changes = Vec::new();
+    let mut notes = Vec::new();
+    for (change, pick) in edit.changes.iter().zip(picks) {
+        let (old, new) = (
+            change.old.as_deref().unwrap_or(""),
+            change.new.as_deref().unwrap_or(""),
+        );
+        let split = hunks(old, new);
+        let headers = |wanted: bool| -> Vec<String> {
+            split
+                .iter()
+                .zip(pick.hunks.iter().chain(std::iter::repeat(&false)))
+                .filter(|(_, take)| **take == wanted)
+                .map(|(hunk, _)| hunk.header.clone())
+                .collect()
+        };
+        let (taken, left) = (headers(true), headers(false));
+        let mut partial = change.clone();
+        let has_mode_change =
+            matches!(change.kind, ChangeKind::Modify) && change.executable.describe().is_some();
+        if !pick.mode && matches!(change.kind, ChangeKind::Modify) {
+            partial.executable = ExecutableBit::Keep;
+        }
+        match (taken.is_empty(), has_mode_change && pick.mode) {
+            (true, true) => {
+                notes.push(format!("`{}`: only its mode change applied", change.path));
+                partial.new = partial.old.clone();
+                changes.push(partial);
+                continue;
+            }
+            (true, false) => {
+                notes.push(format!(
+                    "`{}`: all {} hunks rejected",
+                    change.path,
+                    split.len()
+                ));
+                continue;
+            }
+            (false, _) => {}
+        }
+        let rejected = match left.is_empty() {
+            true => String::new(),
+            false => format!("; rejected: {}", left.join(", ")),
+        };
+        notes.push(format!(
+            "`{}`: applied {} of {} hunks{rejected}",
+            change.path,
+            taken.len(),
+            split.len(),
+        ));
+        if matches!(change.kind, ChangeKind::Modify) {
+            partial.new = Some(rebuild(old, new, &split, &pick.hunks));
+        }
+        changes.push(partial);
+    }
+    match changes.is_empty() {
+        true => None,
+        false => Some((PreparedEdit { changes }, notes.join("; "))),
+    }
 }
 
 /// A file's header line for review.

@@ -8,10 +8,10 @@ command prefix in this session), `d`, `q`.
 
 use std::io::Write;
 
-use agent_tools::{ChangeKind, ExecutableBit, FileChange, PreparedEdit};
+use agent_tools::{ChangeKind, FileChange, PreparedEdit};
 use console::{Term, style};
 
-use super::hunks::{file_header, hunks, rebuild};
+use super::hunks::{FilePick, file_header, hunks, picked};
 use super::render::render_edit;
 
 pub enum EditAnswer {
@@ -122,17 +122,12 @@ fn read_reason(term: &Term) -> String {
         .unwrap_or_default()
 }
 
-/// Asks whether to apply an existing file's mode change (a new file's mode comes with it);
-/// a refused one is dropped from `change`. Whether there was one and it was accepted.
-fn ask_mode_change(term: &Term, change: &mut FileChange) -> bool {
+/// Asks whether to apply an existing file's mode change (a new file's mode comes with it):
+/// whether there was one and it was accepted.
+fn ask_mode_change(term: &Term, change: &FileChange) -> bool {
     match (&change.kind, change.executable.describe()) {
         (ChangeKind::Modify, Some(mode)) => {
-            let taken =
-                read_key(term, &format!("Apply the mode change ({mode})? [y/n]")) == Some('y');
-            if !taken {
-                change.executable = ExecutableBit::Keep;
-            }
-            taken
+            read_key(term, &format!("Apply the mode change ({mode})? [y/n]")) == Some('y')
         }
         (ChangeKind::Modify | ChangeKind::Create | ChangeKind::Delete, _) => false,
     }
@@ -140,76 +135,31 @@ fn ask_mode_change(term: &Term, change: &mut FileChange) -> bool {
 
 /// Asks y/n for every hunk of every file; applies only the accepted ones.
 fn by_hunk(term: &Term, edit: &PreparedEdit) -> EditAnswer {
-    let mut changes = Vec::new();
-    let mut notes = Vec::new();
+    let mut picks = Vec::new();
     for change in &edit.changes {
         let _ = term.write_line(&file_header(change));
-        let (old, new) = (
+        let split = hunks(
             change.old.as_deref().unwrap_or(""),
             change.new.as_deref().unwrap_or(""),
         );
-        let split = hunks(old, new);
         let mut accepted = Vec::new();
         for hunk in &split {
             let _ = term.write_line(hunk.rendered.trim_end());
-            match read_key(term, "Apply this hunk? [y/n]") {
-                Some('y') => accepted.push(true),
-                Some(_) | None => accepted.push(false),
-            }
+            accepted.push(read_key(term, "Apply this hunk? [y/n]") == Some('y'));
         }
-        let mut partial = change.clone();
-        let mode_taken = ask_mode_change(term, &mut partial);
-        let taken: Vec<String> = split
-            .iter()
-            .zip(&accepted)
-            .filter(|(_, take)| **take)
-            .map(|(hunk, _)| hunk.header.clone())
-            .collect();
-        let left: Vec<String> = split
-            .iter()
-            .zip(&accepted)
-            .filter(|(_, take)| !**take)
-            .map(|(hunk, _)| hunk.header.clone())
-            .collect();
-        if taken.is_empty() && mode_taken {
-            notes.push(format!("`{}`: only its mode change applied", change.path));
-            partial.new = partial.old.clone();
-            changes.push(partial);
-            continue;
-        }
-        if taken.is_empty() {
-            notes.push(format!(
-                "`{}`: all {} hunks rejected",
-                change.path,
-                split.len()
-            ));
-            continue;
-        }
-        notes.push(format!(
-            "`{}`: applied {} of {} hunks{}",
-            change.path,
-            taken.len(),
-            split.len(),
-            if left.is_empty() {
-                String::new()
-            } else {
-                format!("; rejected: {}", left.join(", "))
-            }
-        ));
-        if matches!(change.kind, ChangeKind::Modify) {
-            partial.new = Some(rebuild(old, new, &split, &accepted));
-        }
-        changes.push(partial);
+        picks.push(FilePick {
+            hunks: accepted,
+            mode: ask_mode_change(term, change),
+        });
     }
-    if changes.is_empty() {
-        return EditAnswer::Reject {
+    match picked(edit, &picks) {
+        Some((edit, note)) => EditAnswer::Apply {
+            edit,
+            note: Some(format!("the user reviewed hunk by hunk: {note}")),
+        },
+        None => EditAnswer::Reject {
             reason: "the user rejected every hunk".into(),
-        };
-    }
-    let note = format!("the user reviewed hunk by hunk: {}", notes.join("; "));
-    EditAnswer::Apply {
-        edit: PreparedEdit { changes },
-        note: Some(note),
+        },
     }
 }
 

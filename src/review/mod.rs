@@ -15,6 +15,7 @@ use serde::Serialize;
 
 pub use crate::cli::ApprovalMode;
 use crate::mcp::McpTool;
+pub use hunks::hunks as split_hunks;
 use interactive::{CommandAnswer, EditAnswer};
 pub use readonly::is_read_only;
 pub use remote::{Answer, Asker, FileDiff, Question};
@@ -185,19 +186,8 @@ impl Approver {
                         })
                         .collect(),
                 };
-                match asker.ask(question).await {
-                    Answer::AllowOnce => approved_by_user(),
-                    Answer::AllowAlways => {
-                        self.accept_all_edits = true;
-                        approved_by_user()
-                    }
-                    Answer::RejectOnce => rejected_by_user(),
-                    Answer::RejectAlways => {
-                        self.reject_all_edits = true;
-                        rejected_by_user()
-                    }
-                    Answer::Cancelled => Decision::Quit,
-                }
+                let answer = asker.ask(question).await;
+                self.remote_edit_answer(answer, edit)
             }
             (ApprovalMode::Ask, Interaction::Terminal) => {
                 let edit = edit.clone();
@@ -315,12 +305,13 @@ impl Approver {
                     arguments: arguments.to_string(),
                 };
                 match asker.ask(question).await {
-                    Answer::AllowOnce => approved_by_user(),
+                    Answer::AllowOnce | Answer::AllowHunks(_) => approved_by_user(),
                     Answer::AllowAlways => {
                         self.tools_allowed.push(tool.exposed.clone());
                         approved_by_user()
                     }
-                    Answer::RejectOnce | Answer::RejectAlways => rejected_by_user(),
+                    Answer::RejectOnce { reason } => rejected_by_user(reason),
+                    Answer::RejectAlways => rejected_by_user(None),
                     Answer::Cancelled => Decision::Quit,
                 }
             }
@@ -387,9 +378,12 @@ fn approved_by_user() -> Decision {
     }
 }
 
-fn rejected_by_user() -> Decision {
+/// Rejected at a prompt, with the person's reason when they gave one.
+fn rejected_by_user(reason: Option<String>) -> Decision {
     Decision::Denied {
-        reason: "the user rejected it".into(),
+        reason: reason
+            .filter(|reason| !reason.trim().is_empty())
+            .unwrap_or_else(|| "the user rejected it".into()),
         by: DecidedBy::User,
     }
 }

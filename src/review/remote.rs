@@ -4,12 +4,16 @@ the question goes out as data, the answer may take minutes or never come (the pr
 cancelled), and it maps onto the same decisions as the terminal's keys.
 */
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 
+use agent_tools::PreparedEdit;
+
+use super::hunks::{FilePick, picked};
 use super::{
     Approver, DecidedBy, Decision, Interaction, Placement, answered, approved_by_user,
-    command_prefix, interactive, rejected_by_user,
+    command_prefix, interactive, rejected_by_user, split_hunks,
 };
 
 /// A file an edit would change: its path in the workspace, and its text before and after
@@ -47,7 +51,14 @@ pub enum Answer {
     AllowOnce,
     /// Allow this and, for the session, what the terminal's `a` covers.
     AllowAlways,
-    RejectOnce,
+    /// Apply only some hunks of an edit (as the terminal's `s`): for each file path, the indexes
+    /// of its hunks to apply, in the order [`super::split_hunks`] gives them. A file left out is
+    /// not changed; a file listed keeps its mode change.
+    AllowHunks(BTreeMap<String, Vec<usize>>),
+    /// Reject this, with the person's reason for the model when they gave one.
+    RejectOnce {
+        reason: Option<String>,
+    },
     /// Reject this and every later action of its kind in the session.
     RejectAlways,
     /// The prompt was cancelled while the question was open.
@@ -108,19 +119,65 @@ impl Approver {
         placement: Placement,
     ) -> Decision {
         match (answer, placement) {
-            (Answer::AllowOnce, _) | (Answer::AllowAlways, Placement::OutsideSandbox) => {
-                approved_by_user()
-            }
+            (Answer::AllowOnce | Answer::AllowHunks(_), _)
+            | (Answer::AllowAlways, Placement::OutsideSandbox) => approved_by_user(),
             (Answer::AllowAlways, Placement::InsideSandbox) => {
                 self.session_allowed.push(command_prefix(words));
                 approved_by_user()
             }
-            (Answer::RejectOnce, _) => rejected_by_user(),
+            (Answer::RejectOnce { reason }, _) => rejected_by_user(reason),
             (Answer::RejectAlways, _) => {
                 self.session_denied.push(command_prefix(words));
-                rejected_by_user()
+                rejected_by_user(None)
             }
             (Answer::Cancelled, _) => Decision::Quit,
+        }
+    }
+}
+
+impl Approver {
+    /// The decision a front end's answer about an edit makes.
+    pub(super) fn remote_edit_answer(&mut self, answer: Answer, edit: &PreparedEdit) -> Decision {
+        match answer {
+            Answer::AllowOnce => approved_by_user(),
+            Answer::AllowAlways => {
+                self.accept_all_edits = true;
+                approved_by_user()
+            }
+            Answer::AllowHunks(chosen) => {
+                let picks: Vec<FilePick> = edit
+                    .changes
+                    .iter()
+                    .map(|change| {
+                        let wanted = chosen.get(&change.path);
+                        let count = split_hunks(
+                            change.old.as_deref().unwrap_or(""),
+                            change.new.as_deref().unwrap_or(""),
+                        )
+                        .len();
+                        FilePick {
+                            hunks: (0..count)
+                                .map(|index| wanted.is_some_and(|wanted| wanted.contains(&index)))
+                                .collect(),
+                            mode: wanted.is_some(),
+                        }
+                    })
+                    .collect();
+                match picked(edit, &picks) {
+                    Some((edit, note)) => Decision::Approved {
+                        edit: Some(edit),
+                        note: Some(format!("the user reviewed hunk by hunk: {note}")),
+                        by: DecidedBy::User,
+                    },
+                    None => rejected_by_user(Some("the user rejected every hunk".into())),
+                }
+            }
+            Answer::RejectOnce { reason } => rejected_by_user(reason),
+            Answer::RejectAlways => {
+                self.reject_all_edits = true;
+                rejected_by_user(None)
+            }
+            Answer::Cancelled => Decision::Quit,
         }
     }
 }

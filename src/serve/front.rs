@@ -1,6 +1,8 @@
 /*!
 The daemon as the front end of its sessions: an approval question is stored (so every client can
-list it) and waits for the first HTTP answer; a later answer gets 409. Files are on disk.
+list it, also after a restart) and waits for the first HTTP answer; a later answer gets 409. A
+question answered while no turn waited for it (the daemon was restarted meanwhile) finds its
+answer stored when the continued turn asks it again. Files are on disk.
 */
 
 use std::collections::HashMap;
@@ -11,10 +13,11 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
-use super::store::Store;
+use super::api::stored_answer;
+use super::store::{Asked, Store};
 use crate::agent::Editor;
 use crate::live::{Front, Stop, lock};
-use crate::review::{Answer, Asker, Question};
+use crate::review::{Answer, Asker, Question, split_hunks};
 
 /// Open questions, by (session id, call id), each waiting for its first answer.
 pub type Waiters = Arc<Mutex<HashMap<(String, String), oneshot::Sender<Answer>>>>;
@@ -51,19 +54,29 @@ impl Asker for HttpAsker {
         let (call_id, shown) = described(&question);
         let (sender, receiver) = oneshot::channel();
         let key = (self.session_id.clone(), call_id.clone());
+        // Waiting before the question is visible: an answer finds its waiter.
         lock(&self.waiters).insert(key.clone(), sender);
-        let stored = lock(&self.store).add_approval(&self.session_id, &call_id, &shown.to_string());
+        let asked = lock(&self.store).ask_approval(&self.session_id, &call_id, &shown.to_string());
         let stop = lock(&self.stop).clone();
-        let waiters = Arc::clone(&self.waiters);
+        let (waiters, store) = (Arc::clone(&self.waiters), Arc::clone(&self.store));
         Box::pin(async move {
-            if stored.is_err() {
-                lock(&waiters).remove(&key);
-                return Answer::RejectOnce;
+            match asked {
+                Ok(Asked::Pending) => {}
+                Ok(Asked::AnsweredBefore(stored)) => {
+                    lock(&waiters).remove(&key);
+                    return stored_answer(&stored);
+                }
+                Err(_) => {
+                    lock(&waiters).remove(&key);
+                    return Answer::RejectOnce { reason: None };
+                }
             }
             tokio::select! {
                 answer = receiver => answer.unwrap_or(Answer::Cancelled),
                 () = stop.cancelled() => {
                     lock(&waiters).remove(&key);
+                    // The turn that asked is over: the question is no longer open.
+                    let _ = lock(&store).expire_approvals(&key.0);
                     Answer::Cancelled
                 }
             }
@@ -81,7 +94,16 @@ pub fn described(question: &Question) -> (String, Value) {
         } => {
             let files: Vec<Value> = files
                 .iter()
-                .map(|file| json!({"path": file.path, "old": file.old, "new": file.new}))
+                .map(|file| {
+                    let hunks: Vec<Value> = split_hunks(
+                        file.old.as_deref().unwrap_or(""),
+                        file.new.as_deref().unwrap_or(""),
+                    )
+                    .into_iter()
+                    .map(|hunk| json!({"header": hunk.header, "diff": hunk.text}))
+                    .collect();
+                    json!({"path": file.path, "old": file.old, "new": file.new, "hunks": hunks})
+                })
                 .collect();
             (
                 call_id.clone(),

@@ -5,10 +5,13 @@ Sessions are the same long-lived sessions editors drive ([`crate::live`]); their
 objects `agent run --json` prints, numbered by their line in the session's transcript.
 */
 
+mod api;
+mod approvals;
 mod front;
 mod hub;
 mod routes;
 mod store;
+mod turns;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -36,6 +39,10 @@ struct Open {
     stop: crate::live::Stop,
     hard_stop: crate::live::Stop,
     hub: Hub,
+    /// The directory its edits and commands change.
+    workdir: PathBuf,
+    /// Its worktree, when it is isolated.
+    isolated: Option<store::Isolated>,
 }
 
 pub struct Daemon {
@@ -53,7 +60,13 @@ pub struct Daemon {
     model: crate::cli::ModelArgs,
     /// Turns that may run at once (`--max-running`).
     running: Arc<tokio::sync::Semaphore>,
+    /// One lock per directory sessions work in: one turn at a time edits a directory.
+    directories: Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>,
+    data_dir: PathBuf,
 }
+
+/// How long running tools may take to finish when the daemon is told to stop.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
     let data_dir = args
@@ -62,6 +75,7 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
         .unwrap_or_else(|| crate::config::data_home().join("agent/serve"));
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let _only_daemon = lock_data_dir(&data_dir)?;
     let token = token(&data_dir, &args.listen)?;
     let store = Store::open(&data_dir.join("agent.db"))?;
     let interrupted = store.interrupt_running()?;
@@ -79,6 +93,8 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
         origin: format!("http://{address}"),
         model: args.model.clone(),
         running: Arc::new(tokio::sync::Semaphore::new(usize::from(args.max_running))),
+        directories: Mutex::default(),
+        data_dir,
     });
     println!("agent serve: listening on http://{address}");
     if interrupted > 0 {
@@ -93,16 +109,57 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal(daemon.stopping.clone()))
         .await?;
-    // Stopping: running prompts end, and their sessions are interrupted.
-    let open: Vec<(String, Open)> = lock(&daemon.open).drain().collect();
-    for (id, open) in open {
-        if open.session.try_lock().is_err() {
-            lock(&open.stop).cancel();
-            let _ = lock(&daemon.store).set_state(&id, "interrupted");
-        }
-        open.session.lock().await.close().await;
-    }
+    stop_sessions(&daemon).await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Stopping: sessions with a running turn are interrupted. A turn waiting for approval is left
+/// as it stands, its question open (as after `kill -9`: answering it after the restart continues
+/// the turn); the others stop after their running tool, given [`STOP_GRACE`] to finish.
+async fn stop_sessions(daemon: &Daemon) {
+    let open: Vec<(String, Open)> = lock(&daemon.open).drain().collect();
+    let mut finishing = Vec::new();
+    for (id, open) in open {
+        if open.session.try_lock().is_ok() {
+            open.session.lock().await.close().await;
+            continue;
+        }
+        let _ = lock(&daemon.store).set_state(&id, "interrupted");
+        let waiting = lock(&daemon.waiters)
+            .keys()
+            .any(|(session, _)| *session == id);
+        if !waiting {
+            lock(&open.stop).cancel();
+            finishing.push(open);
+        }
+    }
+    let finished = futures_util::future::join_all(
+        finishing
+            .iter()
+            .map(|open| async { open.session.lock().await.close().await }),
+    );
+    let _ = tokio::time::timeout(STOP_GRACE, finished).await;
+}
+
+/// Holds the data dir's lock file: one daemon at a time writes its database and sessions.
+fn lock_data_dir(data_dir: &Path) -> Result<std::fs::File> {
+    let path = data_dir.join("lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => bail!(
+            "another agent serve uses {} (stop it, or give this one another --data-dir)",
+            data_dir.display()
+        ),
+        Err(std::fs::TryLockError::Error(error)) => {
+            Err(error).with_context(|| format!("cannot lock {}", path.display()))
+        }
+    }
 }
 
 /// The bearer token: `AGENT_SERVE_TOKEN` when set, else the one in the data dir (made on first
@@ -194,6 +251,15 @@ impl Daemon {
                 Hub::new(transcript.to_path_buf(), crate::session::Redactor::new(""))
             })
             .clone()
+    }
+
+    /// The lock of the directory a session works in.
+    fn directory(&self, workdir: &Path) -> Arc<tokio::sync::Mutex<()>> {
+        Arc::clone(
+            lock(&self.directories)
+                .entry(workdir.to_path_buf())
+                .or_default(),
+        )
     }
 
     fn front(&self) -> HttpFront {

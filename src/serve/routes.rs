@@ -14,14 +14,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::StreamExt;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
+use super::api::{CreateSession, SendMessage};
+use super::approvals::{__path_answer, __path_approvals, answer, approvals};
 use super::store::SessionRow;
+use super::turns::{self, Start, Work, open_session};
 use super::{Daemon, Open};
 use crate::cli::ApprovalMode;
 use crate::live::lock;
-use crate::live::{Ending, Opening, Session};
-use crate::review::Answer;
 
 /// The API, as OpenAPI 3.1 (served at `/openapi.json`; `openapi.json` in the repository is
 /// this document, checked by a test).
@@ -118,47 +119,12 @@ async fn health() -> &'static str {
     "ok"
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-struct CreateSession {
-    /// Absolute path of the directory to work in.
-    #[schema(value_type = String, pattern = "^/")]
-    workspace: PathBuf,
-    #[schema(min_length = 1, pattern = "\\S")]
-    task: String,
-    /// ask (default), edits, all, none.
-    approval: Option<ApprovalMode>,
-    /// Another model than the daemon's.
-    model: Option<String>,
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-struct SendMessage {
-    text: String,
-    request_id: String,
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-enum Decision {
-    Approve,
-    ApproveAlways,
-    Deny,
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-struct AnswerApproval {
-    decision: Decision,
-}
-
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 struct After {
     after: Option<u64>,
 }
 
-fn failure(status: StatusCode, message: impl Into<String>) -> Response {
+pub fn failure(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({"error": message.into()}))).into_response()
 }
 
@@ -177,7 +143,22 @@ async fn create(State(daemon): State<Arc<Daemon>>, Json(body): Json<CreateSessio
     if body.task.trim().is_empty() {
         return failure(StatusCode::BAD_REQUEST, "task is empty");
     }
-    let open = match open_session(&daemon, &body.workspace, None, body.model.clone()).await {
+    let isolated = match body.isolate {
+        true => match turns::isolate(&daemon, &body.workspace).await {
+            Ok(isolated) => Some(isolated),
+            Err(error) => return failure(StatusCode::BAD_REQUEST, format!("{error:#}")),
+        },
+        false => None,
+    };
+    let workdir = isolated
+        .as_ref()
+        .map_or(body.workspace.clone(), |isolated| {
+            PathBuf::from(&isolated.dir)
+        });
+    let start = Start::New {
+        model: body.model.clone(),
+    };
+    let open = match open_session(&daemon, &workdir, start, isolated.clone()).await {
         Ok(open) => open,
         Err(error) => return failure(StatusCode::BAD_REQUEST, format!("{error:#}")),
     };
@@ -185,69 +166,36 @@ async fn create(State(daemon): State<Arc<Daemon>>, Json(body): Json<CreateSessio
     session.set_mode(body.approval.unwrap_or(ApprovalMode::Ask));
     let row = SessionRow {
         id: session.id.clone(),
-        workspace: session.workspace.display().to_string(),
+        workspace: body.workspace.display().to_string(),
         task: body.task.clone(),
-        state: "running".into(),
+        state: "queued".into(),
         transcript: session.transcript_path().display().to_string(),
+        worktree: isolated.as_ref().map(|isolated| isolated.dir.clone()),
     };
     drop(session);
-    if let Err(error) = lock(&daemon.store).add_session(&row) {
+    if let Err(error) = lock(&daemon.store).add_session(&row, isolated.as_ref()) {
         return failure(StatusCode::INTERNAL_SERVER_ERROR, format!("{error:#}"));
     }
     lock(&daemon.open).insert(row.id.clone(), open.clone());
-    start_prompt(&daemon, &row.id, &open, body.task);
+    turns::start(&daemon, &row.id, &open, Work::Prompt(body.task));
     (StatusCode::CREATED, Json(row)).into_response()
 }
 
-/// Opens (or, with `resumed`, continues) a session with the daemon as its front end.
-async fn open_session(
-    daemon: &Daemon,
-    workspace: &std::path::Path,
-    resumed: Option<&str>,
-    model: Option<String>,
-) -> anyhow::Result<Open> {
-    let front = daemon.front();
-    let mut model_args = daemon.model.clone();
-    model_args.model = model.or(model_args.model);
-    let opening = Opening {
-        front: &front,
-        cwd: workspace,
-        model: &model_args,
-        mcp_servers: Vec::new(),
-    };
-    let session = Session::open(opening, resumed).await?;
-    let hub = daemon.hub(&session.id, session.transcript_path());
-    hub.set_redactor(session.redactor());
-    Ok(Open {
-        stop: Arc::clone(&session.stop),
-        hard_stop: Arc::clone(&session.hard_stop),
-        session: Arc::new(tokio::sync::Mutex::new(session)),
-        hub,
-    })
-}
-
-/// Runs a prompt in the background; false when the session is busy with one.
-fn start_prompt(daemon: &Arc<Daemon>, id: &str, open: &Open, text: String) -> bool {
-    let Ok(mut session) = Arc::clone(&open.session).try_lock_owned() else {
-        return false;
-    };
-    let _ = lock(&daemon.store).set_state(id, "queued");
-    let (daemon, id, sink) = (Arc::clone(daemon), id.to_string(), open.hub.sink());
-    tokio::spawn(async move {
-        // At most --max-running turns at once; the others wait here, queued.
-        let Ok(_slot) = Arc::clone(&daemon.running).acquire_owned().await else {
-            return;
-        };
-        let _ = lock(&daemon.store).set_state(&id, "running");
-        let state = match session.prompt(text, sink).await {
-            // Cut short by the daemon stopping: a message continues it after the restart.
-            Ok(Ending::Cancelled) if daemon.stopping.is_cancelled() => "interrupted",
-            Ok(Ending::EndTurn | Ending::TurnLimit | Ending::Cancelled) => "idle",
-            Err(_) => "failed",
-        };
-        let _ = lock(&daemon.store).set_state(&id, state);
-    });
-    true
+/// The session `id` held open, opened from its transcript when a restart closed it.
+pub async fn reopened(daemon: &Daemon, row: &SessionRow) -> anyhow::Result<Open> {
+    if let Some(open) = lock(&daemon.open).get(&row.id).cloned() {
+        return Ok(open);
+    }
+    let isolated = lock(&daemon.store).isolation(&row.id)?;
+    let workdir = row.worktree.as_ref().unwrap_or(&row.workspace);
+    let start = Start::Resumed { id: &row.id };
+    let open = open_session(daemon, std::path::Path::new(workdir), start, isolated).await?;
+    // Two requests may have opened it at once: the first one kept is the one used.
+    let kept = lock(&daemon.open)
+        .entry(row.id.clone())
+        .or_insert(open)
+        .clone();
+    Ok(kept)
 }
 
 /// Every session, with its state.
@@ -300,26 +248,9 @@ async fn message(
     let Ok(Some(row)) = lock(&daemon.store).session(&id) else {
         return failure(StatusCode::NOT_FOUND, format!("no session `{id}`"));
     };
-    let open = lock(&daemon.open).get(&id).cloned();
-    let open = match open {
-        Some(open) => open,
-        // Interrupted by a restart: continue it from its transcript.
-        None => {
-            match open_session(
-                &daemon,
-                std::path::Path::new(&row.workspace),
-                Some(&id),
-                None,
-            )
-            .await
-            {
-                Ok(open) => {
-                    lock(&daemon.open).insert(id.clone(), open.clone());
-                    open
-                }
-                Err(error) => return failure(StatusCode::CONFLICT, format!("{error:#}")),
-            }
-        }
+    let open = match reopened(&daemon, &row).await {
+        Ok(open) => open,
+        Err(error) => return failure(StatusCode::CONFLICT, format!("{error:#}")),
     };
     let known = lock(&daemon.store).knows_request(&id, &body.request_id);
     match known {
@@ -336,7 +267,7 @@ async fn message(
     if let Err(error) = lock(&daemon.store).take_request(&id, &body.request_id) {
         return failure(StatusCode::INTERNAL_SERVER_ERROR, format!("{error:#}"));
     }
-    match start_prompt(&daemon, &id, &open, body.text) {
+    match turns::start(&daemon, &id, &open, Work::Prompt(body.text)) {
         true => (StatusCode::ACCEPTED, Json(json!({"accepted": true}))).into_response(),
         false => failure(
             StatusCode::CONFLICT,
@@ -398,6 +329,12 @@ async fn diff(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>) -> Resp
     let Ok(Some(row)) = lock(&daemon.store).session(&id) else {
         return failure(StatusCode::NOT_FOUND, format!("no session `{id}`"));
     };
+    let isolation = lock(&daemon.store).isolation(&id);
+    match isolation {
+        Ok(Some(isolated)) => return isolated_diff(isolated).await,
+        Ok(None) => {}
+        Err(error) => return failure(StatusCode::INTERNAL_SERVER_ERROR, format!("{error:#}")),
+    }
     let transcript = std::path::Path::new(&row.transcript);
     // Transcripts live in <sessions dir>/<day>/<id>.jsonl.
     let sessions_dir = transcript.parent().and_then(std::path::Path::parent);
@@ -412,57 +349,10 @@ async fn diff(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>) -> Resp
     }
 }
 
-/// The questions waiting for an answer.
-#[utoipa::path(get, path = "/v1/sessions/{id}/approvals", params(("id" = String, Path, description = "session id")), responses(
-    (status = 200, description = "pending approvals", body = Vec<Object>)))]
-async fn approvals(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>) -> Response {
-    let pending = lock(&daemon.store).pending_approvals(&id);
-    match pending {
-        Ok(pending) => {
-            let shown: Vec<Value> = pending
-                .into_iter()
-                .map(|(call_id, question)| {
-                    let question: Value = serde_json::from_str(&question).unwrap_or(Value::Null);
-                    json!({"call_id": call_id, "question": question})
-                })
-                .collect();
-            Json(shown).into_response()
-        }
-        Err(error) => failure(StatusCode::INTERNAL_SERVER_ERROR, format!("{error:#}")),
-    }
-}
-
-/// Answers an approval; the first answer wins.
-#[utoipa::path(post, path = "/v1/sessions/{id}/approvals/{call_id}", params(("id" = String, Path, description = "session id"), ("call_id" = String, Path, description = "the tool call asked about")), request_body = AnswerApproval, responses(
-    (status = 200, description = "answered", body = Object),
-    (status = 409, description = "already answered, or the turn that asked has ended", body = Object)))]
-async fn answer(
-    State(daemon): State<Arc<Daemon>>,
-    Path((id, call_id)): Path<(String, String)>,
-    Json(body): Json<AnswerApproval>,
-) -> Response {
-    let (decision, answer) = match body.decision {
-        Decision::Approve => ("approve", Answer::AllowOnce),
-        Decision::ApproveAlways => ("approve_always", Answer::AllowAlways),
-        Decision::Deny => ("deny", Answer::RejectOnce),
-    };
-    let first = lock(&daemon.store).answer_approval(&id, &call_id, decision);
-    match first {
-        Ok(true) => {}
-        Ok(false) => {
-            return failure(
-                StatusCode::CONFLICT,
-                "this approval was already answered (or does not exist)",
-            );
-        }
-        Err(error) => return failure(StatusCode::INTERNAL_SERVER_ERROR, format!("{error:#}")),
-    }
-    let waiter = lock(&daemon.waiters).remove(&(id, call_id));
-    match waiter.map(|waiter| waiter.send(answer)) {
-        Some(Ok(())) => Json(json!({"answered": decision})).into_response(),
-        Some(Err(_)) | None => failure(
-            StatusCode::CONFLICT,
-            "the turn that asked has ended; send a message to continue the session",
-        ),
+/// An isolated session's change: its worktree against the commit it started from.
+async fn isolated_diff(isolated: super::store::Isolated) -> Response {
+    match turns::isolated_patch(isolated).await {
+        Ok(patch) => ([("content-type", "text/x-diff")], patch).into_response(),
+        Err(error) => failure(StatusCode::CONFLICT, format!("{error:#}")),
     }
 }

@@ -18,12 +18,41 @@ pub struct SessionRow {
     pub id: String,
     pub workspace: String,
     pub task: String,
-    /// running, waiting_for_approval, idle, interrupted, failed.
+    /// queued, running, waiting_for_approval, idle, interrupted, failed.
     pub state: String,
+    /// Where an isolated session works (a worktree of `workspace`); none when it works in place.
+    pub worktree: Option<String>,
     /// The session's transcript: its events, one a line.
     #[serde(skip)]
     #[schema(ignore)]
     pub transcript: String,
+}
+
+/// An isolated session's worktree: where, the commit it started from, and the repository it
+/// belongs to (none for a copy of a plain directory).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Isolated {
+    pub dir: String,
+    pub base: String,
+    pub repository: Option<String>,
+}
+
+/// What asking a question found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Asked {
+    /// Stored; its answer will come to the waiting turn.
+    Pending,
+    /// Answered while no turn waited (JSON): the turn continued after a restart takes it.
+    AnsweredBefore(String),
+}
+
+/// Who takes an approval's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// The turn that asked, waiting now.
+    ToWaitingTurn,
+    /// The turn a restart stopped, continued when it asks again.
+    ToContinuedTurn,
 }
 
 pub struct Store {
@@ -40,15 +69,96 @@ impl Store {
              CREATE TABLE IF NOT EXISTS sessions (
                  id TEXT PRIMARY KEY, workspace TEXT NOT NULL, task TEXT NOT NULL,
                  state TEXT NOT NULL, transcript TEXT NOT NULL,
-                 created TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP);
+                 created TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
+                 worktree TEXT, worktree_base TEXT, worktree_repository TEXT);
              CREATE TABLE IF NOT EXISTS requests (
                  session_id TEXT NOT NULL, request_id TEXT NOT NULL,
                  PRIMARY KEY (session_id, request_id));
              CREATE TABLE IF NOT EXISTS approvals (
                  session_id TEXT NOT NULL, call_id TEXT NOT NULL, question TEXT NOT NULL,
-                 decision TEXT, PRIMARY KEY (session_id, call_id));",
+                 decision TEXT, carried INTEGER NOT NULL DEFAULT 0,
+                 PRIMARY KEY (session_id, call_id));",
         )?;
+        // Databases of the first daemons lack the columns added since.
+        for (table, column) in [
+            ("sessions", "worktree TEXT"),
+            ("sessions", "worktree_base TEXT"),
+            ("sessions", "worktree_repository TEXT"),
+            ("approvals", "carried INTEGER NOT NULL DEFAULT 0"),
+        ] {
+            add_column(&db, table, column)?;
+        }
         Ok(Self { db })
+    }
+
+    /// A question a turn asks: its answer when one was given while no turn waited for it (the
+    /// turn is the one a restart continued); else it is stored as pending.
+    pub fn ask_approval(&self, session_id: &str, call_id: &str, question: &str) -> Result<Asked> {
+        let carried: Option<String> = self
+            .db
+            .query_row(
+                "UPDATE approvals SET carried = 0 WHERE session_id = ?1 AND call_id = ?2 AND carried = 1 RETURNING decision",
+                params![session_id, call_id],
+                |row| row.get(0),
+            )
+            .optional()?;
+        if let Some(answer) = carried {
+            return Ok(Asked::AnsweredBefore(answer));
+        }
+        self.db.execute(
+            "INSERT OR REPLACE INTO approvals (session_id, call_id, question, decision) VALUES (?1, ?2, ?3, NULL)",
+            params![session_id, call_id, question],
+        )?;
+        Ok(Asked::Pending)
+    }
+
+    /// The question of a pending approval.
+    pub fn pending_question(&self, session_id: &str, call_id: &str) -> Result<Option<String>> {
+        Ok(self
+            .db
+            .query_row(
+                "SELECT question FROM approvals WHERE session_id = ?1 AND call_id = ?2 AND decision IS NULL",
+                params![session_id, call_id],
+                |row| row.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Records the first answer (JSON) to an approval; false when it had one already (or none
+    /// exists). A `carried` answer waits for the continued turn to ask again.
+    pub fn answer_approval(
+        &self,
+        session_id: &str,
+        call_id: &str,
+        answer: &str,
+        delivery: Delivery,
+    ) -> Result<bool> {
+        let carried = match delivery {
+            Delivery::ToWaitingTurn => 0,
+            Delivery::ToContinuedTurn => 1,
+        };
+        let answered = self.db.execute(
+            "UPDATE approvals SET decision = ?3, carried = ?4 WHERE session_id = ?1 AND call_id = ?2 AND decision IS NULL",
+            params![session_id, call_id, answer, carried],
+        )?;
+        Ok(answered == 1)
+    }
+
+    /// The session's open questions will never be answered (its turn was cancelled, or a new
+    /// message replaced the stopped turn).
+    pub fn expire_approvals(&self, session_id: &str) -> Result<()> {
+        self.db.execute_batch("BEGIN")?;
+        self.db.execute(
+            "UPDATE approvals SET decision = '{\"expired\":true}' WHERE session_id = ?1 AND decision IS NULL",
+            [session_id],
+        )?;
+        // An answer kept for a stopped turn that will not be continued now.
+        self.db.execute(
+            "UPDATE approvals SET carried = 0 WHERE session_id = ?1",
+            [session_id],
+        )?;
+        self.db.execute_batch("COMMIT")?;
+        Ok(())
     }
 
     /// Sessions that were running when the daemon stopped come back interrupted.
@@ -59,12 +169,40 @@ impl Store {
         )?)
     }
 
-    pub fn add_session(&self, row: &SessionRow) -> Result<()> {
+    pub fn add_session(&self, row: &SessionRow, isolation: Option<&Isolated>) -> Result<()> {
         self.db.execute(
-            "INSERT INTO sessions (id, workspace, task, state, transcript) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![row.id, row.workspace, row.task, row.state, row.transcript],
+            "INSERT INTO sessions (id, workspace, task, state, transcript, worktree, worktree_base, worktree_repository)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                row.id,
+                row.workspace,
+                row.task,
+                row.state,
+                row.transcript,
+                row.worktree,
+                isolation.map(|isolated| &isolated.base),
+                isolation.and_then(|isolated| isolated.repository.as_ref()),
+            ],
         )?;
         Ok(())
+    }
+
+    /// How an isolated session's worktree was made, to diff it.
+    pub fn isolation(&self, id: &str) -> Result<Option<Isolated>> {
+        Ok(self
+            .db
+            .query_row(
+                "SELECT worktree, worktree_base, worktree_repository FROM sessions WHERE id = ?1 AND worktree IS NOT NULL",
+                [id],
+                |row| {
+                    Ok(Isolated {
+                        dir: row.get(0)?,
+                        base: row.get(1)?,
+                        repository: row.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
     }
 
     pub fn set_state(&self, id: &str, state: &str) -> Result<()> {
@@ -77,7 +215,7 @@ impl Store {
 
     pub fn sessions(&self) -> Result<Vec<SessionRow>> {
         let mut query = self.db.prepare(
-            "SELECT id, workspace, task, state, transcript FROM sessions ORDER BY created, id",
+            "SELECT id, workspace, task, state, transcript, worktree FROM sessions ORDER BY created, id",
         )?;
         let rows = query.query_map([], session_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -87,7 +225,7 @@ impl Store {
         Ok(self
             .db
             .query_row(
-                "SELECT id, workspace, task, state, transcript FROM sessions WHERE id = ?1",
+                "SELECT id, workspace, task, state, transcript, worktree FROM sessions WHERE id = ?1",
                 [id],
                 session_row,
             )
@@ -116,23 +254,6 @@ impl Store {
         Ok(added == 1)
     }
 
-    pub fn add_approval(&self, session_id: &str, call_id: &str, question: &str) -> Result<()> {
-        self.db.execute(
-            "INSERT OR REPLACE INTO approvals (session_id, call_id, question, decision) VALUES (?1, ?2, ?3, NULL)",
-            params![session_id, call_id, question],
-        )?;
-        Ok(())
-    }
-
-    /// Records the first answer to an approval; false when it had one already (or none exists).
-    pub fn answer_approval(&self, session_id: &str, call_id: &str, decision: &str) -> Result<bool> {
-        let answered = self.db.execute(
-            "UPDATE approvals SET decision = ?3 WHERE session_id = ?1 AND call_id = ?2 AND decision IS NULL",
-            params![session_id, call_id, decision],
-        )?;
-        Ok(answered == 1)
-    }
-
     /// Pending approvals of a session: (call id, question as JSON).
     pub fn pending_approvals(&self, session_id: &str) -> Result<Vec<(String, String)>> {
         let mut query = self.db.prepare(
@@ -143,7 +264,19 @@ impl Store {
     }
 }
 
-/// A session from a row of `SELECT id, workspace, task, state, transcript`.
+/// Adds `column` (name and type) to `table` unless it has it.
+fn add_column(db: &Connection, table: &str, column: &str) -> Result<()> {
+    let name = column.split_whitespace().next().unwrap_or(column);
+    let mut query = db.prepare(&format!(
+        "SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1"
+    ))?;
+    if !query.exists([name])? {
+        db.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column}"))?;
+    }
+    Ok(())
+}
+
+/// A session from a row of `SELECT id, workspace, task, state, transcript, worktree`.
 fn session_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRow> {
     Ok(SessionRow {
         id: row.get(0)?,
@@ -151,5 +284,6 @@ fn session_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRow> {
         task: row.get(2)?,
         state: row.get(3)?,
         transcript: row.get(4)?,
+        worktree: row.get(5)?,
     })
 }

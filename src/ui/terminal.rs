@@ -208,6 +208,17 @@ impl EventSink for TerminalView {
                     .yellow()
                 );
             }
+            Event::CallsResumed { calls } => {
+                self.end_stream();
+                eprintln!(
+                    "{}",
+                    style(format!(
+                        "continuing the stopped turn: {} call(s) left to run",
+                        calls.len()
+                    ))
+                    .yellow()
+                );
+            }
             Event::OutputRejected { attempt, problems } => {
                 self.end_stream();
                 eprintln!(

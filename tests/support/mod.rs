@@ -5,6 +5,7 @@ request; and a helper that runs the real `agent` binary against it in a temp wor
 */
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod daemon;
 pub mod npm;
 pub mod terminal;
 

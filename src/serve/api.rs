@@ -1,0 +1,174 @@
+/*!
+The daemon's request bodies, and what an approval's answer means to the session that asked: the
+answer is stored as it came (JSON) and mapped onto the review's [`Answer`] when it is used, so an
+answer given while the daemon was down, or before a restart continued the turn, means the same.
+*/
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::cli::ApprovalMode;
+use crate::review::Answer;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSession {
+    /// Absolute path of the directory to work in.
+    #[schema(value_type = String, pattern = "^/")]
+    pub workspace: PathBuf,
+    #[schema(min_length = 1, pattern = "\\S")]
+    pub task: String,
+    /// ask (default), edits, all, none.
+    pub approval: Option<ApprovalMode>,
+    /// Another model than the daemon's.
+    pub model: Option<String>,
+    /// Work in a git worktree of the workspace (a copy for a plain directory), as `agent run
+    /// --isolate`: the workspace is untouched, and `agent apply ID` brings the change back.
+    #[serde(default)]
+    pub isolate: bool,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendMessage {
+    pub text: String,
+    pub request_id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Approve,
+    ApproveAlways,
+    Deny,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerApproval {
+    pub decision: Decision,
+    /// With `approve`, for an edit: apply only these hunks, by file path (the indexes of the
+    /// hunks the question lists for that file). A file left out is not changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hunks: Option<BTreeMap<String, Vec<usize>>>,
+    /// With `deny`: why, for the model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl AnswerApproval {
+    /// What the question's session makes of this answer.
+    pub fn to_answer(&self) -> Answer {
+        match (self.decision, &self.hunks) {
+            (Decision::Approve, Some(hunks)) => Answer::AllowHunks(hunks.clone()),
+            (Decision::Approve, None) => Answer::AllowOnce,
+            (Decision::ApproveAlways, _) => Answer::AllowAlways,
+            (Decision::Deny, _) => Answer::RejectOnce {
+                reason: self.reason.clone(),
+            },
+        }
+    }
+
+    /// What is wrong with this answer to `question` (as [`super::front::described`] shows it).
+    pub fn problem(&self, question: &Value) -> Option<String> {
+        match (self.decision, &self.hunks, &self.reason) {
+            (Decision::Deny | Decision::ApproveAlways, Some(_), _) => {
+                Some("`hunks` goes with `approve` only".into())
+            }
+            (Decision::Approve | Decision::ApproveAlways, _, Some(_)) => {
+                Some("`reason` goes with `deny` only".into())
+            }
+            (Decision::Approve, Some(hunks), None) => hunk_problem(hunks, question),
+            (Decision::Approve | Decision::ApproveAlways, None, None)
+            | (Decision::Deny, None, _) => None,
+        }
+    }
+}
+
+/// Whether every file and hunk named exists in the edit asked about.
+fn hunk_problem(hunks: &BTreeMap<String, Vec<usize>>, question: &Value) -> Option<String> {
+    if question["kind"] != "edit" {
+        return Some("`hunks` answers an edit, and this question is not one".into());
+    }
+    let files = question["files"].as_array().cloned().unwrap_or_default();
+    for (path, wanted) in hunks {
+        let Some(file) = files.iter().find(|file| file["path"] == path.as_str()) else {
+            return Some(format!("the edit does not change `{path}`"));
+        };
+        let count = file["hunks"].as_array().map_or(0, Vec::len);
+        if let Some(index) = wanted.iter().find(|index| **index >= count) {
+            return Some(format!(
+                "`{path}` has {count} hunks: there is no hunk {index}"
+            ));
+        }
+    }
+    None
+}
+
+/// An answer as stored, back to what the session makes of it (a stored answer always parses;
+/// anything else is treated as a refusal).
+pub fn stored_answer(stored: &str) -> Answer {
+    serde_json::from_str::<AnswerApproval>(stored)
+        .map(|answer| answer.to_answer())
+        .unwrap_or(Answer::RejectOnce { reason: None })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn question() -> Value {
+        json!({"kind": "edit", "files": [{"path": "a.txt", "hunks": [{}, {}]}]})
+    }
+
+    #[test]
+    fn hunks_must_name_what_the_edit_has() {
+        let answer = |hunks: Value| AnswerApproval {
+            decision: Decision::Approve,
+            hunks: Some(serde_json::from_value(hunks).unwrap()),
+            reason: None,
+        };
+        assert_eq!(answer(json!({"a.txt": [1]})).problem(&question()), None);
+        assert_eq!(
+            answer(json!({"a.txt": [2]})).problem(&question()),
+            Some("`a.txt` has 2 hunks: there is no hunk 2".into())
+        );
+        assert_eq!(
+            answer(json!({"b.txt": [0]})).problem(&question()),
+            Some("the edit does not change `b.txt`".into())
+        );
+        assert_eq!(
+            answer(json!({"a.txt": [0]})).problem(&json!({"kind": "command"})),
+            Some("`hunks` answers an edit, and this question is not one".into())
+        );
+    }
+
+    #[test]
+    fn a_reason_goes_with_a_denial() {
+        let denial = AnswerApproval {
+            decision: Decision::Deny,
+            hunks: None,
+            reason: Some("use the helper".into()),
+        };
+        assert_eq!(denial.problem(&question()), None);
+        assert_eq!(
+            stored_answer(&serde_json::to_string(&denial).unwrap()),
+            Answer::RejectOnce {
+                reason: Some("use the helper".into())
+            }
+        );
+        let approval = AnswerApproval {
+            reason: Some("why".into()),
+            decision: Decision::Approve,
+            hunks: None,
+        };
+        assert_eq!(
+            approval.problem(&question()),
+            Some("`reason` goes with `deny` only".into())
+        );
+    }
+}
