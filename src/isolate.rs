@@ -76,7 +76,8 @@ fn git(dir: &Path, args: &[&str]) -> Result<String> {
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
 }
 
-fn is_git_repository(dir: &Path) -> bool {
+/// Whether `dir` is the top of a git repository.
+pub fn is_git_repository(dir: &Path) -> bool {
     git(dir, &["rev-parse", "--show-toplevel"]).is_ok_and(|top| Path::new(&top) == dir)
 }
 

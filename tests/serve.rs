@@ -284,5 +284,5 @@ async fn the_served_openapi_document_is_the_committed_one() {
         "openapi.json is out of date: UPDATE_OPENAPI=1 cargo test --test serve openapi"
     );
     let paths: Vec<&String> = served["paths"].as_object().unwrap().keys().collect();
-    assert_eq!(paths.len(), 9, "{paths:?}");
+    assert_eq!(paths.len(), 10, "{paths:?}");
 }

@@ -7,23 +7,20 @@ objects `agent run --json` prints, numbered by their line in the session's trans
 
 mod api;
 mod approvals;
+mod auth;
 mod front;
 mod hub;
+mod page;
 mod routes;
 mod store;
 mod turns;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result, bail};
-use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 
 use crate::cli::ServeArgs;
 use crate::live::Session;
@@ -55,8 +52,9 @@ pub struct Daemon {
     token: String,
     /// Fired by SIGTERM or Ctrl-C: event streams end, so the server can stop.
     stopping: tokio_util::sync::CancellationToken,
-    /// The daemon's own origin: the only one a browser may call it from.
-    origin: String,
+    /// The daemon's own origins: the only ones a browser may call it from (its address first).
+    origins: Vec<String>,
+    login_codes: auth::LoginCodes,
     model: crate::cli::ModelArgs,
     /// Turns that may run at once (`--max-running`).
     running: Arc<tokio::sync::Semaphore>,
@@ -76,7 +74,7 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
     let _only_daemon = lock_data_dir(&data_dir)?;
-    let token = token(&data_dir, &args.listen)?;
+    let token = auth::token(&data_dir, &args.listen)?;
     let store = Store::open(&data_dir.join("agent.db"))?;
     let interrupted = store.interrupt_running()?;
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -90,12 +88,17 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
         hubs: Mutex::default(),
         stopping: tokio_util::sync::CancellationToken::new(),
         token,
-        origin: format!("http://{address}"),
+        origins: auth::own_origins(address),
+        login_codes: auth::LoginCodes::default(),
         model: args.model.clone(),
         running: Arc::new(tokio::sync::Semaphore::new(usize::from(args.max_running))),
         directories: Mutex::default(),
         data_dir,
     });
+    println!(
+        "agent serve: review page (sign-in link, good once): {}",
+        auth::login_url(&daemon)
+    );
     println!("agent serve: listening on http://{address}");
     if interrupted > 0 {
         println!(
@@ -104,7 +107,7 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
     }
     let app = routes::router(Arc::clone(&daemon)).layer(axum::middleware::from_fn_with_state(
         Arc::clone(&daemon),
-        guard,
+        auth::guard,
     ));
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal(daemon.stopping.clone()))
@@ -162,70 +165,6 @@ fn lock_data_dir(data_dir: &Path) -> Result<std::fs::File> {
     }
 }
 
-/// The bearer token: `AGENT_SERVE_TOKEN` when set, else the one in the data dir (made on first
-/// start, 0600, printed once). Off loopback only a configured token is accepted.
-fn token(data_dir: &Path, listen: &SocketAddr) -> Result<String> {
-    if let Some(token) = crate::config::env("AGENT_SERVE_TOKEN") {
-        return Ok(token.trim().to_string());
-    }
-    if !listen.ip().is_loopback() {
-        bail!(
-            "refusing to listen on {listen} (not loopback) with a generated token: set AGENT_SERVE_TOKEN to a secret of your own"
-        );
-    }
-    let path = data_dir.join("token");
-    if let Ok(token) = std::fs::read_to_string(&path) {
-        return Ok(token.trim().to_string());
-    }
-    let token: String = (0..4)
-        .map(|_| format!("{:016x}", fastrand::u64(..)))
-        .collect();
-    write_private(&path, &token)?;
-    println!(
-        "agent serve: new token (kept in {}): {token}",
-        path.display()
-    );
-    Ok(token)
-}
-
-fn write_private(path: &PathBuf, text: &str) -> Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    file.write_all(text.as_bytes())?;
-    Ok(())
-}
-
-/// Every route but `/health`: the bearer token, and no foreign `Origin`.
-async fn guard(State(daemon): State<Arc<Daemon>>, request: Request, next: Next) -> Response {
-    if request.uri().path() == "/health" {
-        return next.run(request).await;
-    }
-    let headers: &HeaderMap = request.headers();
-    if let Some(origin) = headers.get(header::ORIGIN)
-        && origin.to_str().ok() != Some(daemon.origin.as_str())
-    {
-        return (
-            StatusCode::FORBIDDEN,
-            "requests from another origin are refused",
-        )
-            .into_response();
-    }
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "));
-    if bearer != Some(daemon.token.as_str()) {
-        return (StatusCode::UNAUTHORIZED, "a valid bearer token is needed").into_response();
-    }
-    next.run(request).await
-}
-
 async fn shutdown_signal(stopping: tokio_util::sync::CancellationToken) {
     let term = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
@@ -251,6 +190,11 @@ impl Daemon {
                 Hub::new(transcript.to_path_buf(), crate::session::Redactor::new(""))
             })
             .clone()
+    }
+
+    /// The daemon's own origin, its address.
+    fn origin(&self) -> &str {
+        self.origins.first().map_or("", String::as_str)
     }
 
     /// The lock of the directory a session works in.

@@ -18,6 +18,8 @@ use serde_json::json;
 
 use super::api::{CreateSession, SendMessage};
 use super::approvals::{__path_answer, __path_approvals, answer, approvals};
+use super::auth;
+use super::page::{self, __path_new_login};
 use super::store::SessionRow;
 use super::turns::{self, Start, Work, open_session};
 use super::{Daemon, Open};
@@ -29,7 +31,7 @@ use crate::live::lock;
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "agent serve", description = "Sessions of the coding agent over HTTP + SSE"),
-    paths(health, create, list, one, message, cancel, events, diff, approvals, answer),
+    paths(health, create, list, one, message, cancel, events, diff, approvals, answer, new_login),
     modifiers(&BearerAuth, &CommonErrors),
     security(("bearer" = []))
 )]
@@ -98,6 +100,11 @@ impl utoipa::Modify for CommonErrors {
 pub fn router(daemon: Arc<Daemon>) -> axum::Router {
     axum::Router::new()
         .route("/health", get(health))
+        .route("/", get(page::index))
+        .route("/app.js", get(page::script))
+        .route("/app.css", get(page::style))
+        .route("/login", get(auth::login))
+        .route("/v1/login", post(page::new_login))
         .route(
             "/openapi.json",
             get(async || Json(<ApiDoc as utoipa::OpenApi>::openapi())),

@@ -77,7 +77,9 @@ impl Store {
              CREATE TABLE IF NOT EXISTS approvals (
                  session_id TEXT NOT NULL, call_id TEXT NOT NULL, question TEXT NOT NULL,
                  decision TEXT, carried INTEGER NOT NULL DEFAULT 0,
-                 PRIMARY KEY (session_id, call_id));",
+                 PRIMARY KEY (session_id, call_id));
+             CREATE TABLE IF NOT EXISTS logins (
+                 secret TEXT PRIMARY KEY, created INTEGER NOT NULL DEFAULT (unixepoch()));",
         )?;
         // Databases of the first daemons lack the columns added since.
         for (table, column) in [
@@ -252,6 +254,21 @@ impl Store {
             params![session_id, request_id],
         )?;
         Ok(added == 1)
+    }
+
+    /// A browser signed in with this secret.
+    pub fn add_login(&self, secret: &str) -> Result<()> {
+        self.db
+            .execute("INSERT INTO logins (secret) VALUES (?1)", [secret])?;
+        Ok(())
+    }
+
+    /// Whether a browser signed in with this secret less than `lifetime_secs` ago.
+    pub fn knows_login(&self, secret: &str, lifetime_secs: u64) -> Result<bool> {
+        let mut query = self.db.prepare_cached(
+            "SELECT 1 FROM logins WHERE secret = ?1 AND created > unixepoch() - ?2",
+        )?;
+        Ok(query.exists(params![secret, lifetime_secs as i64])?)
     }
 
     /// Pending approvals of a session: (call id, question as JSON).

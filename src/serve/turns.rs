@@ -71,6 +71,7 @@ pub async fn open_session(
 }
 
 /// A worktree of `workspace` (its current state, untracked files included) under the data dir.
+/// Only of a git repository: copying any directory a request names could fill the disk.
 pub async fn isolate(daemon: &Daemon, workspace: &Path) -> Result<Isolated> {
     let real = agent_tools::Workspace::new(workspace)
         .with_context(|| format!("workspace {}", workspace.display()))?;
@@ -78,9 +79,17 @@ pub async fn isolate(daemon: &Daemon, workspace: &Path) -> Result<Isolated> {
         .data_dir
         .join("worktrees")
         .join(format!("{:016x}", fastrand::u64(..)));
-    let isolation = tokio::task::spawn_blocking(move || crate::run::isolate(&real, &into))
-        .await
-        .context("making the worktree stopped")??;
+    let isolation = tokio::task::spawn_blocking(move || {
+        if !crate::isolate::is_git_repository(real.root()) {
+            anyhow::bail!(
+                "isolate needs a git repository (the top of one), and {} is not",
+                real.root().display()
+            );
+        }
+        crate::run::isolate(&real, &into)
+    })
+    .await
+    .context("making the worktree stopped")??;
     Ok(Isolated {
         dir: isolation.dir.display().to_string(),
         base: isolation.base().to_string(),

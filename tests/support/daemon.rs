@@ -17,6 +17,8 @@ pub struct Daemon {
     pub url: String,
     pub token: String,
     pub http: reqwest::Client,
+    /// The review page's sign-in link the daemon printed.
+    pub login_url: String,
 }
 
 impl Daemon {
@@ -25,16 +27,22 @@ impl Daemon {
     }
 
     pub async fn start_with(sandbox: &Sandbox, mock: &MockGlm, extra: &[&str]) -> Self {
+        Self::start_at(sandbox, mock, "127.0.0.1:0", extra).await
+    }
+
+    /// A daemon listening on `listen` (a fixed port lets a page follow it across a restart).
+    pub async fn start_at(sandbox: &Sandbox, mock: &MockGlm, listen: &str, extra: &[&str]) -> Self {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let data_dir = sandbox.dir.path().join("daemon");
         let mut command = sandbox.agent(mock);
         command
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .args(["serve", "--listen", listen, "--data-dir"])
             .arg(&data_dir)
             .args(extra)
             .stdout(Stdio::piped());
         let mut child = command.spawn().unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut login_url = String::new();
         let url = loop {
             let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
                 .await
@@ -44,13 +52,19 @@ impl Daemon {
             if let Some(url) = line.strip_prefix("agent serve: listening on ") {
                 break url.to_string();
             }
+            if let Some((_, url)) = line.split_once("sign-in link, good once): ") {
+                login_url = url.to_string();
+            }
         };
+        // Whatever the daemon prints later must not meet a closed pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         let token = std::fs::read_to_string(data_dir.join("token")).unwrap();
         Self {
             child,
             url,
             token,
             http: reqwest::Client::new(),
+            login_url,
         }
     }
 

@@ -164,6 +164,9 @@ struct Shared {
     /// Waited before each answer.
     latency: Duration,
     requests: Arc<Mutex<Vec<Recorded>>>,
+    /// When each answer was sent (its last byte: the whole stream is sent at once), with the
+    /// task of the request it answered.
+    answered: Arc<Mutex<Vec<(String, std::time::Instant)>>>,
     /// JSON answered to other requests, by path (a server's `/props`, `/v1/models`).
     info: Arc<Mutex<Vec<(String, Value)>>>,
 }
@@ -206,6 +209,7 @@ impl MockGlm {
             routes: Arc::new(Mutex::new(routes)),
             latency,
             requests: Arc::new(Mutex::new(Vec::new())),
+            answered: Arc::new(Mutex::new(Vec::new())),
             info: Arc::new(Mutex::new(Vec::new())),
         };
         let app = axum::Router::new()
@@ -223,6 +227,11 @@ impl MockGlm {
 
     pub fn requests(&self) -> Vec<Recorded> {
         self.shared.requests.lock().unwrap().clone()
+    }
+
+    /// When each answer was sent, with the task it answered, in order.
+    pub fn answered(&self) -> Vec<(String, std::time::Instant)> {
+        self.shared.answered.lock().unwrap().clone()
     }
 
     /// The tasks (first user messages) of all requests so far.
@@ -313,6 +322,11 @@ async fn handle(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -
         Some(reply) => reply,
         None => shared.script.lock().unwrap().pop_front(),
     };
+    shared
+        .answered
+        .lock()
+        .unwrap()
+        .push((task, std::time::Instant::now()));
     match reply {
         None => error_response(500, "9999", None, "mock script exhausted"),
         Some(Reply::Error {
