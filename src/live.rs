@@ -61,6 +61,17 @@ pub struct Opening<'a> {
     pub mcp_servers: Vec<(String, McpServerConfig)>,
 }
 
+/// Which session to open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Begin<'a> {
+    New,
+    /// A new session under an id given before (the daemon took its task, then restarted before
+    /// the task ran).
+    NewWithId(&'a str),
+    /// The session with this id, continued from its transcript.
+    Resume(&'a str),
+}
+
 /// How a prompt of a session ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ending {
@@ -71,8 +82,8 @@ pub enum Ending {
 }
 
 impl Session {
-    /// A new session, or (with `resumed`) one continued from its transcript.
-    pub async fn open(opening: Opening<'_>, resumed: Option<&str>) -> Result<Self> {
+    /// A new session, or one continued from its transcript.
+    pub async fn open(opening: Opening<'_>, begin: Begin<'_>) -> Result<Self> {
         if !opening.cwd.is_absolute() {
             bail!(
                 "cwd must be an absolute path, not `{}`",
@@ -85,8 +96,8 @@ impl Session {
         config.mcp_servers.extend(opening.mcp_servers);
         let mut settings = Settings::resolve(opening.model, None, &config)?;
         settle_for_server(&mut settings).await;
-        let (id, transcript, conversation) = match resumed {
-            Some(id) => {
+        let (id, transcript, conversation) = match begin {
+            Begin::Resume(id) => {
                 let path = find_transcript(&settings.sessions_dir, workspace.root(), Some(id))?;
                 let text = std::fs::read_to_string(&path)
                     .with_context(|| format!("cannot read {}", path.display()))?;
@@ -94,9 +105,12 @@ impl Session {
                 let conversation = replay_keeping_open_calls(&text)?;
                 (id.to_string(), path, Some(conversation))
             }
-            None => {
+            Begin::New | Begin::NewWithId(_) => {
                 let now = jiff::Zoned::now();
-                let id = new_session_id(&now);
+                let id = match begin {
+                    Begin::NewWithId(id) => id.to_string(),
+                    Begin::New | Begin::Resume(_) => new_session_id(&now),
+                };
                 let dir = settings
                     .sessions_dir
                     .join(now.strftime("%Y-%m-%d").to_string());

@@ -235,7 +235,7 @@ async fn beyond_max_running_sessions_wait_queued() {
     daemon.answer_w1(&first, "approve").await;
     let mut second_events = daemon.events(&second, None).await;
     second_events.until("finished").await;
-    assert_eq!(daemon.session(&second).await["state"], "idle");
+    daemon.wait_for_state(&second, "idle").await;
 }
 
 #[tokio::test]

@@ -56,7 +56,7 @@ async fn after_kill_9_answering_the_pending_approval_continues_the_turn() {
             .status(),
         409
     );
-    assert_eq!(daemon.session(&session).await["state"], "idle");
+    daemon.wait_for_state(&session, "idle").await;
 }
 
 #[tokio::test]
@@ -235,11 +235,37 @@ async fn an_isolated_session_works_in_a_worktree_and_leaves_its_change_for_agent
         .await
         .unwrap();
     assert!(diff.contains("-old\n+new\n"), "{diff}");
-    assert_eq!(daemon.session(session).await["state"], "idle");
+    daemon.wait_for_state(session, "idle").await;
 
     let mut apply = sandbox.agent(&mock);
     apply.args(["apply", session, "--yes"]);
     let applied = support::finish(apply).await;
     assert_eq!(applied.code, 0, "{}", applied.stderr);
     assert_eq!(sandbox.read("a.txt"), "new\n");
+}
+
+#[tokio::test]
+async fn work_queued_at_a_kill_9_runs_after_the_restart() {
+    let sandbox = Sandbox::new(&[("a.txt", "old\n")]);
+    let mut replies = write_then_answer();
+    replies.push(turn().content("second done").reply());
+    let mock = MockGlm::start(replies[..1].to_vec()).await;
+    let daemon = Daemon::start(&sandbox, &mock).await;
+    let first = daemon.create(&sandbox, "rewrite a.txt").await;
+    daemon
+        .events(&first, None)
+        .await
+        .until("approval_requested")
+        .await;
+    let second = daemon.create(&sandbox, "something else").await;
+    assert_eq!(daemon.session(&second).await["state"], "queued");
+    daemon.kill().await;
+
+    let mock = MockGlm::start(vec![replies[2].clone()]).await;
+    let daemon = Daemon::start(&sandbox, &mock).await;
+    let events = daemon.events(&second, None).await.until("finished").await;
+    assert_eq!(events[0].1["task"], "something else");
+    assert_eq!(mock.tasks_asked(), vec!["something else"]);
+    daemon.wait_for_state(&second, "idle").await;
+    assert_eq!(daemon.session(&first).await["state"], "interrupted");
 }

@@ -32,7 +32,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::{AcpArgs, ModelArgs};
 use crate::config::FileConfig;
-use crate::live::{Ending, Opening, Session, lock};
+use crate::live::{Begin, Ending, Opening, Session, lock};
 use front::{AcpFront, Files, MODES, editor_servers, mode_id, user_message};
 use updates::Updates;
 
@@ -88,7 +88,11 @@ impl Sessions {
             model,
             mcp_servers: editor_servers(servers),
         };
-        Session::open(opening, resumed)
+        let begin = match resumed {
+            Some(id) => Begin::Resume(id),
+            None => Begin::New,
+        };
+        Session::open(opening, begin)
             .await
             .map_err(|error| invalid(format!("{error:#}")))
     }

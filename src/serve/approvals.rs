@@ -110,7 +110,7 @@ async fn continue_stopped_turn(
     if let Some(refusal) = record(daemon, id, call_id, body, Delivery::ToContinuedTurn) {
         return refusal;
     }
-    match turns::start(daemon, id, &open, Work::OpenCalls) {
+    match turns::start(daemon, id, &open, Work::OpenCalls).await {
         true => Json(json!({"answered": body.decision, "continued": true})).into_response(),
         false => failure(
             StatusCode::CONFLICT,

@@ -36,6 +36,8 @@ struct Open {
     stop: crate::live::Stop,
     hard_stop: crate::live::Stop,
     hub: Hub,
+    /// Whether its last turn has sent `finished` (it lets go of the session just after).
+    finished: Arc<std::sync::atomic::AtomicBool>,
     /// The directory its edits and commands change.
     workdir: PathBuf,
     /// Its worktree, when it is isolated.
@@ -104,6 +106,10 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
         println!(
             "{interrupted} sessions were interrupted by the last stop; a message continues them"
         );
+    }
+    let queued = turns::run_queued(&daemon).await?;
+    if queued > 0 {
+        println!("{queued} sessions had work queued at the last stop: it runs now");
     }
     let app = routes::router(Arc::clone(&daemon)).layer(axum::middleware::from_fn_with_state(
         Arc::clone(&daemon),

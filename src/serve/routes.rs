@@ -184,7 +184,7 @@ async fn create(State(daemon): State<Arc<Daemon>>, Json(body): Json<CreateSessio
         return failure(StatusCode::INTERNAL_SERVER_ERROR, format!("{error:#}"));
     }
     lock(&daemon.open).insert(row.id.clone(), open.clone());
-    turns::start(&daemon, &row.id, &open, Work::Prompt(body.task));
+    turns::start(&daemon, &row.id, &open, Work::Prompt(body.task)).await;
     (StatusCode::CREATED, Json(row)).into_response()
 }
 
@@ -195,8 +195,22 @@ pub async fn reopened(daemon: &Daemon, row: &SessionRow) -> anyhow::Result<Open>
     }
     let isolated = lock(&daemon.store).isolation(&row.id)?;
     let workdir = row.worktree.as_ref().unwrap_or(&row.workspace);
-    let start = Start::Resumed { id: &row.id };
+    let start = Start::Reopen {
+        id: &row.id,
+        transcript: std::path::Path::new(&row.transcript),
+    };
     let open = open_session(daemon, std::path::Path::new(workdir), start, isolated).await?;
+    // A task that never ran begins its transcript now, on the day it runs.
+    let transcript = open
+        .session
+        .lock()
+        .await
+        .transcript_path()
+        .display()
+        .to_string();
+    if transcript != row.transcript {
+        lock(&daemon.store).set_transcript(&row.id, &transcript)?;
+    }
     // Two requests may have opened it at once: the first one kept is the one used.
     let kept = lock(&daemon.open)
         .entry(row.id.clone())
@@ -265,22 +279,18 @@ async fn message(
         Ok(false) => {}
         Err(error) => return failure(StatusCode::INTERNAL_SERVER_ERROR, format!("{error:#}")),
     }
-    if open.session.try_lock().is_err() {
+    if !turns::start(&daemon, &id, &open, Work::Prompt(body.text)).await {
         return failure(
             StatusCode::CONFLICT,
             "a turn is running; send the message when it ends",
         );
     }
+    // Taken once its turn is under way (a retry meanwhile found the session busy). The turn
+    // runs either way, so the answer is 202 even if the id could not be kept.
     if let Err(error) = lock(&daemon.store).take_request(&id, &body.request_id) {
-        return failure(StatusCode::INTERNAL_SERVER_ERROR, format!("{error:#}"));
+        eprintln!("agent serve: request id of session {id} not kept: {error:#}");
     }
-    match turns::start(&daemon, &id, &open, Work::Prompt(body.text)) {
-        true => (StatusCode::ACCEPTED, Json(json!({"accepted": true}))).into_response(),
-        false => failure(
-            StatusCode::CONFLICT,
-            "a turn is running; send the message when it ends",
-        ),
-    }
+    (StatusCode::ACCEPTED, Json(json!({"accepted": true}))).into_response()
 }
 
 /// Stops the running turn (running commands are killed).

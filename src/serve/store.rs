@@ -12,6 +12,8 @@ use anyhow::{Context, Result};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
+use super::turns::Work;
+
 /// A session as the daemon lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SessionRow {
@@ -70,7 +72,7 @@ impl Store {
                  id TEXT PRIMARY KEY, workspace TEXT NOT NULL, task TEXT NOT NULL,
                  state TEXT NOT NULL, transcript TEXT NOT NULL,
                  created TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
-                 worktree TEXT, worktree_base TEXT, worktree_repository TEXT);
+                 worktree TEXT, worktree_base TEXT, worktree_repository TEXT, queued_work TEXT);
              CREATE TABLE IF NOT EXISTS requests (
                  session_id TEXT NOT NULL, request_id TEXT NOT NULL,
                  PRIMARY KEY (session_id, request_id));
@@ -87,6 +89,7 @@ impl Store {
             ("sessions", "worktree_base TEXT"),
             ("sessions", "worktree_repository TEXT"),
             ("approvals", "carried INTEGER NOT NULL DEFAULT 0"),
+            ("sessions", "queued_work TEXT"),
         ] {
             add_column(&db, table, column)?;
         }
@@ -163,7 +166,8 @@ impl Store {
         Ok(())
     }
 
-    /// Sessions that were running when the daemon stopped come back interrupted.
+    /// Sessions that were running when the daemon stopped come back interrupted (work queued,
+    /// not begun, runs again: see [`Store::queued`]).
     pub fn interrupt_running(&self) -> Result<usize> {
         Ok(self.db.execute(
             "UPDATE sessions SET state = 'interrupted' WHERE state IN ('running', 'waiting_for_approval')",
@@ -205,6 +209,49 @@ impl Store {
                 },
             )
             .optional()?)
+    }
+
+    /// Work accepted for a session, waiting for its turn to begin.
+    pub fn queue(&self, id: &str, work: &Work) -> Result<()> {
+        self.db.execute(
+            "UPDATE sessions SET state = 'queued', queued_work = ?2 WHERE id = ?1",
+            params![id, serde_json::to_string(work)?],
+        )?;
+        Ok(())
+    }
+
+    /// The session's queued work begins: it is running, and no longer waiting.
+    pub fn begin(&self, id: &str) -> Result<()> {
+        self.db.execute(
+            "UPDATE sessions SET state = 'running', queued_work = NULL WHERE id = ?1",
+            [id],
+        )?;
+        Ok(())
+    }
+
+    /// Sessions with work accepted and not begun, oldest first.
+    pub fn queued(&self) -> Result<Vec<(SessionRow, Work)>> {
+        let mut query = self.db.prepare(
+            "SELECT id, workspace, task, state, transcript, worktree, queued_work FROM sessions
+             WHERE queued_work IS NOT NULL ORDER BY created, id",
+        )?;
+        let rows = query.query_map([], |row| Ok((session_row(row)?, row.get::<_, String>(6)?)))?;
+        let mut queued = Vec::new();
+        for row in rows {
+            let (session, work) = row?;
+            if let Ok(work) = serde_json::from_str(&work) {
+                queued.push((session, work));
+            }
+        }
+        Ok(queued)
+    }
+
+    pub fn set_transcript(&self, id: &str, transcript: &str) -> Result<()> {
+        self.db.execute(
+            "UPDATE sessions SET transcript = ?2 WHERE id = ?1",
+            params![id, transcript],
+        )?;
+        Ok(())
     }
 
     pub fn set_state(&self, id: &str, state: &str) -> Result<()> {

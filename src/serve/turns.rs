@@ -8,15 +8,22 @@ others wait, queued. An isolated session's change is saved as a patch after ever
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use tokio::sync::OwnedMutexGuard;
 
 use super::store::Isolated;
 use super::{Daemon, Open};
+use crate::agent::event::{Event, EventSink};
 use crate::isolate::Isolation;
-use crate::live::{Ending, Opening, Session, lock};
+use crate::live::{Begin, Ending, Opening, Session, lock};
 
-/// What a turn does.
+/// What a turn does. Kept in the database from when it is accepted until it begins, so that
+/// work accepted before a restart runs after it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Work {
     /// A prompt: the task, or a follow-up.
     Prompt(String),
@@ -29,9 +36,11 @@ pub enum Start<'a> {
     New {
         model: Option<String>,
     },
-    /// Continued from its transcript (after a restart).
-    Resumed {
+    /// One the daemon had before a restart: continued from its transcript, or begun under its
+    /// id when its task never ran.
+    Reopen {
         id: &'a str,
+        transcript: &'a Path,
     },
 }
 
@@ -44,12 +53,13 @@ pub async fn open_session(
 ) -> Result<Open> {
     let front = daemon.front();
     let mut model_args = daemon.model.clone();
-    let resumed = match start {
+    let begin = match start {
         Start::New { model } => {
             model_args.model = model.or(model_args.model);
-            None
+            Begin::New
         }
-        Start::Resumed { id } => Some(id),
+        Start::Reopen { id, transcript } if transcript.exists() => Begin::Resume(id),
+        Start::Reopen { id, .. } => Begin::NewWithId(id),
     };
     let opening = Opening {
         front: &front,
@@ -57,7 +67,7 @@ pub async fn open_session(
         model: &model_args,
         mcp_servers: Vec::new(),
     };
-    let session = Session::open(opening, resumed).await?;
+    let session = Session::open(opening, begin).await?;
     let hub = daemon.hub(&session.id, session.transcript_path());
     hub.set_redactor(session.redactor());
     Ok(Open {
@@ -65,6 +75,7 @@ pub async fn open_session(
         hard_stop: Arc::clone(&session.hard_stop),
         workdir: session.workspace.clone(),
         session: Arc::new(tokio::sync::Mutex::new(session)),
+        finished: Arc::default(),
         hub,
         isolated,
     })
@@ -113,18 +124,35 @@ pub async fn isolated_patch(isolated: Isolated) -> Result<String> {
     .context("reading the worktree stopped")?
 }
 
+/// The session, unless a turn runs: a turn that has sent `finished` lets go of it a moment
+/// later, so a client answering `finished` at once is not told the session is busy.
+async fn idle_session(open: &Open) -> Option<OwnedMutexGuard<Session>> {
+    if let Ok(session) = Arc::clone(&open.session).try_lock_owned() {
+        return Some(session);
+    }
+    match open.finished.load(Ordering::SeqCst) {
+        true => Some(Arc::clone(&open.session).lock_owned().await),
+        false => None,
+    }
+}
+
 /// Runs `work` in the background; false when the session is busy with a turn.
-pub fn start(daemon: &Arc<Daemon>, id: &str, open: &Open, work: Work) -> bool {
-    let Ok(mut session) = Arc::clone(&open.session).try_lock_owned() else {
+pub async fn start(daemon: &Arc<Daemon>, id: &str, open: &Open, work: Work) -> bool {
+    let Some(mut session) = idle_session(open).await else {
         return false;
     };
+    open.finished.store(false, Ordering::SeqCst);
     if let Work::Prompt(_) = work {
         // Questions a stopped turn left open are moot once the person says something new.
         let _ = lock(&daemon.store).expire_approvals(id);
     }
-    let _ = lock(&daemon.store).set_state(id, "queued");
+    let _ = lock(&daemon.store).queue(id, &work);
     let directory = daemon.directory(&open.workdir);
-    let (daemon, id, sink) = (Arc::clone(daemon), id.to_string(), open.hub.sink());
+    let sink = Box::new(Watched {
+        hub: open.hub.sink(),
+        finished: Arc::clone(&open.finished),
+    });
+    let (daemon, id) = (Arc::clone(daemon), id.to_string());
     let isolated = open.isolated.clone();
     tokio::spawn(async move {
         // One session edits a directory at a time; then at most --max-running turns at once.
@@ -132,7 +160,7 @@ pub fn start(daemon: &Arc<Daemon>, id: &str, open: &Open, work: Work) -> bool {
         let Ok(_slot) = Arc::clone(&daemon.running).acquire_owned().await else {
             return;
         };
-        let _ = lock(&daemon.store).set_state(&id, "running");
+        let _ = lock(&daemon.store).begin(&id);
         let ended = match work {
             Work::Prompt(text) => session.prompt(text, sink).await,
             Work::OpenCalls => session.continue_open_calls(sink).await,
@@ -149,6 +177,43 @@ pub fn start(daemon: &Arc<Daemon>, id: &str, open: &Open, work: Work) -> bool {
         let _ = lock(&daemon.store).set_state(&id, state);
     });
     true
+}
+
+/// Passes a turn's events on to its hub, noting when the turn has sent `finished`.
+struct Watched {
+    hub: Box<dyn EventSink>,
+    finished: Arc<AtomicBool>,
+}
+
+impl EventSink for Watched {
+    fn emit(&mut self, event: &Event) {
+        self.hub.emit(event);
+        if let Event::Finished { .. } = event {
+            self.finished.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Runs the work accepted before the daemon stopped and not begun then.
+pub async fn run_queued(daemon: &Arc<Daemon>) -> Result<usize> {
+    let queued = lock(&daemon.store).queued()?;
+    let count = queued.len();
+    for (row, work) in queued {
+        let started = match super::routes::reopened(daemon, &row).await {
+            Ok(open) => start(daemon, &row.id, &open, work).await,
+            Err(error) => {
+                eprintln!(
+                    "agent serve: session {} cannot be reopened: {error:#}",
+                    row.id
+                );
+                false
+            }
+        };
+        if !started {
+            let _ = lock(&daemon.store).set_state(&row.id, "failed");
+        }
+    }
+    Ok(count)
 }
 
 /// Saves an isolated session's change beside its transcript (as `agent run --isolate` does),

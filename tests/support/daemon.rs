@@ -132,6 +132,18 @@ impl Daemon {
         self.child.wait().await.unwrap();
     }
 
+    /// Polls the session until it is in `state` (the state changes just after the last event).
+    pub async fn wait_for_state(&self, id: &str, state: &str) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while self.session(id).await["state"] != state {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "session {id} never became {state}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// The session as the daemon lists it.
     pub async fn session(&self, id: &str) -> Value {
         self.get(&format!("/v1/sessions/{id}"))
