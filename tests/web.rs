@@ -2,7 +2,8 @@
 //! against the real daemon and the mock GLM. Signing in with the printed link, starting a session
 //! from the form, its events streaming in, one hunk accepted and the other rejected, the page
 //! catching up after the daemon is killed and restarted (no event shown twice), a second tab
-//! learning that the approval was answered in the first, and the page at phone width.
+//! answering an approval the first answered being told so, a browser not signed in being told
+//! how to, and the page at phone width.
 //! Screenshots go to the target directory (`$CARGO_TARGET_TMPDIR/web`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -260,7 +261,8 @@ async fn a_person_reviews_in_the_browser() {
         vec!["say the numbers in words", "and the other numbers?"]
     );
 
-    // Two tabs on one approval: the one not answering learns it was answered elsewhere.
+    // Two tabs on one approval: the second, answering after the first, is told it was answered
+    // elsewhere (its event streams are cut, so that it still shows the question).
     let second = daemon.create(&sandbox, "rewrite b.txt").await;
     let session_url = format!("{}/#/s/{second}", daemon.url);
     let other = browser
@@ -268,6 +270,7 @@ async fn a_person_reviews_in_the_browser() {
         .await
         .as_u64()
         .unwrap() as usize;
+    browser.run(other, json!({"op": "blockEvents"})).await;
     for tab in [0, other] {
         browser
             .run(tab, json!({"op": "goto", "url": session_url}))
@@ -278,12 +281,32 @@ async fn a_person_reviews_in_the_browser() {
         .click(0, "#approval button[data-answer=approve]")
         .await;
     browser
-        .wait_for_text(other, "#notice", "answered elsewhere")
-        .await;
-    browser
         .wait_for_text(0, "#timeline .finished", "finished")
         .await;
     assert_eq!(sandbox.read("b.txt"), "bee\n");
+    browser
+        .click(other, "#approval button[data-answer=deny]")
+        .await;
+    browser
+        .wait_for_text(other, "#notice", "already answered elsewhere")
+        .await;
+    assert_eq!(sandbox.read("b.txt"), "bee\n");
+
+    // A browser that never signed in is told how to.
+    let stranger = browser
+        .run(0, json!({"op": "newTab", "fresh": true}))
+        .await
+        .as_u64()
+        .unwrap() as usize;
+    browser
+        .run(
+            stranger,
+            json!({"op": "goto", "url": format!("{}/", daemon.url)}),
+        )
+        .await;
+    browser
+        .wait_for_text(stranger, "#banner", "You are signed out")
+        .await;
 
     // At phone width the session fills the screen.
     browser

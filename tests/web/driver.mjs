@@ -14,10 +14,14 @@ const timeout = 20000;
 
 const commands = {
   goto: ({ tab, url }) => pages[tab].goto(url).then((response) => response && response.status()),
-  newTab: async () => {
-    pages.push(await context.newPage());
+  // A tab beside the others, or (fresh) in a browser profile of its own, not signed in.
+  newTab: async ({ fresh }) => {
+    const owner = fresh ? await browser.newContext({ viewport: { width: 1100, height: 900 } }) : context;
+    pages.push(await owner.newPage());
     return pages.length - 1;
   },
+  // The tab gets no event streams: it knows only what it asked for.
+  blockEvents: ({ tab }) => pages[tab].route("**/events?*", (route) => route.abort()),
   click: ({ tab, selector }) => pages[tab].click(selector, { timeout }),
   fill: ({ tab, selector, value }) => pages[tab].fill(selector, value, { timeout }),
   select: ({ tab, selector, value }) => pages[tab].selectOption(selector, value, { timeout }),
