@@ -12,7 +12,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
 use support::daemon::{Daemon, Events};
 use support::{MockGlm, Reply, Sandbox, turn};
 
@@ -122,17 +122,9 @@ fn marker(index: usize) -> String {
 /// Runs one session's task and follow-ups, following its events with a client that drops at
 /// random.
 async fn drive(daemon: &Daemon, workspace: &std::path::Path, index: usize) -> Seen {
-    let created: Value = daemon
-        .post(
-            "/v1/sessions",
-            json!({"workspace": workspace, "task": format!("{} hello", marker(index)), "approval": "all"}),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = daemon
+        .create_with(json!({"workspace": workspace, "task": format!("{} hello", marker(index)), "approval": "all"}))
+        .await;
     let session = created["id"].as_str().unwrap().to_string();
     let mut seen = Seen {
         answers: Vec::new(),

@@ -6,8 +6,6 @@
 
 mod support;
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
 use support::daemon::{Daemon, write_then_answer};
 use support::{MockGlm, Sandbox, turn};
@@ -195,29 +193,6 @@ async fn after_kill_9_the_events_are_there_and_a_message_continues_the_interrupt
         "the unanswered edit was not applied"
     );
     assert_eq!(mock.requests().len(), 2);
-}
-
-#[tokio::test]
-async fn sigterm_interrupts_running_turns_and_exits_cleanly() {
-    let sandbox = Sandbox::new(&[("a.txt", "old\n")]);
-    let mock = MockGlm::start(write_then_answer()).await;
-    let mut daemon = Daemon::start(&sandbox, &mock).await;
-    let session = daemon.create(&sandbox, "rewrite a.txt").await;
-    let mut events = daemon.events(&session, None).await;
-    events.until("approval_requested").await;
-    let pid = daemon.child.id().unwrap();
-    std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .unwrap();
-    let status = tokio::time::timeout(Duration::from_secs(30), daemon.child.wait())
-        .await
-        .expect("the daemon did not stop")
-        .unwrap();
-    assert_eq!(status.code(), Some(0));
-    let daemon = Daemon::start(&sandbox, &mock).await;
-    assert_eq!(daemon.session(&session).await["state"], "interrupted");
-    assert_eq!(sandbox.read("a.txt"), "old\n");
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ mod support;
 
 use serde_json::{Value, json};
 use support::daemon::{Daemon, write_then_answer};
-use support::{MockGlm, Sandbox, tool_result, turn};
+use support::{MockGlm, Sandbox, numbered, tool_result, turn};
 
 #[tokio::test]
 async fn after_kill_9_answering_the_pending_approval_continues_the_turn() {
@@ -63,20 +63,15 @@ async fn after_kill_9_answering_the_pending_approval_continues_the_turn() {
 async fn sigterm_keeps_a_pending_approval_for_after_the_restart() {
     let sandbox = Sandbox::new(&[("a.txt", "old\n")]);
     let mock = MockGlm::start(write_then_answer()).await;
-    let mut daemon = Daemon::start(&sandbox, &mock).await;
+    let daemon = Daemon::start(&sandbox, &mock).await;
     let session = daemon.create(&sandbox, "rewrite a.txt").await;
     let mut events = daemon.events(&session, None).await;
     events.until("approval_requested").await;
-    let pid = daemon.child.id().unwrap();
-    std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .unwrap();
-    let status = daemon.child.wait().await.unwrap();
-    assert_eq!(status.code(), Some(0));
+    assert_eq!(daemon.terminate().await, Some(0));
 
     let daemon = Daemon::start(&sandbox, &mock).await;
     assert_eq!(daemon.session(&session).await["state"], "interrupted");
+    assert_eq!(sandbox.read("a.txt"), "old\n");
     assert_eq!(daemon.approvals(&session).await[0]["call_id"], "w1");
     let approved = daemon.answer_w1(&session, "approve").await;
     assert_eq!(approved.status(), 200);
@@ -116,17 +111,6 @@ async fn a_denial_s_reason_reaches_the_model() {
     assert_eq!(sandbox.read("a.txt"), "old\n");
     let told = tool_result(&mock.requests(), "w1");
     assert!(told.contains("keep the old wording"), "{told}");
-}
-
-/// Thirty numbered lines, with line 2 and line 25 changed when `changed`.
-fn numbered(changed: bool) -> String {
-    (1..=30)
-        .map(|line| match (changed, line) {
-            (true, 2) => "line two\n".to_string(),
-            (true, 25) => "line twenty-five\n".to_string(),
-            _ => format!("line {line}\n"),
-        })
-        .collect()
 }
 
 #[tokio::test]
@@ -207,17 +191,9 @@ async fn an_isolated_session_works_in_a_worktree_and_leaves_its_change_for_agent
     let mock = MockGlm::start(write_then_answer()).await;
     let daemon = Daemon::start(&sandbox, &mock).await;
     let workspace = sandbox.workspace.canonicalize().unwrap();
-    let created: Value = daemon
-        .post(
-            "/v1/sessions",
-            json!({"workspace": workspace, "task": "rewrite a.txt", "approval": "edits", "isolate": true}),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = daemon
+        .create_with(json!({"workspace": workspace, "task": "rewrite a.txt", "approval": "edits", "isolate": true}))
+        .await;
     let session = created["id"].as_str().unwrap();
     let worktree = std::path::PathBuf::from(created["worktree"].as_str().unwrap());
     daemon.events(session, None).await.until("finished").await;

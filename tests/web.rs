@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::daemon::Daemon;
-use support::{MockGlm, Sandbox, tool_result, turn};
+use support::{MockGlm, Sandbox, numbered, tool_result, turn};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout};
 
@@ -120,17 +120,6 @@ impl Browser {
             .await;
         serde_json::from_value(ids).unwrap()
     }
-}
-
-/// Thirty numbered lines, with line 2 and line 25 changed when `changed`.
-fn numbered(changed: bool) -> String {
-    (1..=30)
-        .map(|line| match (changed, line) {
-            (true, 2) => "line two\n".to_string(),
-            (true, 25) => "line twenty-five\n".to_string(),
-            _ => format!("line {line}\n"),
-        })
-        .collect()
 }
 
 fn free_port() -> u16 {

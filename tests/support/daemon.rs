@@ -84,16 +84,9 @@ impl Daemon {
     pub async fn create(&self, sandbox: &Sandbox, task: &str) -> String {
         let workspace = sandbox.workspace.canonicalize().unwrap();
         let created = self
-            .post(
-                "/v1/sessions",
-                json!({"workspace": workspace, "task": task, "approval": "ask"}),
-            )
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(created.status(), 201);
-        let body: Value = created.json().await.unwrap();
-        body["id"].as_str().unwrap().to_string()
+            .create_with(json!({"workspace": workspace, "task": task, "approval": "ask"}))
+            .await;
+        created["id"].as_str().unwrap().to_string()
     }
 
     /// Answers the approval of the call `w1` (the edit the scripted model asks for).
@@ -117,13 +110,34 @@ impl Daemon {
 
     /// The session's pending approvals.
     pub async fn approvals(&self, session: &str) -> Value {
-        self.get(&format!("/v1/sessions/{session}/approvals"))
-            .send()
+        self.get_json(&format!("/v1/sessions/{session}/approvals"))
             .await
-            .unwrap()
-            .json()
+    }
+
+    /// The JSON a GET of `path` answers.
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.get(path).send().await.unwrap().json().await.unwrap()
+    }
+
+    /// Creates a session from `body` (the route's JSON); the session as created.
+    pub async fn create_with(&self, body: Value) -> Value {
+        let created = self.post("/v1/sessions", body).send().await.unwrap();
+        assert_eq!(created.status(), 201);
+        created.json().await.unwrap()
+    }
+
+    /// Stops the daemon with SIGTERM; its exit code.
+    pub async fn terminate(mut self) -> Option<i32> {
+        let pid = self.child.id().unwrap();
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .unwrap();
+        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
             .await
-            .unwrap()
+            .expect("the daemon did not stop")
+            .unwrap();
+        status.code()
     }
 
     /// Stops the daemon with `kill -9`.
@@ -146,13 +160,7 @@ impl Daemon {
 
     /// The session as the daemon lists it.
     pub async fn session(&self, id: &str) -> Value {
-        self.get(&format!("/v1/sessions/{id}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.get_json(&format!("/v1/sessions/{id}")).await
     }
 
     pub async fn events(&self, session: &str, last_event_id: Option<u64>) -> Events {

@@ -573,3 +573,14 @@ pub fn init_repository(dir: &Path) {
     git(&["add", "-A"]);
     git(&["commit", "-qm", "init", "--allow-empty"]);
 }
+
+/// Thirty numbered lines, with line 2 and line 25 changed when `changed`: an edit of two hunks.
+pub fn numbered(changed: bool) -> String {
+    (1..=30)
+        .map(|line| match (changed, line) {
+            (true, 2) => "line two\n".to_string(),
+            (true, 25) => "line twenty-five\n".to_string(),
+            _ => format!("line {line}\n"),
+        })
+        .collect()
+}
