@@ -53,9 +53,7 @@ async fn an_edit_approved_over_http_is_applied_and_the_first_answer_wins() {
     let sandbox = Sandbox::new(&[("a.txt", "old\n")]);
     let mock = MockGlm::start(write_then_answer()).await;
     let daemon = Daemon::start(&sandbox, &mock).await;
-    let session = daemon.create(&sandbox, "rewrite a.txt").await;
-    let mut events = daemon.events(&session, None).await;
-    events.until("approval_requested").await;
+    let (session, mut events) = daemon.create_asking(&sandbox, "rewrite a.txt").await;
     let pending: Value = daemon
         .get(&format!("/v1/sessions/{session}/approvals"))
         .send()
@@ -95,9 +93,7 @@ async fn a_denied_edit_changes_nothing() {
     let sandbox = Sandbox::new(&[("a.txt", "old\n")]);
     let mock = MockGlm::start(write_then_answer()).await;
     let daemon = Daemon::start(&sandbox, &mock).await;
-    let session = daemon.create(&sandbox, "rewrite a.txt").await;
-    let mut events = daemon.events(&session, None).await;
-    events.until("approval_requested").await;
+    let (session, mut events) = daemon.create_asking(&sandbox, "rewrite a.txt").await;
     let denied = daemon.answer_w1(&session, "deny").await;
     assert_eq!(denied.status(), 200);
     events.until("finished").await;
@@ -133,9 +129,7 @@ async fn a_busy_session_answers_409_and_a_repeated_request_runs_once() {
     replies.push(turn().content("Follow-up done.").reply());
     let mock = MockGlm::start(replies).await;
     let daemon = Daemon::start(&sandbox, &mock).await;
-    let session = daemon.create(&sandbox, "rewrite a.txt").await;
-    let mut events = daemon.events(&session, None).await;
-    events.until("approval_requested").await;
+    let (session, mut events) = daemon.create_asking(&sandbox, "rewrite a.txt").await;
     let message = |request_id: &str| {
         daemon.post(
             &format!("/v1/sessions/{session}/messages"),
@@ -202,9 +196,7 @@ async fn beyond_max_running_sessions_wait_queued() {
     replies.push(turn().content("second done").reply());
     let mock = MockGlm::start(replies).await;
     let daemon = Daemon::start_with(&sandbox, &mock, &["--max-running", "1"]).await;
-    let first = daemon.create(&sandbox, "rewrite a.txt").await;
-    let mut events = daemon.events(&first, None).await;
-    events.until("approval_requested").await;
+    let (first, _events) = daemon.create_asking(&sandbox, "rewrite a.txt").await;
     let second = daemon.create(&sandbox, "something else").await;
     assert_eq!(daemon.session(&second).await["state"], "queued");
     daemon.answer_w1(&first, "approve").await;

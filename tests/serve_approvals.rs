@@ -64,9 +64,7 @@ async fn sigterm_keeps_a_pending_approval_for_after_the_restart() {
     let sandbox = Sandbox::new(&[("a.txt", "old\n")]);
     let mock = MockGlm::start(write_then_answer()).await;
     let daemon = Daemon::start(&sandbox, &mock).await;
-    let session = daemon.create(&sandbox, "rewrite a.txt").await;
-    let mut events = daemon.events(&session, None).await;
-    events.until("approval_requested").await;
+    let (session, _events) = daemon.create_asking(&sandbox, "rewrite a.txt").await;
     assert_eq!(daemon.terminate().await, Some(0));
 
     let daemon = Daemon::start(&sandbox, &mock).await;
@@ -84,9 +82,7 @@ async fn a_denial_s_reason_reaches_the_model() {
     let sandbox = Sandbox::new(&[("a.txt", "old\n")]);
     let mock = MockGlm::start(write_then_answer()).await;
     let daemon = Daemon::start(&sandbox, &mock).await;
-    let session = daemon.create(&sandbox, "rewrite a.txt").await;
-    let mut events = daemon.events(&session, None).await;
-    events.until("approval_requested").await;
+    let (session, mut events) = daemon.create_asking(&sandbox, "rewrite a.txt").await;
     let misfit = daemon
         .answer(
             &session,
@@ -123,9 +119,7 @@ async fn approving_some_hunks_applies_only_those_and_tells_the_model() {
     ])
     .await;
     let daemon = Daemon::start(&sandbox, &mock).await;
-    let session = daemon.create(&sandbox, "renumber").await;
-    let mut events = daemon.events(&session, None).await;
-    events.until("approval_requested").await;
+    let (session, mut events) = daemon.create_asking(&sandbox, "renumber").await;
     let question = &daemon.approvals(&session).await[0]["question"];
     let hunks = question["files"][0]["hunks"].as_array().unwrap().clone();
     assert_eq!(hunks.len(), 2, "{question}");
@@ -169,9 +163,7 @@ async fn two_sessions_never_edit_one_directory_at_once() {
     replies.push(turn().content("second done").reply());
     let mock = MockGlm::start(replies).await;
     let daemon = Daemon::start(&sandbox, &mock).await;
-    let first = daemon.create(&sandbox, "rewrite a.txt").await;
-    let mut events = daemon.events(&first, None).await;
-    events.until("approval_requested").await;
+    let (first, _events) = daemon.create_asking(&sandbox, "rewrite a.txt").await;
     let second = daemon.create(&sandbox, "something else").await;
     assert_eq!(daemon.session(&second).await["state"], "queued");
     assert_eq!(mock.requests().len(), 1, "the second did not start");

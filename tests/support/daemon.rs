@@ -119,6 +119,14 @@ impl Daemon {
         self.get(path).send().await.unwrap().json().await.unwrap()
     }
 
+    /// Creates a session on `task` and follows its events until it asks for approval.
+    pub async fn create_asking(&self, sandbox: &Sandbox, task: &str) -> (String, Events) {
+        let session = self.create(sandbox, task).await;
+        let mut events = self.events(&session, None).await;
+        events.until("approval_requested").await;
+        (session, events)
+    }
+
     /// Creates a session from `body` (the route's JSON); the session as created.
     pub async fn create_with(&self, body: Value) -> Value {
         let created = self.post("/v1/sessions", body).send().await.unwrap();
