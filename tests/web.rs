@@ -219,6 +219,10 @@ async fn a_person_reviews_in_the_browser() {
         told.contains("applied 1 of 2 hunks; rejected: @@ -22,7 +22,7 @@"),
         "{told}"
     );
+    browser.click(0, "#show-diff").await;
+    browser
+        .wait_for_text(0, "#whole-diff .diff-line.add", "+line two")
+        .await;
     browser.shot(0, "finished").await;
 
     // The daemon killed and restarted: the page says so, catches up, and shows nothing twice.
