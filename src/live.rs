@@ -140,7 +140,13 @@ impl Session {
         let root = workspace.root().to_path_buf();
         let system_prompt = match &conversation {
             Some(conversation) => conversation.system_prompt().unwrap_or_default().to_string(),
-            None => system_prompt(&root, &jiff::Zoned::now(), Orientation::SnapshotFor("")),
+            // The task comes with the first prompt, after the session is open; `snapshot =
+            // false` in the settings still turns the snapshot off.
+            None => system_prompt(
+                &root,
+                &jiff::Zoned::now(),
+                Orientation::chosen("", false, &config),
+            ),
         };
         let tools = ToolRunner::new(workspace, approver, CancellationToken::new())
             .with_journal(journal)

@@ -1,7 +1,8 @@
 //! `agent serve`'s approvals beyond yes and no, and its scheduling: an approval left pending by
 //! `kill -9` or SIGTERM continues the turn when answered after the restart; a denial's reason
 //! and a choice of hunks reach the model; answers that do not fit the question are refused; two
-//! sessions never edit one directory at once; an isolated session works in a worktree.
+//! sessions never edit one directory at once; an isolated session works in a worktree; work
+//! queued at a kill runs after the restart; the settings' `snapshot = false` is followed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -236,4 +237,24 @@ async fn work_queued_at_a_kill_9_runs_after_the_restart() {
     assert_eq!(mock.tasks_asked(), vec!["something else"]);
     daemon.wait_for_state(&second, "idle").await;
     assert_eq!(daemon.session(&first).await["state"], "interrupted");
+}
+
+/// Regression: sessions of the daemon (and of editors) left the snapshot in whatever the
+/// settings said.
+#[tokio::test]
+async fn a_daemon_session_follows_snapshot_false_in_the_settings() {
+    let sandbox = Sandbox::new(&[(".agent/config.toml", "snapshot = false\n")]);
+    let mock = MockGlm::start(vec![turn().content("hi").reply()]).await;
+    let daemon = Daemon::start(&sandbox, &mock).await;
+    let workspace = sandbox.workspace.canonicalize().unwrap();
+    let created = daemon
+        .create_with(json!({"workspace": workspace, "task": "hi"}))
+        .await;
+    let session = created["id"].as_str().unwrap();
+    daemon.events(session, None).await.until("finished").await;
+    let system = mock.requests()[0].body["messages"][0]["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(!system.contains("# Workspace snapshot"), "{system}");
 }
