@@ -21,6 +21,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::event::{ApprovalAction, Event, EventSink};
+use crate::agent::recorded::{Recorded, recorded};
 use crate::review::{Answer, Asker, Question};
 
 /// Sends a session's events to the editor as they happen.
@@ -94,46 +95,35 @@ fn live_update(event: &Event) -> Option<SessionUpdate> {
 /// The updates that show a stored transcript (its lines) as it happened: the user's messages,
 /// each turn's thinking and text, each tool call with its final status.
 pub fn replayed(transcript: &str) -> Vec<SessionUpdate> {
-    let text = |value: &Value, key: &str| value[key].as_str().unwrap_or_default().to_string();
     let mut updates = Vec::new();
-    for event in transcript
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-    {
-        match event["type"].as_str().unwrap_or_default() {
-            "session_started" => updates.push(SessionUpdate::UserMessageChunk(chunk(&text(
-                &event, "task",
-            )))),
-            "assistant_turn" => {
-                for (key, thought) in [("reasoning", true), ("content", false)] {
-                    let said = text(&event, key);
-                    if said.is_empty() {
-                        continue;
-                    }
-                    updates.push(match thought {
-                        true => SessionUpdate::AgentThoughtChunk(chunk(&said)),
-                        false => SessionUpdate::AgentMessageChunk(chunk(&said)),
-                    });
+    for (_, event) in recorded(transcript) {
+        match event {
+            Ok(Recorded::SessionStarted { task, .. }) => {
+                updates.push(SessionUpdate::UserMessageChunk(chunk(&task)));
+            }
+            Ok(Recorded::AssistantTurn {
+                reasoning, content, ..
+            }) => {
+                if !reasoning.is_empty() {
+                    updates.push(SessionUpdate::AgentThoughtChunk(chunk(&reasoning)));
+                }
+                if !content.is_empty() {
+                    updates.push(SessionUpdate::AgentMessageChunk(chunk(&content)));
                 }
             }
-            "tool_call_started" => updates.push(tool_call(
-                &text(&event, "id"),
-                &text(&event, "name"),
-                &text(&event, "headline"),
-                &text(&event, "arguments"),
-            )),
-            "tool_result" => {
-                let status = match event["status"].as_str() {
-                    Some("success") => ToolStatus::Success,
-                    _ => ToolStatus::Error,
-                };
-                updates.push(tool_result(
-                    &text(&event, "id"),
-                    status,
-                    &text(&event, "content"),
-                ));
-            }
-            _ => {}
+            Ok(Recorded::ToolCallStarted {
+                id,
+                name,
+                headline,
+                arguments,
+            }) => updates.push(tool_call(&id, &name, &headline, &arguments)),
+            Ok(Recorded::ToolResult {
+                id,
+                status,
+                content,
+            }) => updates.push(tool_result(&id, status, &content)),
+            // A line this reader cannot use shows nothing; the rest of the session still does.
+            Ok(Recorded::Compacted { .. } | Recorded::Note { .. } | Recorded::Other) | Err(_) => {}
         }
     }
     updates

@@ -14,6 +14,7 @@ mod dispatch;
 mod editor;
 pub mod event;
 mod output;
+pub mod recorded;
 mod repeat;
 mod replay;
 

@@ -8,8 +8,7 @@ the last one and the provider's prefix cache still hits. Events this reader does
 skipped, so transcripts stay readable as events are added.
 */
 
-use serde::Deserialize;
-
+use super::recorded::{Recorded, recorded};
 use super::{CONTINUE_AFTER_LENGTH, Conversation, compact};
 use crate::model::wire::{Message, ToolCallMessage};
 
@@ -20,37 +19,6 @@ pub enum ReplayError {
     BadLine { line: usize, message: String },
     #[error("the transcript does not start with a session_started event that has a system prompt")]
     NoStart,
-}
-
-/// The events that shape the history, as the transcript has them.
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum Recorded {
-    SessionStarted {
-        task: String,
-        #[serde(default)]
-        system_prompt: Option<String>,
-        #[serde(default)]
-        resumed: bool,
-    },
-    AssistantTurn {
-        reasoning: String,
-        content: String,
-        tool_calls: Vec<ToolCallMessage>,
-        finish_reason: Option<String>,
-    },
-    ToolResult {
-        id: String,
-        content: String,
-    },
-    Compacted {
-        summary: Option<String>,
-    },
-    Note {
-        content: String,
-    },
-    #[serde(other)]
-    Other,
 }
 
 /// The conversation a transcript (JSON lines) records, ready to take a follow-up: calls of the
@@ -65,15 +33,11 @@ pub fn replay(transcript: &str) -> Result<Conversation, ReplayError> {
 /// result left open: running them continues the turn (see [`Conversation::open_calls`]).
 pub fn replay_keeping_open_calls(transcript: &str) -> Result<Conversation, ReplayError> {
     let mut conversation: Option<Conversation> = None;
-    for (index, line) in transcript.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let recorded: Recorded =
-            serde_json::from_str(line).map_err(|error| ReplayError::BadLine {
-                line: index + 1,
-                message: error.to_string(),
-            })?;
+    for (index, recorded) in recorded(transcript) {
+        let recorded = recorded.map_err(|error| ReplayError::BadLine {
+            line: index + 1,
+            message: error.to_string(),
+        })?;
         match (recorded, conversation.as_mut()) {
             (
                 Recorded::SessionStarted {
@@ -88,7 +52,7 @@ pub fn replay_keeping_open_calls(transcript: &str) -> Result<Conversation, Repla
                 answer_open_calls(&mut conversation.history);
                 conversation.history.push(Message::User { content: task });
             }
-            (Recorded::Other, _) => {}
+            (Recorded::Other | Recorded::ToolCallStarted { .. }, _) => {}
             (_, None) => return Err(ReplayError::NoStart),
             (
                 Recorded::AssistantTurn {
@@ -112,7 +76,7 @@ pub fn replay_keeping_open_calls(transcript: &str) -> Result<Conversation, Repla
                     });
                 }
             }
-            (Recorded::ToolResult { id, content }, Some(conversation)) => {
+            (Recorded::ToolResult { id, content, .. }, Some(conversation)) => {
                 // Results of calls written as text went back in a note instead.
                 if last_turn_called(&conversation.history, &id) {
                     conversation.history.push(Message::Tool {

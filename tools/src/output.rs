@@ -2,10 +2,10 @@
 What a tool gives back to the model, and the head+tail truncation every large output goes through.
 */
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Whether the tool did what was asked. An error is still a normal result for the model to read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ToolStatus {
     Success,
