@@ -199,7 +199,7 @@ pub async fn login(State(daemon): State<Arc<Daemon>>, Query(query): Query<Code>)
         .into_response()
 }
 
-/// The sign-in link with a new code, for `address`.
+/// The review page's sign-in link, with a new code.
 pub fn login_url(daemon: &Daemon) -> String {
     format!(
         "{}/login?code={}",
