@@ -247,3 +247,47 @@ async fn a_resumed_session_replays_calls_written_as_text_as_they_were_sent() {
     let before = messages(&requests[1]);
     assert_eq!(messages(&requests[2])[..before.len()], before[..]);
 }
+
+/// Measured with Qwen2.5-Coder-1.5B: a call written as text, then the outcome the model imagined.
+#[tokio::test]
+async fn text_after_a_call_written_as_text_is_set_aside_and_the_model_told() {
+    let sandbox = Sandbox::new(&[("hello.py", HELLO)]);
+    let reply = "```json\n{\"name\": \"read_file\", \"arguments\": {\"path\": \"hello.py\"}}\n```\nI read hello.py and fixed the bug.";
+    let mock = MockGlm::start(vec![
+        turn().content(reply).reply(),
+        turn().content("It prints hello.").reply(),
+    ])
+    .await;
+    let run = finish(local_agent(&sandbox, &mock, "what does hello.py print?")).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let sent = messages(&mock.requests()[1]);
+    assert_eq!(
+        sent[2..],
+        [
+            json!({"role": "assistant", "content": reply}),
+            json!({"role": "user", "content": "[from the agent] Results of the tool calls in your last reply: (what you wrote after the calls came before these results and was set aside: go by the results)\n<tool_response name=\"read_file\">\n     1\tprint(\"hello\")\n</tool_response>"}),
+        ]
+    );
+    assert_eq!(run.stdout, "It prints hello.\n");
+}
+
+/// Measured with Qwen2.5-Coder-1.5B: a made-up tool named after the task, as the whole reply.
+#[tokio::test]
+async fn a_call_of_a_tool_that_does_not_exist_is_answered_with_the_tools_there_are() {
+    let sandbox = Sandbox::new(&[("hello.py", HELLO)]);
+    let reply = "```json\n{\"name\": \"last\", \"arguments\": {\"sequence\": [1, 2, 3]}}\n```";
+    let mock = MockGlm::start(vec![
+        turn().content(reply).reply(),
+        turn().content("Done.").reply(),
+    ])
+    .await;
+    let run = finish(local_agent(&sandbox, &mock, "fix last")).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let sent = messages(&mock.requests()[1]);
+    let told = sent.last().unwrap()["content"].as_str().unwrap();
+    assert!(
+        told.starts_with("[from the agent] There is no tool `last`. The tools you can call are: read_file, list_files, search, run_command, apply_diff, write_file."),
+        "{told}"
+    );
+    assert_eq!(run.stdout, "Done.\n");
+}

@@ -19,7 +19,15 @@ pub enum Answering {
     /// One `tool` message per call, as the API expects for `tool_calls`.
     ToolMessages,
     /// One user message with every result: the calls were written as text.
-    TextResults,
+    TextResults(AfterCalls),
+}
+
+/// What a reply of calls written as text said after them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterCalls {
+    Nothing,
+    /// Text written before any result came back (often an imagined outcome): set aside.
+    SetAside,
 }
 
 impl Agent<'_> {
@@ -66,8 +74,8 @@ impl Agent<'_> {
             };
             self.answer(call, status, content, history, answering, &mut results);
         }
-        if answering == Answering::TextResults {
-            let content = text_results(&results);
+        if let Answering::TextResults(after) = answering {
+            let content = text_results(&results, after);
             self.events.emit(Event::Note {
                 content: content.clone(),
             });
@@ -134,7 +142,7 @@ impl Agent<'_> {
                 tool_call_id: call.id.clone(),
                 content,
             }),
-            Answering::TextResults => results.push((call.function.name.clone(), content)),
+            Answering::TextResults(_) => results.push((call.function.name.clone(), content)),
         }
     }
 
@@ -152,8 +160,13 @@ impl Agent<'_> {
 }
 
 /// The results of calls written as text, in the `<tool_response>` form chat templates use.
-fn text_results(results: &[(String, String)]) -> String {
+fn text_results(results: &[(String, String)], after: AfterCalls) -> String {
     let mut text = String::from("[from the agent] Results of the tool calls in your last reply:");
+    if after == AfterCalls::SetAside {
+        text.push_str(
+            " (what you wrote after the calls came before these results and was set aside: go by the results)",
+        );
+    }
     for (name, content) in results {
         text.push_str(&format!(
             "\n<tool_response name=\"{name}\">\n{}\n</tool_response>",

@@ -22,7 +22,7 @@ use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 
-use calls::Answering;
+use calls::{AfterCalls, Answering};
 pub use dispatch::ToolRunner;
 pub use editor::{Editor, EditorFiles};
 use event::{Event, Events, Outcome};
@@ -31,9 +31,10 @@ use repeat::RepeatGuard;
 pub use replay::{replay, replay_keeping_open_calls};
 
 use crate::cli::TextToolCalls;
-use crate::model::wire::{Message, ToolCallMessage, Usage};
+use crate::model::wire::{Message, Usage};
 use crate::model::{
-    ModelClient, ModelError, Piece, Progress, RetryNotice, Turn, recover_text_calls,
+    ModelClient, ModelError, Piece, Progress, RecoveredCalls, RetryNotice, Turn,
+    recover_text_calls, unoffered_call,
 };
 use compact::ContextTracker;
 
@@ -187,18 +188,28 @@ impl Agent<'_> {
                 });
                 continue;
             }
-            if let Some(calls) = written_calls {
+            if let Some(recovered) = written_calls {
                 self.events.emit(Event::TextCallsRecovered {
-                    calls: calls.clone(),
+                    calls: recovered.calls.clone(),
                 });
-                let answering = Answering::TextResults;
+                let answering = Answering::TextResults(match recovered.set_aside {
+                    Some(_) => AfterCalls::SetAside,
+                    None => AfterCalls::Nothing,
+                });
                 match self
-                    .run_calls(&calls, &mut history, &mut repeats, answering)
+                    .run_calls(&recovered.calls, &mut history, &mut repeats, answering)
                     .await
                 {
                     Some(outcome) => break outcome,
                     None => continue,
                 }
+            }
+            if let Some(note) = self.unoffered_tool_note(&turn) {
+                self.events.emit(Event::Note {
+                    content: note.clone(),
+                });
+                history.push(Message::User { content: note });
+                continue;
             }
             if turn.tool_calls.is_empty() {
                 match self.verdict(&answer) {
@@ -277,7 +288,7 @@ impl Agent<'_> {
 
     /// The calls a reply without `tool_calls` wrote as text, when the provider setting allows
     /// taking them as calls.
-    fn calls_written_as_text(&self, turn_number: u32, turn: &Turn) -> Option<Vec<ToolCallMessage>> {
+    fn calls_written_as_text(&self, turn_number: u32, turn: &Turn) -> Option<RecoveredCalls> {
         match (self.client.text_tool_calls(), turn.tool_calls.is_empty()) {
             (TextToolCalls::Auto, true) => recover_text_calls(
                 &turn.content,
@@ -286,6 +297,25 @@ impl Agent<'_> {
             ),
             (TextToolCalls::Auto, false) | (TextToolCalls::Off, _) => None,
         }
+    }
+
+    /// When a reply (with calls written as text taken) is nothing but a call of a tool that does
+    /// not exist, what to tell the model instead of ending the run with that as its answer.
+    fn unoffered_tool_note(&self, turn: &Turn) -> Option<String> {
+        if self.client.text_tool_calls() == TextToolCalls::Off || !turn.tool_calls.is_empty() {
+            return None;
+        }
+        let name = unoffered_call(&turn.content, self.client.tools())?;
+        let offered: Vec<&str> = self
+            .client
+            .tools()
+            .iter()
+            .map(|tool| tool.function.name.as_str())
+            .collect();
+        Some(format!(
+            "[from the agent] There is no tool `{name}`. The tools you can call are: {}. Call one of them, or answer in words when the task is done.",
+            offered.join(", ")
+        ))
     }
 
     fn verdict(&self, answer: &str) -> Verdict {

@@ -4,44 +4,76 @@ Tool calls a model wrote as text instead of `tool_calls`: small and local models
 `<tool_call>{…}</tool_call>`), and GLM served without the right parser leaks its own form,
 `<tool_call>NAME<arg_key>K</arg_key><arg_value>V</arg_value></tool_call>`.
 
-A reply is taken as calls only when it is nothing but such calls, each naming a tool that was
-offered, with arguments that parse into an object; anything else stays text.
+A reply is taken as calls only when it begins with such calls, each naming a tool that was
+offered, with arguments that parse into an object; anything else stays text. Text after the
+calls is what small models write next: the outcome they imagine before any result came back
+("I found the bug and fixed it"). It is set aside, and the model is told so with the results.
 */
 
 use serde_json::{Map, Value};
 
 use super::wire::{FunctionCall, ToolCallMessage, ToolDefinition};
 
-/// The calls `content` consists of, or None when it is not only calls of offered tools.
-pub fn recover(
-    content: &str,
-    tools: &[ToolDefinition],
-    id_prefix: &str,
-) -> Option<Vec<ToolCallMessage>> {
+/// Calls recovered from a reply's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovered {
+    pub calls: Vec<ToolCallMessage>,
+    /// What the reply went on to say after its calls, before any result: set aside.
+    pub set_aside: Option<String>,
+}
+
+/// The calls `content` begins with, or None when it does not begin with calls of offered tools.
+pub fn recover(content: &str, tools: &[ToolDefinition], id_prefix: &str) -> Option<Recovered> {
     let mut rest = content.trim();
     let mut calls = Vec::new();
-    while !rest.is_empty() {
-        let (found, after) = next_calls(rest, tools)?;
+    while let Some((found, after)) = next_calls(rest, tools) {
         calls.extend(found);
         rest = after.trim_start();
     }
     if calls.is_empty() {
         return None;
     }
-    Some(
-        calls
-            .into_iter()
-            .enumerate()
-            .map(|(number, (name, arguments))| ToolCallMessage {
-                id: format!("{id_prefix}{number}"),
-                kind: "function".into(),
-                function: FunctionCall {
-                    name,
-                    arguments: Value::Object(arguments).to_string(),
-                },
-            })
-            .collect(),
-    )
+    let calls = calls
+        .into_iter()
+        .enumerate()
+        .map(|(number, (name, arguments))| ToolCallMessage {
+            id: format!("{id_prefix}{number}"),
+            kind: "function".into(),
+            function: FunctionCall {
+                name,
+                arguments: Value::Object(arguments).to_string(),
+            },
+        })
+        .collect();
+    let set_aside = (!rest.is_empty()).then(|| rest.to_string());
+    Some(Recovered { calls, set_aside })
+}
+
+/// The tool a reply begins by calling in text when that tool was not offered (a call-shaped
+/// JSON object with a `name` and `arguments`): small models make up tools named after the task.
+pub fn unoffered_call(content: &str, tools: &[ToolDefinition]) -> Option<String> {
+    let text = content.trim();
+    let body = if let Some(fenced) = text.strip_prefix("```") {
+        let (_, body) = fenced.split_once('\n')?;
+        body.split_once("```").map_or(body, |(body, _)| body)
+    } else if let Some(inner) = text.strip_prefix("<tool_call>") {
+        inner
+            .split_once("</tool_call>")
+            .map_or(inner, |(body, _)| body)
+    } else {
+        text
+    };
+    let value = serde_json::Deserializer::from_str(body.trim())
+        .into_iter::<Value>()
+        .next()?
+        .ok()?;
+    let call = value.get("function").unwrap_or(&value);
+    let name = call.get("name")?.as_str()?;
+    let call_shaped = call
+        .get("arguments")
+        .or_else(|| call.get("parameters"))
+        .is_some();
+    (call_shaped && offered(name, tools).is_none()).then(|| name.to_string())
 }
 
 type Call = (String, Map<String, Value>);
@@ -154,8 +186,9 @@ mod tests {
     }
 
     fn calls(content: &str) -> Option<Vec<(String, Value)>> {
-        recover(content, &tools(), "t").map(|calls| {
-            calls
+        recover(content, &tools(), "t").map(|recovered| {
+            recovered
+                .calls
                 .into_iter()
                 .map(|call| {
                     let arguments = serde_json::from_str(&call.function.arguments).unwrap();
@@ -191,6 +224,37 @@ mod tests {
                 json!({"path": "42", "limit": 10})
             )])
         );
+    }
+
+    #[test]
+    fn text_after_the_calls_is_set_aside() {
+        let reply = "```json\n{\"name\": \"search\", \"arguments\": {\"pattern\": \"add\"}}\n```\nI searched and fixed the bug.";
+        let recovered = recover(reply, &tools(), "t").unwrap();
+        assert_eq!(
+            recovered,
+            Recovered {
+                calls: vec![ToolCallMessage {
+                    id: "t0".into(),
+                    kind: "function".into(),
+                    function: FunctionCall {
+                        name: "search".into(),
+                        arguments: r#"{"pattern":"add"}"#.into(),
+                    },
+                }],
+                set_aside: Some("I searched and fixed the bug.".into()),
+            }
+        );
+    }
+
+    #[test]
+    fn a_call_of_a_tool_not_offered_is_named() {
+        let made_up =
+            "```json\n{\"name\": \"last\", \"arguments\": {\"sequence\": [1, 2, 3]}}\n```";
+        assert_eq!(unoffered_call(made_up, &tools()), Some("last".into()));
+        let real = "```json\n{\"name\": \"search\", \"arguments\": {}}\n```";
+        assert_eq!(unoffered_call(real, &tools()), None);
+        assert_eq!(unoffered_call(r#"{"name": "Ada"}"#, &tools()), None);
+        assert_eq!(unoffered_call("The fix is done.", &tools()), None);
     }
 
     #[test]
