@@ -2,7 +2,8 @@
 A compact picture of the workspace for the start of a session, so the model does not begin blind
 and guess files that do not exist: the files (honouring .gitignore, nearest levels first, cut to a
 budget with a note of what was left out), the git branch and status, the project's kind and test
-command where a manifest shows them, and the content of small files the task names.
+command where a manifest or the files show them, and the content of small files the task names
+(of every file, when the whole workspace is that small).
 
 Taken once per session and placed in the system prompt, so every request begins with the same
 bytes and the provider's prefix cache keeps hitting.
@@ -17,6 +18,10 @@ const LIST_BUDGET_BYTES: usize = 4_500;
 /// Files the task names are shown whole up to this size, at most [`MAX_NAMED_FILES`] of them.
 const NAMED_FILE_MAX_BYTES: u64 = 6_000;
 const MAX_NAMED_FILES: usize = 3;
+/// A workspace of at most this many text files and bytes is shown whole: reading it all costs
+/// less than the turns a model spends finding its way in it.
+const SMALL_WORKSPACE_FILES: usize = 8;
+const SMALL_WORKSPACE_BYTES: usize = 8_000;
 /// Directories beyond this depth are not walked.
 const MAX_DEPTH: usize = 6;
 /// The walk stops here: a snapshot must stay cheap in a huge tree.
@@ -26,19 +31,28 @@ const MAX_WALKED: usize = 20_000;
 pub fn snapshot(root: &Path, task: &str) -> String {
     let files = walk(root);
     let mut out = String::from("# Workspace snapshot (taken when the session started)\n\n");
-    for line in project_kinds(root) {
+    for line in project_kinds(root, &files) {
         out.push_str(&format!("Project: {line}\n"));
     }
     out.push_str(&format!("Git: {}\n\n", git_summary(root)));
     out.push_str(&file_list(&files));
-    for (path, content) in named_files(root, task, &files) {
+    let (intro, label, shown) = match shown_files(root, task, &files) {
+        Shown::EveryFile(shown) => (
+            "\nThe workspace is this small, so here is every file.\n",
+            "",
+            shown,
+        ),
+        Shown::NamedInTask(shown) => ("", " (named in the task)", shown),
+    };
+    out.push_str(intro);
+    for (path, content) in shown {
         let fence = if content.contains("```") {
             "~~~~"
         } else {
             "```"
         };
         out.push_str(&format!(
-            "\n## {path} (named in the task)\n\n{fence}\n{}\n{fence}\n",
+            "\n## {path}{label}\n\n{fence}\n{}\n{fence}\n",
             content.trim_end()
         ));
     }
@@ -131,8 +145,9 @@ fn git_summary(root: &Path) -> String {
     }
 }
 
-/// The project kinds its manifests show, each with its test command where one is clear.
-fn project_kinds(root: &Path) -> Vec<String> {
+/// The project kinds its manifests (or its files) show, each with its test command where one is
+/// clear.
+fn project_kinds(root: &Path, files: &[String]) -> Vec<String> {
     let read = |name: &str| std::fs::read_to_string(root.join(name)).ok();
     let mut kinds = Vec::new();
     if read("Cargo.toml").is_some() {
@@ -153,20 +168,8 @@ fn project_kinds(root: &Path) -> Vec<String> {
             scripts.join(", ")
         ));
     }
-    let pyproject = read("pyproject.toml");
-    if pyproject.is_some() || read("setup.py").is_some() || read("requirements.txt").is_some() {
-        let pytest = pyproject
-            .as_deref()
-            .is_some_and(|text| text.contains("pytest"))
-            || read("pytest.ini").is_some()
-            || read("conftest.py").is_some()
-            || root.join("tests").is_dir();
-        let test = if pytest {
-            "; test with `python -m pytest`"
-        } else {
-            ""
-        };
-        kinds.push(format!("Python{test}"));
+    if let Some(python) = python_kind(root, files) {
+        kinds.push(python);
     }
     if read("go.mod").is_some() {
         kinds.push("Go (go.mod); test with `go test ./...`".to_string());
@@ -177,6 +180,57 @@ fn project_kinds(root: &Path) -> Vec<String> {
         kinds.push(format!("Makefile{test}"));
     }
     kinds
+}
+
+/// Files shown whole (path and content), and why.
+enum Shown {
+    /// The workspace is small enough to show all of it.
+    EveryFile(Vec<(String, String)>),
+    NamedInTask(Vec<(String, String)>),
+}
+
+fn shown_files(root: &Path, task: &str, files: &[String]) -> Shown {
+    if files.len() <= SMALL_WORKSPACE_FILES {
+        let every_file: Vec<(String, String)> = files
+            .iter()
+            .filter_map(|path| Some((path.clone(), std::fs::read_to_string(root.join(path)).ok()?)))
+            .collect();
+        let bytes: usize = every_file.iter().map(|(_, content)| content.len()).sum();
+        if every_file.len() == files.len() && bytes <= SMALL_WORKSPACE_BYTES {
+            return Shown::EveryFile(every_file);
+        }
+    }
+    Shown::NamedInTask(named_files(root, task, files))
+}
+
+/// Python, from a manifest or from `.py` files, with pytest where its configuration or a
+/// `tests/` folder shows it, else unittest where there are `test*.py` files.
+fn python_kind(root: &Path, files: &[String]) -> Option<String> {
+    let read = |name: &str| std::fs::read_to_string(root.join(name)).ok();
+    let pyproject = read("pyproject.toml");
+    let manifest =
+        pyproject.is_some() || read("setup.py").is_some() || read("requirements.txt").is_some();
+    if !manifest && !files.iter().any(|path| path.ends_with(".py")) {
+        return None;
+    }
+    let pytest = pyproject
+        .as_deref()
+        .is_some_and(|text| text.contains("pytest"))
+        || read("pytest.ini").is_some()
+        || read("conftest.py").is_some()
+        || root.join("tests").is_dir();
+    let unittest = files.iter().any(|path| {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        name.starts_with("test") && name.ends_with(".py")
+    });
+    // Debian and macOS have no `python` unless asked for; Windows has no `python3`.
+    let python = if cfg!(windows) { "python" } else { "python3" };
+    let test = match (pytest, unittest) {
+        (true, _) => format!("; test with `{python} -m pytest`"),
+        (false, true) => format!("; test with `{python} -m unittest`"),
+        (false, false) => String::new(),
+    };
+    Some(format!("Python{test}"))
 }
 
 /// Small text files the task names, by path or by a file name found once in the tree.
@@ -238,14 +292,38 @@ mod tests {
         std::fs::write(root.join(".gitignore"), "build/\n").unwrap();
         std::fs::create_dir_all(root.join("build")).unwrap();
         std::fs::write(root.join("build/out.txt"), "ignored\n").unwrap();
+        std::fs::create_dir_all(root.join("docs")).unwrap();
+        for page in 1..=5 {
+            std::fs::write(root.join(format!("docs/{page}.md")), "# page\n").unwrap();
+        }
         assert_eq!(
             snapshot(root, "fix add in ops.py so the test passes"),
             "# Workspace snapshot (taken when the session started)\n\n\
-             Project: Python; test with `python -m pytest`\n\
+             Project: Python; test with `python3 -m pytest`\n\
              Git: not a git repository\n\n\
-             Files (4 in all, nearest levels first):\n\
-             .gitignore\npyproject.toml\ncalc/ops.py\ncalc/tests/test_ops.py\n\
+             Files (9 in all, nearest levels first):\n\
+             .gitignore\npyproject.toml\ncalc/ops.py\ndocs/1.md\ndocs/2.md\ndocs/3.md\ndocs/4.md\ndocs/5.md\n\
+             calc/tests/test_ops.py\n\
              \n## calc/ops.py (named in the task)\n\n```\ndef add(a, b):\n    return a - b\n```\n"
+        );
+    }
+
+    #[test]
+    fn a_small_workspace_is_shown_whole_with_its_test_command() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(root.join("calc.py"), "def add(a, b):\n    return a - b\n").unwrap();
+        std::fs::write(root.join("test_calc.py"), "import unittest\n").unwrap();
+        assert_eq!(
+            snapshot(root, "The unit test for add fails."),
+            "# Workspace snapshot (taken when the session started)\n\n\
+             Project: Python; test with `python3 -m unittest`\n\
+             Git: not a git repository\n\n\
+             Files (2 in all, nearest levels first):\n\
+             calc.py\ntest_calc.py\n\
+             \nThe workspace is this small, so here is every file.\n\
+             \n## calc.py\n\n```\ndef add(a, b):\n    return a - b\n```\n\
+             \n## test_calc.py\n\n```\nimport unittest\n```\n"
         );
     }
 

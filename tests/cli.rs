@@ -311,10 +311,11 @@ async fn tools_lists_schemas_and_calls_one_tool() {
     let mut command = sandbox.agent(&mock);
     command.args(["tools", "call", "read_file", r#"{"path":"nope.txt"}"#]);
     let run = finish(command).await;
-    assert_eq!(run.code, 1);
-    assert!(
-        run.stdout.starts_with("cannot read `nope.txt`"),
-        "{}",
-        run.stdout
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (
+            1,
+            "`nope.txt` does not exist; `.` holds f.txt (paths are relative to the workspace root)\n"
+        )
     );
 }

@@ -284,10 +284,9 @@ async fn a_call_of_a_tool_that_does_not_exist_is_answered_with_the_tools_there_a
     let run = finish(local_agent(&sandbox, &mock, "fix last")).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     let sent = messages(&mock.requests()[1]);
-    let told = sent.last().unwrap()["content"].as_str().unwrap();
-    assert!(
-        told.starts_with("[from the agent] There is no tool `last`. The tools you can call are: read_file, list_files, search, run_command, apply_diff, write_file."),
-        "{told}"
+    assert_eq!(
+        sent.last().unwrap()["content"],
+        "[from the agent] Results of the tool calls in your last reply:\n<tool_response name=\"last\">\nunknown tool `last`; the available tools are: read_file, list_files, search, run_command, apply_diff, write_file\n</tool_response>"
     );
     assert_eq!(run.stdout, "Done.\n");
 }

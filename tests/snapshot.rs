@@ -1,5 +1,5 @@
-//! The workspace snapshot in the system prompt: files, git, project kind, the files the task
-//! names; the same bytes in every request of the session; `--no-snapshot` leaves it out.
+//! The workspace snapshot in the system prompt: files, git, project kind, a small workspace's
+//! files; the same bytes in every request of the session; `--no-snapshot` leaves it out.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -45,11 +45,16 @@ async fn the_model_starts_with_the_workspace_in_view() {
         snapshot,
         format!(
             "# Workspace snapshot (taken when the session started)\n\n\
+             Project: Python; test with `python3 -m unittest`\n\
              Project: Makefile; `make test`\n\
              Git: branch {branch}, 0 changed, 1 untracked\n\n\
              Files (4 in all, nearest levels first):\n\
              Makefile\ncalc.py\nnotes.txt\ntest_calc.py\n\
-             \n## calc.py (named in the task)\n\n```\ndef add(a, b):\n    return a - b\n```\n"
+             \nThe workspace is this small, so here is every file.\n\
+             \n## Makefile\n\n```\ntest:\n\tpython -m pytest\n```\n\
+             \n## calc.py\n\n```\ndef add(a, b):\n    return a - b\n```\n\
+             \n## notes.txt\n\n```\nuntracked\n```\n\
+             \n## test_calc.py\n\n```\nfrom calc import add\n```\n"
         )
     );
     assert_eq!(system_of(&requests[1]), system, "the same bytes every turn");

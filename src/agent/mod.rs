@@ -33,8 +33,7 @@ pub use replay::{replay, replay_keeping_open_calls};
 use crate::cli::TextToolCalls;
 use crate::model::wire::{Message, Usage};
 use crate::model::{
-    ModelClient, ModelError, Piece, Progress, RecoveredCalls, RetryNotice, Turn,
-    recover_text_calls, unoffered_call,
+    ModelClient, ModelError, Piece, Progress, RecoveredCalls, RetryNotice, Turn, recover_text_calls,
 };
 use compact::ContextTracker;
 
@@ -204,13 +203,6 @@ impl Agent<'_> {
                     None => continue,
                 }
             }
-            if let Some(note) = self.unoffered_tool_note(&turn) {
-                self.events.emit(Event::Note {
-                    content: note.clone(),
-                });
-                history.push(Message::User { content: note });
-                continue;
-            }
             if turn.tool_calls.is_empty() {
                 match self.verdict(&answer) {
                     Verdict::Free => break Outcome::Completed,
@@ -297,25 +289,6 @@ impl Agent<'_> {
             ),
             (TextToolCalls::Auto, false) | (TextToolCalls::Off, _) => None,
         }
-    }
-
-    /// When a reply (with calls written as text taken) is nothing but a call of a tool that does
-    /// not exist, what to tell the model instead of ending the run with that as its answer.
-    fn unoffered_tool_note(&self, turn: &Turn) -> Option<String> {
-        if self.client.text_tool_calls() == TextToolCalls::Off || !turn.tool_calls.is_empty() {
-            return None;
-        }
-        let name = unoffered_call(&turn.content, self.client.tools())?;
-        let offered: Vec<&str> = self
-            .client
-            .tools()
-            .iter()
-            .map(|tool| tool.function.name.as_str())
-            .collect();
-        Some(format!(
-            "[from the agent] There is no tool `{name}`. The tools you can call are: {}. Call one of them, or answer in words when the task is done.",
-            offered.join(", ")
-        ))
     }
 
     fn verdict(&self, answer: &str) -> Verdict {

@@ -4,10 +4,13 @@ Tool calls a model wrote as text instead of `tool_calls`: small and local models
 `<tool_call>{…}</tool_call>`), and GLM served without the right parser leaks its own form,
 `<tool_call>NAME<arg_key>K</arg_key><arg_value>V</arg_value></tool_call>`.
 
-A reply is taken as calls only when it begins with such calls, each naming a tool that was
-offered, with arguments that parse into an object; anything else stays text. Text after the
-calls is what small models write next: the outcome they imagine before any result came back
-("I found the bug and fixed it"). It is set aside, and the model is told so with the results.
+A reply holds calls when a line of it begins a run of such calls, each with arguments that parse
+into an object. Text before them is the model's own words, as llama.cpp's and vLLM's parsers of
+these forms take it ("Verification with run_command:" then the call). Text after them is what
+small models write next: the outcome they imagine before any result came back ("I found the bug
+and fixed it"). It is set aside, and the model is told so with the results. A call-shaped object
+naming a tool that was not offered is a call too: the model means a call (small models make up
+tools named after the task), and its result, the list of the tools there are, says what to do.
 */
 
 use serde_json::{Map, Value};
@@ -22,16 +25,14 @@ pub struct Recovered {
     pub set_aside: Option<String>,
 }
 
-/// The calls `content` begins with, or None when it does not begin with calls of offered tools.
+/// The calls `content` holds (from the first line that begins one), or None when it holds none.
 pub fn recover(content: &str, tools: &[ToolDefinition], id_prefix: &str) -> Option<Recovered> {
-    let mut rest = content.trim();
-    let mut calls = Vec::new();
+    let (mut calls, mut rest) =
+        line_starts(content).find_map(|start| next_calls(content[start..].trim_start(), tools))?;
+    rest = rest.trim_start();
     while let Some((found, after)) = next_calls(rest, tools) {
         calls.extend(found);
         rest = after.trim_start();
-    }
-    if calls.is_empty() {
-        return None;
     }
     let calls = calls
         .into_iter()
@@ -49,34 +50,12 @@ pub fn recover(content: &str, tools: &[ToolDefinition], id_prefix: &str) -> Opti
     Some(Recovered { calls, set_aside })
 }
 
-/// The tool a reply begins by calling in text when that tool was not offered (a call-shaped
-/// JSON object with a `name` and `arguments`): small models make up tools named after the task.
-pub fn unoffered_call(content: &str, tools: &[ToolDefinition]) -> Option<String> {
-    let text = content.trim();
-    let body = if let Some(fenced) = text.strip_prefix("```") {
-        let (_, body) = fenced.split_once('\n')?;
-        body.split_once("```").map_or(body, |(body, _)| body)
-    } else if let Some(inner) = text.strip_prefix("<tool_call>") {
-        inner
-            .split_once("</tool_call>")
-            .map_or(inner, |(body, _)| body)
-    } else {
-        text
-    };
-    let value = serde_json::Deserializer::from_str(body.trim())
-        .into_iter::<Value>()
-        .next()?
-        .ok()?;
-    let call = value.get("function").unwrap_or(&value);
-    let name = call.get("name")?.as_str()?;
-    let call_shaped = call
-        .get("arguments")
-        .or_else(|| call.get("parameters"))
-        .is_some();
-    (call_shaped && offered(name, tools).is_none()).then(|| name.to_string())
-}
-
 type Call = (String, Map<String, Value>);
+
+/// Where each line of `text` begins.
+fn line_starts(text: &str) -> impl Iterator<Item = usize> + '_ {
+    std::iter::once(0).chain(text.match_indices('\n').map(|(at, _)| at + 1))
+}
 
 /// The calls at the start of `text`, and what follows them.
 fn next_calls<'t>(text: &'t str, tools: &[ToolDefinition]) -> Option<(Vec<Call>, &'t str)> {
@@ -124,13 +103,14 @@ fn json_calls(value: &Value, tools: &[ToolDefinition]) -> Option<Vec<Call>> {
     }
 }
 
-/// `{"name", "arguments" | "parameters"}`, or the same inside `{"function": …}`.
+/// `{"name", "arguments" | "parameters"}`, or the same inside `{"function": …}`; for a tool not
+/// offered the arguments must be there, or any object with a `name` would be taken for a call.
 fn json_call(value: &Value, tools: &[ToolDefinition]) -> Option<Call> {
     let call = value.get("function").unwrap_or(value);
-    let name = call.get("name")?.as_str()?;
-    offered(name, tools)?;
+    let name = tool_name(call.get("name")?.as_str()?)?;
     let arguments = match call.get("arguments").or_else(|| call.get("parameters")) {
-        None => Map::new(),
+        None if offered(name, tools).is_some() => Map::new(),
+        None => return None,
         Some(Value::Object(arguments)) => arguments.clone(),
         Some(Value::String(text)) => match serde_json::from_str(text).ok()? {
             Value::Object(arguments) => arguments,
@@ -148,7 +128,8 @@ fn xml_call(body: &str, tools: &[ToolDefinition]) -> Option<Call> {
         Some(start) => (body[..start].trim(), &body[start..]),
         None => (body.trim(), ""),
     };
-    let parameters = &offered(name, tools)?.function.parameters;
+    let name = tool_name(name)?;
+    let parameters = offered(name, tools).map(|tool| &tool.function.parameters);
     let mut arguments = Map::new();
     while !rest.trim().is_empty() {
         let after_key = rest.trim_start().strip_prefix("<arg_key>")?;
@@ -156,7 +137,8 @@ fn xml_call(body: &str, tools: &[ToolDefinition]) -> Option<Call> {
         let after_value = after.trim_start().strip_prefix("<arg_value>")?;
         let (raw, after) = after_value.split_once("</arg_value>")?;
         let key = key.trim();
-        let is_text = parameters["properties"][key]["type"].as_str() == Some("string");
+        let is_text = parameters
+            .is_some_and(|schema| schema["properties"][key]["type"].as_str() == Some("string"));
         let value = match is_text {
             true => Value::String(raw.to_string()),
             false => serde_json::from_str(raw.trim()).unwrap_or_else(|_| Value::String(raw.into())),
@@ -165,6 +147,12 @@ fn xml_call(body: &str, tools: &[ToolDefinition]) -> Option<Call> {
         rest = after;
     }
     Some((name.to_string(), arguments))
+}
+
+/// A name that can be a tool's: one word of letters, digits, `_`, `-` and `.`.
+fn tool_name(name: &str) -> Option<&str> {
+    let word = |c: char| c.is_alphanumeric() || "_-.".contains(c);
+    (!name.is_empty() && name.chars().all(word)).then_some(name)
 }
 
 fn offered<'t>(name: &str, tools: &'t [ToolDefinition]) -> Option<&'t ToolDefinition> {
@@ -247,34 +235,38 @@ mod tests {
     }
 
     #[test]
-    fn a_call_of_a_tool_not_offered_is_named() {
-        let made_up =
-            "```json\n{\"name\": \"last\", \"arguments\": {\"sequence\": [1, 2, 3]}}\n```";
-        assert_eq!(unoffered_call(made_up, &tools()), Some("last".into()));
-        let real = "```json\n{\"name\": \"search\", \"arguments\": {}}\n```";
-        assert_eq!(unoffered_call(real, &tools()), None);
-        assert_eq!(unoffered_call(r#"{"name": "Ada"}"#, &tools()), None);
-        assert_eq!(unoffered_call("The fix is done.", &tools()), None);
+    fn calls_after_the_models_own_words_are_calls() {
+        let reply = "Changed `greet`.\n\nVerification with `search`:\n\n```json\n{\"name\": \"search\", \"arguments\": {\"pattern\": \"greet\"}}\n```";
+        assert_eq!(
+            calls(reply),
+            Some(vec![("search".into(), json!({"pattern": "greet"}))])
+        );
     }
 
     #[test]
-    fn anything_but_calls_of_offered_tools_stays_text() {
+    fn a_call_shaped_object_naming_a_tool_not_offered_is_a_call() {
+        let made_up =
+            "The fix:\n```json\n{\"name\": \"last\", \"arguments\": {\"sequence\": [1, 2]}}\n```";
         assert_eq!(
-            calls(
-                "I will read it.\n```json\n{\"name\": \"read_file\", \"arguments\": {\"path\": \"a\"}}\n```"
-            ),
-            None
+            calls(made_up),
+            Some(vec![("last".into(), json!({"sequence": [1, 2]}))])
         );
-        assert_eq!(
-            calls(r#"{"name": "delete_everything", "arguments": {}}"#),
-            None
-        );
+        let glm = "<tool_call>done<arg_key>code</arg_key><arg_value>0</arg_value></tool_call>";
+        assert_eq!(calls(glm), Some(vec![("done".into(), json!({"code": 0}))]));
+    }
+
+    #[test]
+    fn anything_but_calls_stays_text() {
+        assert_eq!(calls(r#"{"name": "last"}"#), None);
+        assert_eq!(calls(r#"{"name": "Ada Lovelace", "arguments": {}}"#), None);
         assert_eq!(
             calls(r#"{"name": "read_file", "arguments": "not json"}"#),
             None
         );
         assert_eq!(calls(r#"{"files": 2}"#), None);
+        assert_eq!(calls("Call `{\"name\": \"read_file\"}` inline."), None);
         assert_eq!(calls("```python\nprint(1)\n```"), None);
+        assert_eq!(calls("The fix is done."), None);
         assert_eq!(calls(""), None);
     }
 }

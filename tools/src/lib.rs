@@ -14,6 +14,7 @@ replaced if a later write fails.
 pub mod apply_diff;
 mod edit;
 pub mod list_files;
+mod missing;
 mod output;
 pub mod read_file;
 mod registry;

@@ -4,6 +4,7 @@ use ignore::WalkBuilder;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use crate::missing::missing_path;
 use crate::{ToolOutput, Workspace};
 
 const DEFAULT_DEPTH: usize = 3;
@@ -25,6 +26,9 @@ pub fn run(workspace: &Workspace, args: &ListFilesArgs) -> ToolOutput {
         Ok(dir) => dir,
         Err(error) => return ToolOutput::error(error.to_string()),
     };
+    if !dir.exists() {
+        return ToolOutput::error(missing_path(workspace, shown, &dir));
+    }
     if !dir.is_dir() {
         return ToolOutput::error(format!("`{shown}` is not a directory"));
     }

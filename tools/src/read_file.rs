@@ -3,6 +3,7 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use crate::missing::missing_path;
 use crate::{ToolOutput, Workspace};
 
 const DEFAULT_LIMIT: usize = 2000;
@@ -38,6 +39,9 @@ pub fn run(workspace: &Workspace, args: &ReadFileArgs) -> ToolOutput {
                 "`{}` is a directory ({error}); use list_files to see its content",
                 args.path
             ));
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return ToolOutput::error(missing_path(workspace, &args.path, &path));
         }
         Err(error) => return ToolOutput::error(format!("cannot read `{}`: {error}", args.path)),
     };

@@ -9,6 +9,7 @@ use ignore::{WalkBuilder, overrides::OverrideBuilder};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use crate::missing::missing_path;
 use crate::{ToolOutput, Workspace};
 
 const MAX_MATCHES: usize = 500;
@@ -48,7 +49,7 @@ pub fn run(workspace: &Workspace, args: &SearchArgs) -> ToolOutput {
         Err(error) => return ToolOutput::error(error.to_string()),
     };
     if !root.exists() {
-        return ToolOutput::error(format!("`{shown}` does not exist"));
+        return ToolOutput::error(missing_path(workspace, shown, &root));
     }
     let pattern = &args.pattern;
     let (found, note) = if args.literal == Some(true) {
