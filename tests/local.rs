@@ -290,3 +290,45 @@ async fn a_call_of_a_tool_that_does_not_exist_is_answered_with_the_tools_there_a
     );
     assert_eq!(run.stdout, "Done.\n");
 }
+
+/// Qwen2.5-Coder-1.5B wrote a file's content with its quotes unescaped; the broken call was
+/// taken for the final answer and the run ended with nothing changed.
+#[tokio::test]
+async fn a_call_written_as_text_that_does_not_parse_is_answered_with_what_is_wrong() {
+    let sandbox = Sandbox::new(&[("hello.py", HELLO)]);
+    let reply = "```json\n{\"name\": \"write_file\", \"arguments\": {\"path\": \"hello.py\", \"content\": \"def f():\n    \"\"\"Doc.\"\"\"\n\"}}\n```";
+    let mock = MockGlm::start(vec![
+        turn().content(reply).reply(),
+        turn().content("Done.").reply(),
+    ])
+    .await;
+    let run = finish(local_agent(&sandbox, &mock, "fix f")).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let sent = messages(&mock.requests()[1]);
+    assert_eq!(
+        sent.last().unwrap()["content"],
+        "[from the agent] Your reply holds a call of `write_file` written as text, but it is not valid JSON (control character (\\u0000-\\u001F) found while parsing a string at line 2 column 0), so it was not run. In a JSON string, write a quote as \\\" and a line break as \\n. Send the call again."
+    );
+    assert_eq!(sandbox.read("hello.py"), HELLO);
+}
+
+/// Qwen2.5-Coder-1.5B showed its fix as a code block and claimed it was made: the run ended with
+/// nothing changed.
+#[tokio::test]
+async fn code_shown_in_words_instead_of_an_edit_is_answered_once() {
+    let sandbox = Sandbox::new(&[("hello.py", HELLO)]);
+    let shown = "I updated `hello.py`:\n```python\nprint('hi')\n```\nVerified.";
+    let mock = MockGlm::start(vec![
+        turn().content(shown).reply(),
+        turn().content(shown).reply(),
+    ])
+    .await;
+    let run = finish(local_agent(&sandbox, &mock, "fix hello")).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let requests = mock.requests();
+    assert_eq!(requests.len(), 2, "the second answer ends the run");
+    assert_eq!(
+        messages(&requests[1]).last().unwrap()["content"],
+        "[from the agent] No file has changed: code in a reply is not applied. Files change only through apply_diff or write_file. If your code is a change to make, call one of them now; if not, give your answer again."
+    );
+}

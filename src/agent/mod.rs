@@ -17,6 +17,7 @@ mod output;
 pub mod recorded;
 mod repeat;
 mod replay;
+mod unapplied;
 
 use std::time::Instant;
 
@@ -29,11 +30,12 @@ use event::{Event, Events, Outcome};
 pub use output::{MAX_CORRECTIONS, OutputSchema};
 use repeat::RepeatGuard;
 pub use replay::{replay, replay_keeping_open_calls};
+use unapplied::UnappliedCode;
 
 use crate::cli::TextToolCalls;
 use crate::model::wire::{Message, Usage};
 use crate::model::{
-    ModelClient, ModelError, Piece, Progress, RecoveredCalls, RetryNotice, Turn, recover_text_calls,
+    ModelClient, ModelError, Piece, Progress, RetryNotice, Turn, WrittenCalls, recover_text_calls,
 };
 use compact::ContextTracker;
 
@@ -123,6 +125,7 @@ impl Agent<'_> {
         let mut turns = turns_before;
         let mut output = None;
         let mut corrections = 0;
+        let mut unapplied = UnappliedCode::new(self.client.text_tool_calls());
         // Corrections of a structured answer go out with the provider's JSON mode on.
         let json_client = self.output_schema.as_ref().map(|schema| {
             self.client
@@ -187,21 +190,35 @@ impl Agent<'_> {
                 });
                 continue;
             }
-            if let Some(recovered) = written_calls {
-                self.events.emit(Event::TextCallsRecovered {
-                    calls: recovered.calls.clone(),
-                });
-                let answering = Answering::TextResults(match recovered.set_aside {
-                    Some(_) => AfterCalls::SetAside,
-                    None => AfterCalls::Nothing,
-                });
-                match self
-                    .run_calls(&recovered.calls, &mut history, &mut repeats, answering)
-                    .await
-                {
-                    Some(outcome) => break outcome,
-                    None => continue,
+            match written_calls {
+                Some(WrittenCalls::Unparsable { name, error }) => {
+                    self.tell(&mut history, format!(
+                        "[from the agent] Your reply holds a call of `{name}` written as text, but it is not valid JSON ({error}), so it was not run. In a JSON string, write a quote as \\\" and a line break as \\n. Send the call again."
+                    ));
+                    continue;
                 }
+                Some(WrittenCalls::Calls(recovered)) => {
+                    unapplied.saw_calls(&recovered.calls);
+                    self.events.emit(Event::TextCallsRecovered {
+                        calls: recovered.calls.clone(),
+                    });
+                    let answering = Answering::TextResults(match recovered.set_aside {
+                        Some(_) => AfterCalls::SetAside,
+                        None => AfterCalls::Nothing,
+                    });
+                    match self
+                        .run_calls(&recovered.calls, &mut history, &mut repeats, answering)
+                        .await
+                    {
+                        Some(outcome) => break outcome,
+                        None => continue,
+                    }
+                }
+                None => {}
+            }
+            if turn.tool_calls.is_empty() && unapplied.remind(&turn.content) {
+                self.tell(&mut history, unapplied::REMINDER.to_string());
+                continue;
             }
             if turn.tool_calls.is_empty() {
                 match self.verdict(&answer) {
@@ -222,17 +239,13 @@ impl Agent<'_> {
                             .as_ref()
                             .map(|schema| schema.correction(&problems))
                             .unwrap_or_default();
-                        self.events.emit(Event::Note {
-                            content: correction.clone(),
-                        });
-                        history.push(Message::User {
-                            content: correction,
-                        });
+                        self.tell(&mut history, correction);
                         continue;
                     }
                     Verdict::Invalid(problems) => break Outcome::InvalidOutput { problems },
                 }
             }
+            unapplied.saw_calls(&turn.tool_calls);
             let answering = Answering::ToolMessages;
             if let Some(outcome) = self
                 .run_calls(&turn.tool_calls, &mut history, &mut repeats, answering)
@@ -280,7 +293,7 @@ impl Agent<'_> {
 
     /// The calls a reply without `tool_calls` wrote as text, when the provider setting allows
     /// taking them as calls.
-    fn calls_written_as_text(&self, turn_number: u32, turn: &Turn) -> Option<RecoveredCalls> {
+    fn calls_written_as_text(&self, turn_number: u32, turn: &Turn) -> Option<WrittenCalls> {
         match (self.client.text_tool_calls(), turn.tool_calls.is_empty()) {
             (TextToolCalls::Auto, true) => recover_text_calls(
                 &turn.content,
@@ -289,6 +302,14 @@ impl Agent<'_> {
             ),
             (TextToolCalls::Auto, false) | (TextToolCalls::Off, _) => None,
         }
+    }
+
+    /// A note from the agent to the model, shown to the user too.
+    fn tell(&mut self, history: &mut Vec<Message>, note: String) {
+        self.events.emit(Event::Note {
+            content: note.clone(),
+        });
+        history.push(Message::User { content: note });
     }
 
     fn verdict(&self, answer: &str) -> Verdict {

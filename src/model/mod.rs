@@ -14,4 +14,4 @@ pub use accumulate::{Piece, Turn};
 pub use client::{ModelClient, Progress, RetryNotice};
 pub use error::ModelError;
 pub use probe::settle_for_server;
-pub use text_calls::{Recovered as RecoveredCalls, recover as recover_text_calls};
+pub use text_calls::{Written as WrittenCalls, recover as recover_text_calls};

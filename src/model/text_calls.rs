@@ -11,11 +11,24 @@ small models write next: the outcome they imagine before any result came back ("
 and fixed it"). It is set aside, and the model is told so with the results. A call-shaped object
 naming a tool that was not offered is a call too: the model means a call (small models make up
 tools named after the task), and its result, the list of the tools there are, says what to do.
+A call of an offered tool that does not parse (a quote left unescaped in a file's content) is
+not run and not taken for the answer: the model is told what was wrong, as for any malformed call.
 */
 
 use serde_json::{Map, Value};
 
 use super::wire::{FunctionCall, ToolCallMessage, ToolDefinition};
+
+/// What a reply without `tool_calls` wrote as calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Written {
+    Calls(Recovered),
+    /// A call of the offered tool `name` that is not valid JSON, with what is wrong with it.
+    Unparsable {
+        name: String,
+        error: String,
+    },
+}
 
 /// Calls recovered from a reply's text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,8 +38,16 @@ pub struct Recovered {
     pub set_aside: Option<String>,
 }
 
-/// The calls `content` holds (from the first line that begins one), or None when it holds none.
-pub fn recover(content: &str, tools: &[ToolDefinition], id_prefix: &str) -> Option<Recovered> {
+/// The calls `content` holds (from the first line that begins one), or the call it tried to
+/// write and could not; None when it holds no call.
+pub fn recover(content: &str, tools: &[ToolDefinition], id_prefix: &str) -> Option<Written> {
+    match calls_in(content, tools, id_prefix) {
+        Some(recovered) => Some(Written::Calls(recovered)),
+        None => unparsable(content, tools),
+    }
+}
+
+fn calls_in(content: &str, tools: &[ToolDefinition], id_prefix: &str) -> Option<Recovered> {
     let (mut calls, mut rest) =
         line_starts(content).find_map(|start| next_calls(content[start..].trim_start(), tools))?;
     rest = rest.trim_start();
@@ -51,6 +72,51 @@ pub fn recover(content: &str, tools: &[ToolDefinition], id_prefix: &str) -> Opti
 }
 
 type Call = (String, Map<String, Value>);
+
+/// The first block of `content` that begins like a call of an offered tool (`{"name":
+/// "read_file", …`) but is not one: its JSON does not parse, or its arguments are no object.
+fn unparsable(content: &str, tools: &[ToolDefinition]) -> Option<Written> {
+    line_starts(content).find_map(|start| {
+        let body = block_body(content[start..].trim_start())?;
+        let name = called_name(body).filter(|name| offered(name, tools).is_some())?;
+        let error = match serde_json::from_str::<Value>(body) {
+            Err(error) => error.to_string(),
+            Ok(value) if json_calls(&value, tools).is_none() => {
+                "its arguments are not one JSON object".to_string()
+            }
+            Ok(_) => return None,
+        };
+        Some(Written::Unparsable {
+            name: name.to_string(),
+            error,
+        })
+    })
+}
+
+/// The JSON text of a fenced or tagged block (or of a line that begins with `{`).
+fn block_body(text: &str) -> Option<&str> {
+    let (body, end) = if let Some(inner) = text.strip_prefix("<tool_call>") {
+        (inner, "</tool_call>")
+    } else if let Some(fenced) = text.strip_prefix("```") {
+        let (info, body) = fenced.split_once('\n')?;
+        if !matches!(info.trim(), "" | "json" | "tool_call" | "tool_code") {
+            return None;
+        }
+        (body, "```")
+    } else {
+        (text, "```")
+    };
+    let body = body.split_once(end).map_or(body, |(body, _)| body).trim();
+    body.starts_with('{').then_some(body)
+}
+
+/// The `"name"` a call-shaped text gives, read without parsing the rest of it.
+fn called_name(body: &str) -> Option<&str> {
+    let head = &body[..body.len().min(200)];
+    let after = head[head.find("\"name\"")? + "\"name\"".len()..].trim_start();
+    let quoted = after.strip_prefix(':')?.trim_start().strip_prefix('"')?;
+    tool_name(&quoted[..quoted.find('"')?])
+}
 
 /// Where each line of `text` begins.
 fn line_starts(text: &str) -> impl Iterator<Item = usize> + '_ {
@@ -174,7 +240,7 @@ mod tests {
     }
 
     fn calls(content: &str) -> Option<Vec<(String, Value)>> {
-        recover(content, &tools(), "t").map(|recovered| {
+        calls_in(content, &tools(), "t").map(|recovered| {
             recovered
                 .calls
                 .into_iter()
@@ -217,7 +283,7 @@ mod tests {
     #[test]
     fn text_after_the_calls_is_set_aside() {
         let reply = "```json\n{\"name\": \"search\", \"arguments\": {\"pattern\": \"add\"}}\n```\nI searched and fixed the bug.";
-        let recovered = recover(reply, &tools(), "t").unwrap();
+        let recovered = calls_in(reply, &tools(), "t").unwrap();
         assert_eq!(
             recovered,
             Recovered {
@@ -253,6 +319,28 @@ mod tests {
         );
         let glm = "<tool_call>done<arg_key>code</arg_key><arg_value>0</arg_value></tool_call>";
         assert_eq!(calls(glm), Some(vec![("done".into(), json!({"code": 0}))]));
+    }
+
+    #[test]
+    fn a_call_that_does_not_parse_says_why() {
+        let unescaped =
+            "```json\n{\"name\": \"read_file\", \"arguments\": {\"path\": \"a\"b\"}}\n```";
+        assert_eq!(
+            recover(unescaped, &tools(), "t"),
+            Some(Written::Unparsable {
+                name: "read_file".into(),
+                error: "expected `,` or `}` at line 1 column 48".into(),
+            })
+        );
+        let not_an_object = r#"{"name": "search", "arguments": "pattern"}"#;
+        assert_eq!(
+            recover(not_an_object, &tools(), "t"),
+            Some(Written::Unparsable {
+                name: "search".into(),
+                error: "its arguments are not one JSON object".into(),
+            })
+        );
+        assert_eq!(recover(r#"{"name": "last", "x": }"#, &tools(), "t"), None);
     }
 
     #[test]
