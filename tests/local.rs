@@ -312,23 +312,17 @@ async fn a_call_written_as_text_that_does_not_parse_is_answered_with_what_is_wro
     assert_eq!(sandbox.read("hello.py"), HELLO);
 }
 
-/// Qwen2.5-Coder-1.5B showed its fix as a code block and claimed it was made: the run ended with
-/// nothing changed.
+/// The same model sent the same broken call again after being told, until the turn limit.
 #[tokio::test]
-async fn code_shown_in_words_instead_of_an_edit_is_answered_once() {
+async fn a_broken_call_sent_again_and_again_is_stopped_as_a_repeated_call() {
     let sandbox = Sandbox::new(&[("hello.py", HELLO)]);
-    let shown = "I updated `hello.py`:\n```python\nprint('hi')\n```\nVerified.";
-    let mock = MockGlm::start(vec![
-        turn().content(shown).reply(),
-        turn().content(shown).reply(),
-    ])
-    .await;
-    let run = finish(local_agent(&sandbox, &mock, "fix hello")).await;
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let requests = mock.requests();
-    assert_eq!(requests.len(), 2, "the second answer ends the run");
+    let broken = "```json\n{\"name\": \"apply_diff\", \"arguments\": {\"diff\": [\"    \"\"\"Doc.\"\"\"\"]}}\n```";
+    let mock = MockGlm::start((0..8).map(|_| turn().content(broken).reply()).collect()).await;
+    let run = finish(local_agent(&sandbox, &mock, "fix f")).await;
     assert_eq!(
-        messages(&requests[1]).last().unwrap()["content"],
-        "[from the agent] No file has changed: code in a reply is not applied. Files change only through apply_diff or write_file. If your code is a change to make, call one of them now; if not, give your answer again."
+        (run.code, mock.requests().len()),
+        (4, 6),
+        "stopped at the 6th identical broken call: {}",
+        run.stderr
     );
 }

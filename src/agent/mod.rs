@@ -17,7 +17,6 @@ mod output;
 pub mod recorded;
 mod repeat;
 mod replay;
-mod unapplied;
 
 use std::time::Instant;
 
@@ -28,9 +27,8 @@ pub use dispatch::ToolRunner;
 pub use editor::{Editor, EditorFiles};
 use event::{Event, Events, Outcome};
 pub use output::{MAX_CORRECTIONS, OutputSchema};
-use repeat::RepeatGuard;
+use repeat::{RepeatGuard, Repetition};
 pub use replay::{replay, replay_keeping_open_calls};
-use unapplied::UnappliedCode;
 
 use crate::cli::TextToolCalls;
 use crate::model::wire::{Message, Usage};
@@ -125,7 +123,6 @@ impl Agent<'_> {
         let mut turns = turns_before;
         let mut output = None;
         let mut corrections = 0;
-        let mut unapplied = UnappliedCode::new(self.client.text_tool_calls());
         // Corrections of a structured answer go out with the provider's JSON mode on.
         let json_client = self.output_schema.as_ref().map(|schema| {
             self.client
@@ -192,13 +189,18 @@ impl Agent<'_> {
             }
             match written_calls {
                 Some(WrittenCalls::Unparsable { name, error }) => {
+                    // The same broken call again and again is stopped as a repeated call is.
+                    let warning = match repeats.observe(&name, &turn.content) {
+                        Repetition::Stop => break Outcome::RepeatedCall { name },
+                        Repetition::Warn(count) => repeat::warning(count),
+                        Repetition::Fresh => String::new(),
+                    };
                     self.tell(&mut history, format!(
-                        "[from the agent] Your reply holds a call of `{name}` written as text, but it is not valid JSON ({error}), so it was not run. In a JSON string, write a quote as \\\" and a line break as \\n. Send the call again."
+                        "[from the agent] Your reply holds a call of `{name}` written as text, but it is not valid JSON ({error}), so it was not run. In a JSON string, write a quote as \\\" and a line break as \\n. Send the call again.{warning}"
                     ));
                     continue;
                 }
                 Some(WrittenCalls::Calls(recovered)) => {
-                    unapplied.saw_calls(&recovered.calls);
                     self.events.emit(Event::TextCallsRecovered {
                         calls: recovered.calls.clone(),
                     });
@@ -215,10 +217,6 @@ impl Agent<'_> {
                     }
                 }
                 None => {}
-            }
-            if turn.tool_calls.is_empty() && unapplied.remind(&turn.content) {
-                self.tell(&mut history, unapplied::REMINDER.to_string());
-                continue;
             }
             if turn.tool_calls.is_empty() {
                 match self.verdict(&answer) {
@@ -245,7 +243,6 @@ impl Agent<'_> {
                     Verdict::Invalid(problems) => break Outcome::InvalidOutput { problems },
                 }
             }
-            unapplied.saw_calls(&turn.tool_calls);
             let answering = Answering::ToolMessages;
             if let Some(outcome) = self
                 .run_calls(&turn.tool_calls, &mut history, &mut repeats, answering)
