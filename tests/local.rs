@@ -291,12 +291,30 @@ async fn a_call_of_a_tool_that_does_not_exist_is_answered_with_the_tools_there_a
     assert_eq!(run.stdout, "Done.\n");
 }
 
-/// Qwen2.5-Coder-1.5B wrote a file's content with its quotes unescaped; the broken call was
-/// taken for the final answer and the run ended with nothing changed.
+/// Qwen2.5-Coder-1.5B wrote a file's content with a docstring's quotes unescaped; the call did
+/// not parse and was taken for the final answer, with nothing changed.
+#[tokio::test]
+async fn quotes_left_unescaped_in_a_file_written_as_text_are_read_as_meant() {
+    let sandbox = Sandbox::new(&[("hello.py", HELLO)]);
+    let reply = "```json\n{\"name\": \"write_file\", \"arguments\": {\"path\": \"hello.py\", \"content\": \"def f():\\n    \"\"\"Doc.\"\"\"\\n\"}}\n```";
+    let mock = MockGlm::start(vec![
+        turn().content(reply).reply(),
+        turn().content("Done.").reply(),
+    ])
+    .await;
+    let mut command = local_agent(&sandbox, &mock, "fix f");
+    command.arg("--yes");
+    let run = finish(command).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(sandbox.read("hello.py"), "def f():\n    \"\"\"Doc.\"\"\"\n");
+}
+
+/// A call written as text that cannot be read is answered with what is wrong, instead of being
+/// taken for the final answer.
 #[tokio::test]
 async fn a_call_written_as_text_that_does_not_parse_is_answered_with_what_is_wrong() {
     let sandbox = Sandbox::new(&[("hello.py", HELLO)]);
-    let reply = "```json\n{\"name\": \"write_file\", \"arguments\": {\"path\": \"hello.py\", \"content\": \"def f():\n    \"\"\"Doc.\"\"\"\n\"}}\n```";
+    let reply = "```json\n{\"name\": \"write_file\", \"arguments\": {\"path\": \"hello.py\",}}\n```";
     let mock = MockGlm::start(vec![
         turn().content(reply).reply(),
         turn().content("Done.").reply(),
@@ -307,7 +325,7 @@ async fn a_call_written_as_text_that_does_not_parse_is_answered_with_what_is_wro
     let sent = messages(&mock.requests()[1]);
     assert_eq!(
         sent.last().unwrap()["content"],
-        "[from the agent] Your reply holds a call of `write_file` written as text, but it is not valid JSON (control character (\\u0000-\\u001F) found while parsing a string at line 2 column 0), so it was not run. In a JSON string, write a quote as \\\" and a line break as \\n. Send the call again."
+        "[from the agent] Your reply holds a call of `write_file` written as text, but it is not valid JSON (trailing comma at line 1 column 57), so it was not run. In a JSON string, write a quote as \\\" and a line break as \\n. Send the call again."
     );
     assert_eq!(sandbox.read("hello.py"), HELLO);
 }
@@ -316,7 +334,7 @@ async fn a_call_written_as_text_that_does_not_parse_is_answered_with_what_is_wro
 #[tokio::test]
 async fn a_broken_call_sent_again_and_again_is_stopped_as_a_repeated_call() {
     let sandbox = Sandbox::new(&[("hello.py", HELLO)]);
-    let broken = "```json\n{\"name\": \"apply_diff\", \"arguments\": {\"diff\": [\"    \"\"\"Doc.\"\"\"\"]}}\n```";
+    let broken = "```json\n{\"name\": \"apply_diff\", \"arguments\": {\"diff\": \"--- a/hello.py\",}}\n```";
     let mock = MockGlm::start((0..8).map(|_| turn().content(broken).reply()).collect()).await;
     let run = finish(local_agent(&sandbox, &mock, "fix f")).await;
     assert_eq!(

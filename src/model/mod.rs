@@ -6,6 +6,7 @@ mod accumulate;
 mod client;
 mod error;
 mod probe;
+mod stray_quotes;
 mod text_calls;
 mod transport;
 pub mod wire;

@@ -17,6 +17,7 @@ not run and not taken for the answer: the model is told what was wrong, as for a
 
 use serde_json::{Map, Value};
 
+use super::stray_quotes::parse_lenient;
 use super::wire::{FunctionCall, ToolCallMessage, ToolDefinition};
 
 /// What a reply without `tool_calls` wrote as calls.
@@ -133,7 +134,7 @@ fn next_calls<'t>(text: &'t str, tools: &[ToolDefinition]) -> Option<(Vec<Call>,
         };
         let body = body.trim();
         let call = if body.starts_with('{') {
-            json_call(&serde_json::from_str(body).ok()?, tools)?
+            json_call(&parse_lenient(body)?, tools)?
         } else {
             xml_call(body, tools)?
         };
@@ -145,16 +146,20 @@ fn next_calls<'t>(text: &'t str, tools: &[ToolDefinition]) -> Option<(Vec<Call>,
             return None;
         }
         let (body, after) = body.split_once("```")?;
-        return Some((
-            json_calls(&serde_json::from_str(body.trim()).ok()?, tools)?,
-            after,
-        ));
+        return Some((json_calls(&parse_lenient(body.trim())?, tools)?, after));
     }
     if text.starts_with(['{', '[']) {
         let mut values = serde_json::Deserializer::from_str(text).into_iter::<Value>();
-        let value = values.next()?.ok()?;
-        let after = &text[values.byte_offset()..];
-        return Some((json_calls(&value, tools)?, after));
+        if let Some(Ok(value)) = values.next() {
+            let after = &text[values.byte_offset()..];
+            return Some((json_calls(&value, tools)?, after));
+        }
+        // Where the JSON is broken its end is unknown: the last bracket is the best guess.
+        let end = text.rfind(['}', ']'])? + 1;
+        return Some((
+            json_calls(&parse_lenient(&text[..end])?, tools)?,
+            &text[end..],
+        ));
     }
     None
 }
@@ -322,14 +327,20 @@ mod tests {
     }
 
     #[test]
+    fn quotes_left_unescaped_in_a_call_are_read_as_meant() {
+        let sent = "<tools>\n{\"name\": \"read_file\", \"arguments\": {\"path\": \"say \"hi\".py\"}}\n</tools>";
+        assert_eq!(calls(sent), Some(vec![read("say \"hi\".py")]));
+    }
+
+    #[test]
     fn a_call_that_does_not_parse_says_why() {
-        let unescaped =
-            "```json\n{\"name\": \"read_file\", \"arguments\": {\"path\": \"a\"b\"}}\n```";
+        let trailing_comma =
+            "```json\n{\"name\": \"read_file\", \"arguments\": {\"path\": \"a\",}}\n```";
         assert_eq!(
-            recover(unescaped, &tools(), "t"),
+            recover(trailing_comma, &tools(), "t"),
             Some(Written::Unparsable {
                 name: "read_file".into(),
-                error: "expected `,` or `}` at line 1 column 48".into(),
+                error: "trailing comma at line 1 column 49".into(),
             })
         );
         let not_an_object = r#"{"name": "search", "arguments": "pattern"}"#;
