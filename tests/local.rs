@@ -53,7 +53,7 @@ async fn a_call_written_as_a_fenced_json_block_is_run() {
         sent[2..],
         [
             json!({"role": "assistant", "content": written}),
-            json!({"role": "user", "content": "[from the agent] Results of the tool calls in your last reply:\n<tool_response name=\"read_file\">\n     1\tprint(\"hello\")\n</tool_response>"}),
+            json!({"role": "user", "content": "<tool_response>\n     1\tprint(\"hello\")\n</tool_response>"}),
         ]
     );
     assert_eq!(run.stdout, "Hello, how are you?\n");
@@ -265,7 +265,7 @@ async fn text_after_a_call_written_as_text_is_set_aside_and_the_model_told() {
         sent[2..],
         [
             json!({"role": "assistant", "content": reply}),
-            json!({"role": "user", "content": "[from the agent] Results of the tool calls in your last reply: (what you wrote after the calls came before these results and was set aside: go by the results)\n<tool_response name=\"read_file\">\n     1\tprint(\"hello\")\n</tool_response>"}),
+            json!({"role": "user", "content": "<tool_response>\n     1\tprint(\"hello\")\n</tool_response>\n(What you wrote after your calls came before these results and was set aside.)"}),
         ]
     );
     assert_eq!(run.stdout, "It prints hello.\n");
@@ -286,7 +286,7 @@ async fn a_call_of_a_tool_that_does_not_exist_is_answered_with_the_tools_there_a
     let sent = messages(&mock.requests()[1]);
     assert_eq!(
         sent.last().unwrap()["content"],
-        "[from the agent] Results of the tool calls in your last reply:\n<tool_response name=\"last\">\nunknown tool `last`; the available tools are: read_file, list_files, search, run_command, apply_diff, write_file\n</tool_response>"
+        "<tool_response>\nunknown tool `last`; the available tools are: read_file, list_files, search, run_command, apply_diff, write_file\n</tool_response>"
     );
     assert_eq!(run.stdout, "Done.\n");
 }

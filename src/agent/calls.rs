@@ -129,7 +129,7 @@ impl Agent<'_> {
         content: String,
         history: &mut Vec<Message>,
         answering: Answering,
-        results: &mut Vec<(String, String)>,
+        results: &mut Vec<String>,
     ) {
         self.events.emit(Event::ToolResult {
             id: call.id.clone(),
@@ -142,7 +142,7 @@ impl Agent<'_> {
                 tool_call_id: call.id.clone(),
                 content,
             }),
-            Answering::TextResults(_) => results.push((call.function.name.clone(), content)),
+            Answering::TextResults(_) => results.push(content),
         }
     }
 
@@ -159,21 +159,21 @@ impl Agent<'_> {
     }
 }
 
-/// The results of calls written as text, in the `<tool_response>` form chat templates use.
-fn text_results(results: &[(String, String)], after: AfterCalls) -> String {
-    let mut text = String::from("[from the agent] Results of the tool calls in your last reply:");
+/// The results of calls written as text, as the chat templates of such models render tool results
+/// (Qwen's, Hermes's, GLM's): bare `<tool_response>` blocks in the order of the calls. Anything
+/// more reads as a person's message, and a small model answered one by describing the results
+/// instead of going on (Qwen2.5-Coder-1.5B).
+fn text_results(results: &[String], after: AfterCalls) -> String {
+    let mut blocks: Vec<String> = results
+        .iter()
+        .map(|content| format!("<tool_response>\n{}\n</tool_response>", content.trim_end()))
+        .collect();
     if after == AfterCalls::SetAside {
-        text.push_str(
-            " (what you wrote after the calls came before these results and was set aside: go by the results)",
+        blocks.push(
+            "(What you wrote after your calls came before these results and was set aside.)".into(),
         );
     }
-    for (name, content) in results {
-        text.push_str(&format!(
-            "\n<tool_response name=\"{name}\">\n{}\n</tool_response>",
-            content.trim_end()
-        ));
-    }
-    text
+    blocks.join("\n")
 }
 
 fn not_run_message(outcome: &Outcome) -> String {
