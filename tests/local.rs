@@ -314,7 +314,8 @@ async fn quotes_left_unescaped_in_a_file_written_as_text_are_read_as_meant() {
 #[tokio::test]
 async fn a_call_written_as_text_that_does_not_parse_is_answered_with_what_is_wrong() {
     let sandbox = Sandbox::new(&[("hello.py", HELLO)]);
-    let reply = "```json\n{\"name\": \"write_file\", \"arguments\": {\"path\": \"hello.py\",}}\n```";
+    let reply =
+        "```json\n{\"name\": \"write_file\", \"arguments\": {\"path\": \"hello.py\",}}\n```";
     let mock = MockGlm::start(vec![
         turn().content(reply).reply(),
         turn().content("Done.").reply(),
@@ -334,7 +335,8 @@ async fn a_call_written_as_text_that_does_not_parse_is_answered_with_what_is_wro
 #[tokio::test]
 async fn a_broken_call_sent_again_and_again_is_stopped_as_a_repeated_call() {
     let sandbox = Sandbox::new(&[("hello.py", HELLO)]);
-    let broken = "```json\n{\"name\": \"apply_diff\", \"arguments\": {\"diff\": \"--- a/hello.py\",}}\n```";
+    let broken =
+        "```json\n{\"name\": \"apply_diff\", \"arguments\": {\"diff\": \"--- a/hello.py\",}}\n```";
     let mock = MockGlm::start((0..8).map(|_| turn().content(broken).reply()).collect()).await;
     let run = finish(local_agent(&sandbox, &mock, "fix f")).await;
     assert_eq!(

@@ -225,6 +225,7 @@ fn typed<T: DeserializeOwned>(tool: ToolName, value: Value) -> Result<T, CallErr
         });
     };
     drop_empty_optionals(tool, &mut fields);
+    join_lines(tool, &mut fields);
     serde_json::from_value(Value::Object(fields)).map_err(|error| CallError::SchemaMismatch {
         tool: tool.as_str(),
         message: error.to_string(),
@@ -245,6 +246,23 @@ fn drop_empty_optionals(tool: ToolName, fields: &mut serde_json::Map<String, Val
         .map(|names| names.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
     fields.retain(|name, value| required.contains(&name.as_str()) || !is_empty(value));
+}
+
+/// Text sent as an array of its lines (small models send a diff or a file's content so) is that
+/// text, each line ending in a newline.
+fn join_lines(tool: ToolName, fields: &mut serde_json::Map<String, Value>) {
+    if !fields.values().any(Value::is_array) {
+        return;
+    }
+    let properties = tool.spec().parameters["properties"].clone();
+    for (name, value) in fields.iter_mut() {
+        let lines: Option<Vec<&str>> = value
+            .as_array()
+            .and_then(|items| items.iter().map(Value::as_str).collect());
+        if let (Some(lines), Some("string")) = (lines, properties[name.as_str()]["type"].as_str()) {
+            *value = Value::String(lines.iter().map(|line| format!("{line}\n")).collect());
+        }
+    }
 }
 
 #[cfg(test)]
@@ -316,5 +334,20 @@ mod tests {
             wrong_type.to_string().contains("invalid type"),
             "{wrong_type}"
         );
+    }
+
+    #[test]
+    fn text_sent_as_an_array_of_lines_is_that_text() {
+        assert_eq!(
+            ToolCall::parse(
+                "write_file",
+                r#"{"path": "a.py", "content": ["x = 1", "y = 2"]}"#
+            ),
+            Ok(ToolCall::WriteFile(WriteFileArgs {
+                path: "a.py".into(),
+                content: "x = 1\ny = 2\n".into(),
+            }))
+        );
+        assert!(ToolCall::parse("write_file", r#"{"path": "a.py", "content": [1, 2]}"#).is_err());
     }
 }
