@@ -1,7 +1,8 @@
 //! `agent serve`'s approvals beyond yes and no, and its scheduling: an approval left pending by
 //! `kill -9` or SIGTERM continues the turn when answered after the restart; a denial's reason
 //! and a choice of hunks reach the model; answers that do not fit the question are refused; two
-//! sessions never edit one directory at once; an isolated session works in a worktree; work
+//! sessions never edit one directory at once; an isolated session works in a worktree (deleted
+//! when the session is forgotten, the patch kept); a waiting session is not forgotten; work
 //! queued at a kill runs after the restart; the settings' `snapshot = false` is followed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -206,11 +207,49 @@ async fn an_isolated_session_works_in_a_worktree_and_leaves_its_change_for_agent
     assert!(diff.contains("-old\n+new\n"), "{diff}");
     daemon.wait_for_state(session, "idle").await;
 
+    let forgotten = daemon
+        .delete(&format!("/v1/sessions/{session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forgotten.status(), 200);
+    assert!(
+        !worktree.exists(),
+        "forgetting the session deletes its worktree"
+    );
+    let gone = daemon
+        .get(&format!("/v1/sessions/{session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 404);
+
     let mut apply = sandbox.agent(&mock);
     apply.args(["apply", session, "--yes"]);
     let applied = support::finish(apply).await;
-    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    assert_eq!(
+        applied.code, 0,
+        "the saved patch outlives the session: {}",
+        applied.stderr
+    );
     assert_eq!(sandbox.read("a.txt"), "new\n");
+}
+
+#[tokio::test]
+async fn a_session_waiting_for_approval_is_not_forgotten() {
+    let sandbox = Sandbox::new(&[("a.txt", "old\n")]);
+    let mock = MockGlm::start(write_then_answer()).await;
+    let daemon = Daemon::start(&sandbox, &mock).await;
+    let (session, _events) = daemon.create_asking(&sandbox, "rewrite a.txt").await;
+    let refused = daemon
+        .delete(&format!("/v1/sessions/{session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 409);
+    assert_eq!(daemon.session(&session).await["id"], session.as_str());
+    let unknown = daemon.delete("/v1/sessions/nope").send().await.unwrap();
+    assert_eq!(unknown.status(), 404);
 }
 
 #[tokio::test]

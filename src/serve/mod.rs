@@ -8,6 +8,7 @@ objects `agent run --json` prints, numbered by their line in the session's trans
 mod api;
 mod approvals;
 mod auth;
+mod forget;
 mod front;
 mod hub;
 mod page;

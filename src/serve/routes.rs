@@ -19,6 +19,7 @@ use serde_json::json;
 use super::api::{CreateSession, SendMessage};
 use super::approvals::{__path_answer, __path_approvals, answer, approvals};
 use super::auth;
+use super::forget::{__path_forget, forget};
 use super::page::{self, __path_new_login};
 use super::store::SessionRow;
 use super::turns::{self, Start, Work, open_session};
@@ -31,7 +32,7 @@ use crate::live::lock;
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "agent serve", description = "Sessions of the coding agent over HTTP + SSE"),
-    paths(health, create, list, one, message, cancel, events, diff, approvals, answer, new_login),
+    paths(health, create, list, one, forget, message, cancel, events, diff, approvals, answer, new_login),
     modifiers(&BearerAuth, &CommonErrors),
     security(("bearer" = []))
 )]
@@ -64,7 +65,7 @@ impl utoipa::Modify for CommonErrors {
             ("422", "the JSON body does not have the fields asked for"),
         ];
         for (path, item) in openapi.paths.paths.iter_mut() {
-            let operations = [item.get.as_mut(), item.post.as_mut()];
+            let operations = [item.get.as_mut(), item.post.as_mut(), item.delete.as_mut()];
             for operation in operations.into_iter().flatten() {
                 for (status, description) in common {
                     if path == "/health" && status != "400" {
@@ -110,7 +111,7 @@ pub fn router(daemon: Arc<Daemon>) -> axum::Router {
             get(async || Json(<ApiDoc as utoipa::OpenApi>::openapi())),
         )
         .route("/v1/sessions", post(create).get(list))
-        .route("/v1/sessions/{id}", get(one))
+        .route("/v1/sessions/{id}", get(one).delete(forget))
         .route("/v1/sessions/{id}/messages", post(message))
         .route("/v1/sessions/{id}/cancel", post(cancel))
         .route("/v1/sessions/{id}/events", get(events))

@@ -246,6 +246,16 @@ impl Store {
         Ok(queued)
     }
 
+    /// Deletes all the daemon knows of a session, at once.
+    pub fn forget(&self, id: &str) -> Result<()> {
+        let transaction = self.db.unchecked_transaction()?;
+        transaction.execute("DELETE FROM approvals WHERE session_id = ?1", [id])?;
+        transaction.execute("DELETE FROM requests WHERE session_id = ?1", [id])?;
+        transaction.execute("DELETE FROM sessions WHERE id = ?1", [id])?;
+        transaction.commit()?;
+        Ok(())
+    }
+
     pub fn set_transcript(&self, id: &str, transcript: &str) -> Result<()> {
         self.db.execute(
             "UPDATE sessions SET transcript = ?2 WHERE id = ?1",
