@@ -3,7 +3,7 @@
 //! from the form, its events streaming in, one hunk accepted and the other rejected, the page
 //! catching up after the daemon is killed and restarted (no event shown twice), a second tab
 //! answering an approval the first answered being told so, a browser not signed in being told
-//! how to, and the page at phone width.
+//! how to, the page at phone width, and a finished session forgotten.
 //! Screenshots go to the target directory (`$CARGO_TARGET_TMPDIR/web`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -312,4 +312,19 @@ async fn a_person_reviews_in_the_browser() {
         )
         .await;
     browser.shot(0, "phone").await;
+
+    // Forgetting the finished session takes it off the list.
+    browser.click(0, "#forget").await;
+    browser
+        .run(
+            0,
+            json!({"op": "waitFor", "selector": format!("#sessions a[data-session='{second}']"), "state": "detached"}),
+        )
+        .await;
+    let gone = daemon
+        .get(&format!("/v1/sessions/{second}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 404);
 }

@@ -481,7 +481,7 @@ document.addEventListener("keydown", (event) => {
   }
 });
 
-// ---- follow-ups, cancel, the whole diff ----------------------------------------------------
+// ---- follow-ups, cancel, forget, the whole diff ----------------------------------------------------
 
 $("#follow-up").addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -505,6 +505,17 @@ $("#cancel").addEventListener("click", async () => {
     await api("POST", `/v1/sessions/${encodeURIComponent(page.current)}/cancel`);
   } catch (failure) {
     notice(`Not cancelled: ${failure.message}`);
+  }
+});
+
+$("#forget").addEventListener("click", async () => {
+  try {
+    await api("DELETE", `/v1/sessions/${encodeURIComponent(page.current)}`);
+    location.hash = "#/";
+    notice("Forgotten: its transcript stays, for agent run --resume.");
+    refreshSessions();
+  } catch (failure) {
+    notice(failure.status === 409 ? "A turn is running or queued: cancel it first, then forget the session." : `Not forgotten: ${failure.message}`);
   }
 });
 
