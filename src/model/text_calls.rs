@@ -8,7 +8,7 @@ A reply holds calls when a line of it begins a run of such calls, each with argu
 into an object. Text before them is the model's own words, as llama.cpp's and vLLM's parsers of
 these forms take it ("Verification with run_command:" then the call). Text after them is what
 small models write next: the outcome they imagine before any result came back ("I found the bug
-and fixed it"). It is set aside, and the model is told so with the results. A call-shaped object
+and fixed it"). It is set aside, and a line after the results says so. A call-shaped object
 naming a tool that was not offered is a call too: the model means a call (small models make up
 tools named after the task), and its result, the list of the tools there are, says what to do.
 A call of an offered tool that does not parse (a quote left unescaped in a file's content) is
@@ -113,7 +113,11 @@ fn block_body(text: &str) -> Option<&str> {
 
 /// The `"name"` a call-shaped text gives, read without parsing the rest of it.
 fn called_name(body: &str) -> Option<&str> {
-    let head = &body[..body.len().min(200)];
+    let end = body
+        .char_indices()
+        .nth(200)
+        .map_or(body.len(), |(at, _)| at);
+    let head = &body[..end];
     let after = head[head.find("\"name\"")? + "\"name\"".len()..].trim_start();
     let quoted = after.strip_prefix(':')?.trim_start().strip_prefix('"')?;
     tool_name(&quoted[..quoted.find('"')?])
@@ -352,6 +356,16 @@ mod tests {
             })
         );
         assert_eq!(recover(r#"{"name": "last", "x": }"#, &tools(), "t"), None);
+    }
+
+    #[test]
+    fn a_long_call_in_any_script_is_read_without_splitting_a_character() {
+        // Byte 200 falls inside an `é`; the name comes too late to be read.
+        let long = format!(
+            "{{\"x\": \"{}\", \"name\": \"search\", oops}}",
+            "é".repeat(300)
+        );
+        assert_eq!(recover(&long, &tools(), "t"), None);
     }
 
     #[test]
