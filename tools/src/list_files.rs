@@ -1,6 +1,5 @@
 /*! `list_files`: the files under a directory, honouring .gitignore, as sorted relative paths. */
 
-use ignore::WalkBuilder;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -36,20 +35,12 @@ pub fn run(workspace: &Workspace, args: &ListFilesArgs) -> ToolOutput {
         .max_depth
         .map_or(DEFAULT_DEPTH, |depth| depth.max(1) as usize);
     let mut entries = Vec::new();
-    let walker = WalkBuilder::new(&dir)
-        .hidden(false)
+    let walker = Workspace::walker(&dir)
         .max_depth(Some(depth))
-        .filter_entry(|entry| entry.file_name() != ".git")
         .sort_by_file_path(|a, b| a.cmp(b))
         .build();
     for entry in walker.flatten().skip(1) {
-        let relative = workspace.relative(entry.path());
-        let is_dir = entry.file_type().is_some_and(|kind| kind.is_dir());
-        entries.push(if is_dir {
-            format!("{relative}/")
-        } else {
-            relative
-        });
+        entries.push(workspace.listed(entry.path(), entry.file_type()));
     }
     if entries.is_empty() {
         return ToolOutput::success(format!("`{shown}` is empty"));

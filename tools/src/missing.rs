@@ -24,21 +24,18 @@ pub fn missing_path(workspace: &Workspace, shown: &str, absolute: &Path) -> Stri
     format!("`{shown}` does not exist; {hint} (paths are relative to the workspace root)")
 }
 
-/// The files and folders named as `absolute` is, anywhere in the workspace.
+/// The files and folders named as `absolute` is, anywhere in the workspace the tools see.
 fn same_name(workspace: &Workspace, absolute: &Path) -> Vec<String> {
     let Some(name) = absolute.file_name() else {
         return Vec::new();
     };
-    ignore::WalkBuilder::new(workspace.root())
-        .hidden(false)
-        .require_git(false)
-        .filter_entry(|entry| entry.file_name() != ".git")
+    Workspace::walker(workspace.root())
         .build()
         .flatten()
         .take(MAX_WALKED)
         .filter(|entry| entry.depth() > 0 && entry.file_name() == name)
         .take(MAX_SAME_NAME)
-        .map(|entry| shown_entry(workspace, entry.path()))
+        .map(|entry| workspace.listed(entry.path(), entry.file_type()))
         .collect()
 }
 
@@ -54,7 +51,7 @@ fn nearest_folder(workspace: &Workspace, absolute: &Path) -> String {
         Ok(entries) => entries
             .flatten()
             .filter(|entry| entry.file_name() != ".git")
-            .map(|entry| shown_entry(workspace, &entry.path()))
+            .map(|entry| workspace.listed(&entry.path(), entry.file_type().ok()))
             .collect(),
         Err(_) => Vec::new(),
     };
@@ -72,15 +69,6 @@ fn nearest_folder(workspace: &Workspace, absolute: &Path) -> String {
     match listed.is_empty() {
         true => format!("`{folder}` is empty"),
         false => format!("`{folder}` holds {listed}"),
-    }
-}
-
-/// A path as the model should write it, folders with a trailing `/`.
-fn shown_entry(workspace: &Workspace, path: &Path) -> String {
-    let relative = workspace.relative(path);
-    match path.is_dir() {
-        true => format!("{relative}/"),
-        false => relative,
     }
 }
 

@@ -5,7 +5,7 @@ skipping binary files.
 
 use grep_regex::RegexMatcherBuilder;
 use grep_searcher::{BinaryDetection, SearcherBuilder, sinks::UTF8};
-use ignore::{WalkBuilder, overrides::OverrideBuilder};
+use ignore::overrides::OverrideBuilder;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -123,10 +123,7 @@ fn search(
         .line_terminator(Some(b'\n'))
         .build(&args.pattern)
         .map_err(|error| SearchError::Regex(error.to_string()))?;
-    let mut walker = WalkBuilder::new(root);
-    walker
-        .hidden(false)
-        .filter_entry(|entry| entry.file_name() != ".git");
+    let mut walker = Workspace::walker(root);
     walker.sort_by_file_path(|a, b| a.cmp(b));
     if let Some(glob) = &args.glob {
         let mut overrides = OverrideBuilder::new(root);

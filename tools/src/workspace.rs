@@ -111,6 +111,25 @@ impl Workspace {
         }
     }
 
+    /// A walk of `dir` as every tool sees the tree: hidden files included, `.git` left out,
+    /// `.gitignore` honoured (in a git repository).
+    pub(crate) fn walker(dir: &Path) -> ignore::WalkBuilder {
+        let mut walker = ignore::WalkBuilder::new(dir);
+        walker
+            .hidden(false)
+            .filter_entry(|entry| entry.file_name() != ".git");
+        walker
+    }
+
+    /// A path as a listing shows it to the model: relative, a folder with a trailing `/`.
+    pub(crate) fn listed(&self, path: &Path, kind: Option<std::fs::FileType>) -> String {
+        let relative = self.relative(path);
+        match kind.is_some_and(|kind| kind.is_dir()) {
+            true => format!("{relative}/"),
+            false => relative,
+        }
+    }
+
     /// The path relative to the root, with `/` separators, for messages and diffs.
     pub fn relative(&self, path: &Path) -> String {
         path.strip_prefix(&self.root)
