@@ -254,7 +254,8 @@ fn join_lines(tool: ToolName, fields: &mut serde_json::Map<String, Value>) {
     if !fields.values().any(Value::is_array) {
         return;
     }
-    let properties = tool.spec().parameters["properties"].clone();
+    let spec = tool.spec();
+    let properties = &spec.parameters["properties"];
     for (name, value) in fields.iter_mut() {
         let lines: Option<Vec<&str>> = value
             .as_array()
