@@ -5,7 +5,6 @@ user may still want stays: the transcript (`agent run --resume ID`) and an isola
 saved patch (`agent apply ID`).
 */
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Json;
@@ -17,7 +16,6 @@ use serde_json::json;
 use super::Daemon;
 use super::routes::failure;
 use super::store::Isolated;
-use crate::isolate::Isolation;
 use crate::live::lock;
 
 /// Forgets a session that runs no turn; its worktree is deleted, its transcript kept.
@@ -64,10 +62,8 @@ pub async fn forget(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>) -
 
 /// Deletes the worktree (already gone is fine: the user may have deleted it by hand).
 async fn remove_worktree(isolated: Isolated) -> anyhow::Result<()> {
-    let dir = PathBuf::from(&isolated.dir);
-    if !dir.exists() {
+    if !std::path::Path::new(&isolated.dir).exists() {
         return Ok(());
     }
-    let isolation = Isolation::reopen(dir, isolated.base, isolated.repository.map(PathBuf::from));
-    tokio::task::spawn_blocking(move || isolation.remove()).await?
+    tokio::task::spawn_blocking(move || isolated.reopen().remove()).await?
 }

@@ -6,13 +6,14 @@ the one source of truth that `agent run --resume`, `agent undo` and `session/loa
 an event's SSE id is its line number there.
 */
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::turns::Work;
+use crate::isolate::Isolation;
 
 /// A session as the daemon lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -37,6 +38,17 @@ pub struct Isolated {
     pub dir: String,
     pub base: String,
     pub repository: Option<String>,
+}
+
+impl Isolated {
+    /// The worktree as `isolate` knows it, to diff or delete.
+    pub fn reopen(self) -> Isolation {
+        Isolation::reopen(
+            PathBuf::from(self.dir),
+            self.base,
+            self.repository.map(PathBuf::from),
+        )
+    }
 }
 
 /// What asking a question found.

@@ -6,7 +6,7 @@ others wait, queued. An isolated session's change is saved as a patch after ever
 `agent apply ID` finds it.
 */
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -17,7 +17,6 @@ use tokio::sync::OwnedMutexGuard;
 use super::store::Isolated;
 use super::{Daemon, Open};
 use crate::agent::event::{Event, EventSink};
-use crate::isolate::Isolation;
 use crate::live::{Begin, Ending, Opening, Session, lock};
 
 /// What a turn does. Kept in the database from when it is accepted until it begins, so that
@@ -112,16 +111,9 @@ pub async fn isolate(daemon: &Daemon, workspace: &Path) -> Result<Isolated> {
 
 /// The isolated session's change so far, as a patch.
 pub async fn isolated_patch(isolated: Isolated) -> Result<String> {
-    tokio::task::spawn_blocking(move || {
-        Isolation::reopen(
-            PathBuf::from(isolated.dir),
-            isolated.base,
-            isolated.repository.map(PathBuf::from),
-        )
-        .patch()
-    })
-    .await
-    .context("reading the worktree stopped")?
+    tokio::task::spawn_blocking(move || isolated.reopen().patch())
+        .await
+        .context("reading the worktree stopped")?
 }
 
 /// The session, unless a turn runs: a turn that has sent `finished` lets go of it a moment
