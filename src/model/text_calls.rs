@@ -98,12 +98,8 @@ fn unparsable(content: &str, tools: &[ToolDefinition]) -> Option<Written> {
 fn block_body(text: &str) -> Option<&str> {
     let (body, end) = if let Some(inner) = text.strip_prefix("<tool_call>") {
         (inner, "</tool_call>")
-    } else if let Some(fenced) = text.strip_prefix("```") {
-        let (info, body) = fenced.split_once('\n')?;
-        if !matches!(info.trim(), "" | "json" | "tool_call" | "tool_code") {
-            return None;
-        }
-        (body, "```")
+    } else if let Some(body) = fenced_call(text) {
+        (body?, "```")
     } else {
         (text, "```")
     };
@@ -121,6 +117,18 @@ fn called_name(body: &str) -> Option<&str> {
     let after = head[head.find("\"name\"")? + "\"name\"".len()..].trim_start();
     let quoted = after.strip_prefix(':')?.trim_start().strip_prefix('"')?;
     tool_name(&quoted[..quoted.find('"')?])
+}
+
+/// What follows the opening line of a code fence `text` begins with (None: no fence), when the
+/// fence may hold a call: no language, or one that calls are written in (`Some(None)` otherwise).
+fn fenced_call(text: &str) -> Option<Option<&str>> {
+    let fenced = text.strip_prefix("```")?;
+    Some(
+        fenced
+            .split_once('\n')
+            .filter(|(info, _)| matches!(info.trim(), "" | "json" | "tool_call" | "tool_code"))
+            .map(|(_, body)| body),
+    )
 }
 
 /// Where each line of `text` begins.
@@ -144,12 +152,8 @@ fn next_calls<'t>(text: &'t str, tools: &[ToolDefinition]) -> Option<(Vec<Call>,
         };
         return Some((vec![call], after));
     }
-    if let Some(fenced) = text.strip_prefix("```") {
-        let (info, body) = fenced.split_once('\n')?;
-        if !matches!(info.trim(), "" | "json" | "tool_call" | "tool_code") {
-            return None;
-        }
-        let (body, after) = body.split_once("```")?;
+    if let Some(body) = fenced_call(text) {
+        let (body, after) = body?.split_once("```")?;
         return Some((json_calls(&parse_lenient(body.trim())?, tools)?, after));
     }
     if text.starts_with(['{', '[']) {
