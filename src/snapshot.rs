@@ -21,7 +21,7 @@ const MAX_NAMED_FILES: usize = 3;
 /// A workspace of at most this many text files and bytes is shown whole: reading it all costs
 /// less than the turns a model spends finding its way in it.
 const SMALL_WORKSPACE_FILES: usize = 8;
-const SMALL_WORKSPACE_BYTES: usize = 8_000;
+const SMALL_WORKSPACE_BYTES: u64 = 8_000;
 /// Directories beyond this depth are not walked.
 const MAX_DEPTH: usize = 6;
 /// The walk stops here: a snapshot must stay cheap in a huge tree.
@@ -190,13 +190,20 @@ enum Shown {
 }
 
 fn shown_files(root: &Path, task: &str, files: &[String]) -> Shown {
-    if files.len() <= SMALL_WORKSPACE_FILES {
+    // Sizes before contents: one large file must not be read whole only to find the workspace is
+    // not small.
+    let bytes = || {
+        files
+            .iter()
+            .map(|path| std::fs::metadata(root.join(path)).map_or(u64::MAX, |meta| meta.len()))
+            .fold(0, u64::saturating_add)
+    };
+    if files.len() <= SMALL_WORKSPACE_FILES && bytes() <= SMALL_WORKSPACE_BYTES {
         let every_file: Vec<(String, String)> = files
             .iter()
             .filter_map(|path| Some((path.clone(), std::fs::read_to_string(root.join(path)).ok()?)))
             .collect();
-        let bytes: usize = every_file.iter().map(|(_, content)| content.len()).sum();
-        if every_file.len() == files.len() && bytes <= SMALL_WORKSPACE_BYTES {
+        if every_file.len() == files.len() {
             return Shown::EveryFile(every_file);
         }
     }
