@@ -2,7 +2,8 @@
 //! generated files with CRLF endings, missing final newlines and repeated blocks) are mutated at
 //! random, diffed with `diff -u`, and the diff applied: the result must be the mutated file, byte
 //! for byte. Then the diffs are degraded the way models degrade them (no line numbers, shifted
-//! numbers, a missing context line, re-indented, CRLF) and must still apply exactly or be refused;
+//! numbers, a missing context line, re-indented, CRLF, context lines without their sign, the whole
+//! diff indented) and must still apply exactly or be refused;
 //! a wrong result is a failure. Seeded: `CORPUS_SEED=<n>` replays a run, `CORPUS_CASES` sizes it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -221,6 +222,54 @@ fn reindent(diff: &str) -> Option<String> {
     )
 }
 
+/// Which context lines of a hunk lose their leading space, as models write them.
+#[derive(Clone, Copy)]
+enum LostSigns {
+    /// The first context line of each hunk.
+    First,
+    /// Every context line.
+    All,
+    /// Each context line with even odds.
+    Some,
+}
+
+/// The diff with context lines written as the file's lines, without their sign. Lines whose text
+/// would then read as a sign or a header (`-x`, `+x`, `\`, `@@`) keep theirs: without it such a
+/// diff is truly ambiguous.
+fn lose_signs(rng: &mut Rng, diff: &str, which: LostSigns) -> String {
+    let mut first_in_hunk = false;
+    diff.split_inclusive('\n')
+        .map(|line| {
+            if line.starts_with("@@") {
+                first_in_hunk = true;
+                return line.to_string();
+            }
+            let Some(text) = line.strip_prefix(' ') else {
+                return line.to_string();
+            };
+            let first = std::mem::take(&mut first_in_hunk);
+            let readable = !text.starts_with(['-', '+', '\\', '@', '`', '\n', '\r']);
+            let lose = match which {
+                LostSigns::First => first,
+                LostSigns::All => true,
+                LostSigns::Some => rng.bool(),
+            };
+            if lose && readable {
+                text.to_string()
+            } else {
+                line.to_string()
+            }
+        })
+        .collect()
+}
+
+/// The whole diff indented, as written inside an indented block.
+fn indent_whole(diff: &str) -> String {
+    diff.split_inclusive('\n')
+        .map(|line| format!("    {line}"))
+        .collect()
+}
+
 /// The diff posing as one that creates the file (`--- /dev/null`), as models write an edit of a
 /// file they have not read. `None` when the diff has no context or removed line (then it could
 /// be a creation).
@@ -303,6 +352,10 @@ fn mutated_sources_round_trip_through_diff_and_apply() {
     let mut dropped = Tally::default();
     let mut reindented = Tally::default();
     let mut crlf = Tally::default();
+    let mut first_lost = Tally::default();
+    let mut all_lost = Tally::default();
+    let mut some_lost = Tally::default();
+    let mut indented = Tally::default();
     for case in &corpus {
         let diff = unified_diff(scratch.path(), &case.old, &case.new);
         let verdict = apply(workspace.path(), &case.old, &case.new, &diff);
@@ -357,6 +410,20 @@ fn mutated_sources_round_trip_through_diff_and_apply() {
             ),
             &case.name,
         );
+        for (which, tally) in [
+            (LostSigns::First, &mut first_lost),
+            (LostSigns::All, &mut all_lost),
+            (LostSigns::Some, &mut some_lost),
+        ] {
+            let degraded = lose_signs(&mut rng, &diff, which);
+            tally.add(
+                apply(workspace.path(), &case.old, &case.new, &degraded),
+                &case.name,
+            );
+        }
+        let verdict = apply(workspace.path(), &case.old, &case.new, &indent_whole(&diff));
+        assert_eq!(verdict, Verdict::Exact, "{} indented as a whole", case.name);
+        indented.add(verdict, &case.name);
         if let Some(posed) = posed_as_new_file(&diff) {
             let verdict = apply(workspace.path(), &case.old, &case.new, &posed);
             assert_eq!(
@@ -379,6 +446,10 @@ fn mutated_sources_round_trip_through_diff_and_apply() {
         ("dropped context", &dropped),
         ("re-indented", &reindented),
         ("crlf diff", &crlf),
+        ("first sign lost", &first_lost),
+        ("all signs lost", &all_lost),
+        ("some signs lost", &some_lost),
+        ("indented", &indented),
     ] {
         println!(
             "{label:>16}: {:>5} exact, {:>4} refused, {:>3} wrong ({:.1}% exact)",
@@ -398,6 +469,9 @@ fn mutated_sources_round_trip_through_diff_and_apply() {
         ("shifted numbers", &shifted, 0.8),
         ("dropped context", &dropped, 0.8),
         ("re-indented", &reindented, 0.95),
+        ("first sign lost", &first_lost, 0.95),
+        ("all signs lost", &all_lost, 0.95),
+        ("some signs lost", &some_lost, 0.95),
     ] {
         assert!(
             tally.wrong.is_empty(),

@@ -1,5 +1,6 @@
-//! Property tests for `apply_diff`: no input makes the parser or the applier panic, and a refused
-//! diff leaves every file of the tree byte for byte as it was.
+//! Property tests for `apply_diff`: no input makes the parser or the applier panic, a refused
+//! diff leaves every file of the tree byte for byte as it was, and an applied one left none of its
+//! added lines out.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
@@ -57,7 +58,16 @@ proptest! {
         let before = snapshot(dir.path());
         let workspace = Workspace::new(dir.path()).unwrap();
         match prepare(&workspace, &diff) {
-            Ok(edit) => { edit.commit().unwrap(); }
+            Ok(edit) => {
+                edit.commit().unwrap();
+                let after = std::fs::read_to_string(dir.path().join("main.rs")).unwrap_or_default();
+                for added in diff.lines().filter_map(|line| line.strip_prefix('+')) {
+                    prop_assert!(
+                        added.starts_with("++") || after.contains(added.trim()),
+                        "`+{}` is not in the result:\n{}\n--- diff:\n{}", added, after, diff
+                    );
+                }
+            }
             Err(error) => {
                 prop_assert!(!error.to_string().is_empty());
                 prop_assert_eq!(snapshot(dir.path()), before);

@@ -150,7 +150,12 @@ fn fix_endings(
 }
 
 /// Re-indents the added line at `index` of `body` by the indentation difference between the
-/// nearest old line of the hunk and the file line it matched.
+/// nearest old line of the hunk whose indentation can be trusted and the file line it matched.
+///
+/// Not trusted: a context line that lost its sign ([`HunkLine::is_strict`]), and a signed
+/// context line exactly one space short of the file's line, which is the same thing with the
+/// line's first space taken for the sign. Models shift whole hunks by whole indentation steps,
+/// not by one space, so that line says nothing about how the added lines are indented.
 fn reindent(body: &[HunkLine<'_>], index: usize, file_from_start: &[Cow<'_, str>]) -> String {
     let text = body[index].text;
     let old_position = |position: usize| {
@@ -159,11 +164,22 @@ fn reindent(body: &[HunkLine<'_>], index: usize, file_from_start: &[Cow<'_, str>
             .filter(|line| line.kind != LineKind::Add)
             .count()
     };
-    let before = (0..index)
-        .rev()
-        .find(|&i| body[i].kind != LineKind::Add && !body[i].text.trim().is_empty());
-    let after = (index + 1..body.len())
-        .find(|&i| body[i].kind != LineKind::Add && !body[i].text.trim().is_empty());
+    let trusted = |i: usize| {
+        let line = &body[i];
+        let one_space_short = || {
+            file_from_start
+                .get(old_position(i))
+                .is_some_and(|file_line| {
+                    file_line.trim_end().strip_prefix(' ') == Some(line.text.trim_end())
+                })
+        };
+        line.kind != LineKind::Add
+            && line.is_strict()
+            && !line.text.trim().is_empty()
+            && !(line.kind == LineKind::Context && one_space_short())
+    };
+    let before = (0..index).rev().find(|&i| trusted(i));
+    let after = (index + 1..body.len()).find(|&i| trusted(i));
     let Some(reference) = before.or(after) else {
         return text.to_string();
     };

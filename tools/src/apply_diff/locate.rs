@@ -4,6 +4,10 @@ Finding where each hunk goes. The header's line number is only a hint: the hunk'
 trailing whitespace, then ignoring all surrounding whitespace, then also normalising Unicode quotes
 and dashes. If that fails, up to [`MAX_FUZZ`] context lines are dropped from either end (models add
 or misremember context). Several equally good places make the hunk ambiguous, and it is refused.
+
+Context lines whose sign was lost ([`Sign::Lost`]) are compared ignoring their leading whitespace
+at every level, so the level a hunk matched at is that of its signed lines; lost lines at the end
+of a hunk (prose after the diff, or context the file does not have there) may all be dropped.
 */
 
 use std::borrow::Cow;
@@ -11,7 +15,7 @@ use std::collections::HashMap;
 
 use rustc_hash::FxHashMap;
 
-use super::parse::{Hunk, LineKind};
+use super::parse::{Hunk, HunkLine, LineKind, Sign};
 
 /// Context lines that may be ignored at each end of a hunk that does not match as written.
 const MAX_FUZZ: usize = 3;
@@ -139,6 +143,11 @@ impl<'a> Haystack<'a> {
     }
 
     fn index(&mut self, level: Level) -> &LineIndex<'a> {
+        self.build_index(level);
+        &self.indexes[&level]
+    }
+
+    fn build_index(&mut self, level: Level) {
         let lines = self.lines;
         self.indexes.entry(level).or_insert_with(|| {
             let mut first: FxHashMap<Cow<'a, str>, (usize, usize)> = FxHashMap::default();
@@ -152,31 +161,52 @@ impl<'a> Haystack<'a> {
                 *entry = (number, entry.1 + 1);
             }
             LineIndex { first, next }
-        })
+        });
     }
 
-    /// Every start where `needle` matches at `level`.
-    fn matches(&mut self, needle: &[&str], level: Level) -> Vec<usize> {
-        let normalized: Vec<Cow<'_, str>> =
-            needle.iter().map(|line| level.normalize(line)).collect();
+    /// Every start where `needle` matches at `level` (its lost-sign lines at least ignoring
+    /// surrounding whitespace).
+    fn matches(&mut self, needle: &[&HunkLine<'_>], level: Level) -> Vec<usize> {
+        let levels: Vec<Level> = needle
+            .iter()
+            .map(|line| match line.is_strict() {
+                true => level,
+                false => level.max(Level::Whitespace),
+            })
+            .collect();
+        for line_level in &levels {
+            self.build_index(*line_level);
+        }
+        let normalized: Vec<Cow<'_, str>> = needle
+            .iter()
+            .zip(&levels)
+            .map(|(line, line_level)| line_level.normalize(line.text))
+            .collect();
         let lines = self.lines;
-        let index = self.index(level);
+        let indexes = &self.indexes;
+        let positions = |offset: usize| {
+            indexes
+                .get(&levels[offset])
+                .map(|index| index.positions(&normalized[offset]))
+        };
         // Anchor on the rarest line of the needle, then verify the rest.
-        let Some(anchor_offset) =
-            (0..normalized.len()).min_by_key(|&offset| index.positions(&normalized[offset]).1)
+        let Some(anchor_offset) = (0..normalized.len())
+            .min_by_key(|&offset| positions(offset).map_or(0, |(_, count)| count))
         else {
             return Vec::new();
         };
-        index
-            .positions(&normalized[anchor_offset])
-            .0
+        let Some((anchors, _)) = positions(anchor_offset) else {
+            return Vec::new();
+        };
+        anchors
             .filter_map(|position| position.checked_sub(anchor_offset))
             .filter(|&start| start + needle.len() <= lines.len())
             .filter(|&start| {
                 normalized
                     .iter()
+                    .zip(&levels)
                     .zip(&lines[start..])
-                    .all(|(want, have)| *want == level.normalize(have))
+                    .all(|((want, line_level), have)| *want == line_level.normalize(have))
             })
             .collect()
     }
@@ -194,10 +224,9 @@ impl<'a> Haystack<'a> {
         }
         for (skip_front, skip_back) in fuzz_steps(hunk) {
             let end = hunk.lines.len() - skip_back;
-            let needle: Vec<&str> = hunk.lines[skip_front..end]
+            let needle: Vec<&HunkLine<'_>> = hunk.lines[skip_front..end]
                 .iter()
                 .filter(|line| line.kind != LineKind::Add)
-                .map(|line| line.text)
                 .collect();
             for level in Level::ALL {
                 let candidates: Vec<usize> = self
@@ -274,7 +303,8 @@ fn place_pure_insertion(hunk: &Hunk, file_len: usize) -> Result<Placement, Failu
     })
 }
 
-/// (front, back) context lines to drop, fewest first; removed lines are never dropped.
+/// (front, back) context lines to drop, fewest first; removed lines are never dropped. Lost-sign
+/// lines at the end may all go, beyond [`MAX_FUZZ`].
 fn fuzz_steps(hunk: &Hunk) -> Vec<(usize, usize)> {
     let leading = hunk
         .lines
@@ -287,12 +317,19 @@ fn fuzz_steps(hunk: &Hunk) -> Vec<(usize, usize)> {
         .rev()
         .take_while(|line| line.kind == LineKind::Context)
         .count();
+    let lost_tail = hunk
+        .lines
+        .iter()
+        .rev()
+        .take_while(|line| line.kind == LineKind::Context && line.sign == Sign::Lost)
+        .count();
+    let max_back = MAX_FUZZ.max(lost_tail);
     let old_len = hunk.old_len();
     let mut steps = Vec::new();
-    for total in 0..=2 * MAX_FUZZ {
+    for total in 0..=MAX_FUZZ + max_back {
         for front in 0..=total.min(MAX_FUZZ).min(leading) {
             let back = total - front;
-            if back <= MAX_FUZZ && back <= trailing && front + back < old_len {
+            if back <= max_back && back <= trailing && front + back < old_len {
                 steps.push((front, back));
             }
         }

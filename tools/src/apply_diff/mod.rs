@@ -1,7 +1,7 @@
 /*!
 `apply_diff`: applies a unified diff to the workspace, all of it or nothing.
 
-parse ([`parse`]) → locate each hunk ([`locate`]) → apply in memory ([`apply`]) → a
+unwrap ([`unwrap`]) → parse ([`parse`]) → locate each hunk ([`locate`]) → apply in memory ([`apply`]) → a
 [`PreparedEdit`] the caller reviews and commits atomically. Files touched by several parts of one
 diff are edited in memory in order, so a diff may touch a file twice, rename it, create or delete it.
 */
@@ -10,6 +10,7 @@ mod apply;
 mod files;
 mod locate;
 mod parse;
+mod unwrap;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -127,7 +128,8 @@ struct FileState {
 
 /// Plans the diff without writing anything.
 pub fn prepare(workspace: &Workspace, diff: &str) -> Result<PreparedEdit, ApplyError> {
-    let patches = parse::parse(diff)?;
+    let diff = unwrap::unwrap(diff);
+    let patches = parse::parse(&diff)?;
     let mut paths = DiffPaths::of(workspace);
     if let Some(prepared) = prepare_independent(workspace, &patches, &mut paths) {
         return prepared;
@@ -182,7 +184,7 @@ pub fn prepare(workspace: &Workspace, diff: &str) -> Result<PreparedEdit, ApplyE
 
 /// The paths a diff touches, for one-line summaries; empty if it does not parse.
 pub fn touched_paths(diff: &str) -> Vec<String> {
-    parse::parse(diff)
+    parse::parse(&unwrap::unwrap(diff))
         .map(|patches| patches.iter().map(FilePatch::display_path).collect())
         .unwrap_or_default()
 }

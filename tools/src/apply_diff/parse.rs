@@ -1,7 +1,12 @@
 /*!
 Parsing of unified diffs as tools and models write them: `git diff` (with its metadata lines),
-`diff -u`, and the loose form (no `a/`/`b/`, `@@ @@` without numbers, wrong counts, fenced in
-```` ``` ````, blank context lines without their leading space).
+`diff -u`, and the loose form (no `a/`/`b/`, `@@ @@` or no `@@` line at all, wrong counts, fenced
+in ```` ``` ````, context lines without their leading space).
+
+Every line after a hunk header belongs to that hunk until the next header: a line without a
+`+`/`-`/space sign is a context line whose sign was lost (models write context as the file's
+lines as they are), never the end of the hunk. So no `+` or `-` line of a diff is ever left out:
+either it is applied, or the whole diff is refused.
 */
 
 /// One file's part of a diff. Paths are as written (prefixes and all); `None` is `/dev/null`.
@@ -25,11 +30,31 @@ pub enum LineKind {
     Add,
 }
 
+/// Whether a context line's sign is known. In a hunk where some context line was written
+/// without its leading space, a line that begins with a space may be a signed line or one whose
+/// sign was lost (and whose space is indentation), so every context line of that hunk is matched
+/// ignoring its leading whitespace, and none of them sets the indentation of added lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sign {
+    #[default]
+    Written,
+    Lost,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HunkLine<'a> {
     pub kind: LineKind,
     /// Borrowed from the diff.
     pub text: &'a str,
+    pub sign: Sign,
+}
+
+impl HunkLine<'_> {
+    /// A line whose text is known as written: added and removed lines, and context lines of a
+    /// hunk that lost no sign.
+    pub fn is_strict(&self) -> bool {
+        self.kind != LineKind::Context || self.sign == Sign::Written
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -57,8 +82,20 @@ pub enum ParseError {
     HunkWithoutFile { line: usize },
     #[error("`{path}`: binary patches cannot be applied; use write_file or a shell command")]
     Binary { path: String },
-    #[error("`{path}`: the file header has no `@@` hunks")]
+    #[error("`{path}`: the file header is followed by no hunk (no `@@` line and no `+`/`-` line)")]
     NoHunks { path: String },
+    #[error(
+        "the diff changes no line: its hunks have no `+` or `-` lines. Mark each removed line with `-` and each added line with `+`"
+    )]
+    NoChanges,
+    #[error(
+        "line {line} (`{text}`) changes a line, but the diff names no file: begin it with `--- a/PATH` and `+++ b/PATH`, then `@@` hunks"
+    )]
+    ChangeWithoutFile { line: usize, text: String },
+    #[error(
+        "line {line} (`{text}`) follows `\\ No newline at end of file`, which ends that side of the file; nothing was applied. Put the marker after the file's last line only"
+    )]
+    LineAfterEnd { line: usize, text: String },
     #[error(
         "`{path}`: the diff creates this file (`--- /dev/null`), but its hunks have context or removed lines, as an edit of an existing file would; nothing was applied. If the file exists, read it and write the diff against its content (`--- a/{path}`); to create it, start every line of the hunk with `+`"
     )]
@@ -138,7 +175,13 @@ struct Parser<'a> {
     files: Vec<FilePatch<'a>>,
     file: Option<FilePatch<'a>>,
     hunk: Option<Hunk<'a>>,
+    /// A `---`/`+++` pair was the last header: a signed line now begins a hunk, as if a bare
+    /// `@@` line came first (models leave it out).
+    after_file_header: bool,
 }
+
+/// The header of a hunk that had no `@@` line.
+const IMPLIED_HEADER: &str = "@@ @@";
 
 pub fn parse(diff: &str) -> Result<Vec<FilePatch<'_>>, ParseError> {
     let lines: Vec<&str> = super::apply::pieces(diff)
@@ -150,20 +193,32 @@ pub fn parse(diff: &str) -> Result<Vec<FilePatch<'_>>, ParseError> {
         files: Vec::new(),
         file: None,
         hunk: None,
+        after_file_header: false,
     };
     let mut index = 0;
     while index < lines.len() {
         let line = lines[index];
         let next = lines.get(index + 1).copied().unwrap_or("");
+        let after_next = lines.get(index + 2).copied().unwrap_or("");
         if let Some(rest) = line.strip_prefix("diff --git ") {
             parser.start_file(git_header_paths(rest), true);
-        } else if line.starts_with("--- ") && next.starts_with("+++ ") {
+        } else if line.starts_with("--- ")
+            && next.starts_with("+++ ")
+            && parser.header_ends_hunk(after_next)
+        {
             parser.file_header(header_path(&line[4..]), header_path(&next[4..]));
             index += 1;
         } else if line.starts_with("@@") {
             parser.start_hunk(line, index + 1)?;
         } else if parser.hunk.is_some() {
-            parser.hunk_line(line);
+            parser.hunk_line(line, index + 1)?;
+        } else if parser.begins_implied_hunk(line) {
+            parser.start_hunk(IMPLIED_HEADER, index + 1)?;
+            parser.hunk_line(line, index + 1)?;
+        } else if parser.file.is_none()
+            && let Some(error) = change_without_file(index, line)
+        {
+            return Err(error);
         } else {
             parser.metadata(line)?;
         }
@@ -173,12 +228,34 @@ pub fn parse(diff: &str) -> Result<Vec<FilePatch<'_>>, ParseError> {
     if parser.files.is_empty() {
         return Err(ParseError::Empty);
     }
+    let changes_nothing = |file: &FilePatch<'_>| {
+        !file.hunks.is_empty()
+            && file
+                .hunks
+                .iter()
+                .flat_map(|hunk| &hunk.lines)
+                .all(|line| line.kind == LineKind::Context)
+    };
+    if parser.files.iter().all(changes_nothing) {
+        return Err(ParseError::NoChanges);
+    }
     Ok(parser.files)
+}
+
+/// A line that changes something before any file header: no file to apply it to.
+fn change_without_file(index: usize, line: &str) -> Option<ParseError> {
+    let signed = (line.starts_with('-') && !line.starts_with("---"))
+        || (line.starts_with('+') && !line.starts_with("+++"));
+    signed.then(|| ParseError::ChangeWithoutFile {
+        line: index + 1,
+        text: line.chars().take(80).collect(),
+    })
 }
 
 impl<'a> Parser<'a> {
     fn start_file(&mut self, paths: (Option<String>, Option<String>), git_format: bool) {
         self.finish_hunk();
+        self.after_file_header = false;
         if let Some(file) = self.file.take() {
             self.files.push(file);
         }
@@ -202,10 +279,39 @@ impl<'a> Parser<'a> {
             }
             Some(_) | None => self.start_file((old, new), false),
         }
+        self.after_file_header = true;
+    }
+
+    /// Whether `line`, outside any hunk, begins one that had no `@@` line: a `+` or `-` line of a
+    /// file (no git metadata line begins so), or a context line right after a `---`/`+++` pair.
+    fn begins_implied_hunk(&self, line: &str) -> bool {
+        self.file.is_some()
+            && (line.starts_with(['-', '+']) || (self.after_file_header && line.starts_with(' ')))
+    }
+
+    /// Whether a `---`/`+++` pair (followed by `after`) is the next file's header rather than a
+    /// removed line beginning `-- ` and an added one beginning `++ `: inside a hunk whose header
+    /// counts more lines than it has had, it is the hunk's, unless a `@@` line follows it.
+    fn header_ends_hunk(&self, after: &str) -> bool {
+        let Some(hunk) = &self.hunk else { return true };
+        if after.starts_with("@@") {
+            return true;
+        }
+        let (Some(old_count), Some(new_count)) = (hunk.old_count, hunk.new_count) else {
+            return true;
+        };
+        let new_len = hunk.lines.len()
+            - hunk
+                .lines
+                .iter()
+                .filter(|l| l.kind == LineKind::Remove)
+                .count();
+        hunk.old_len() >= old_count && new_len >= new_count
     }
 
     fn start_hunk(&mut self, line: &'a str, line_number: usize) -> Result<(), ParseError> {
         self.finish_hunk();
+        self.after_file_header = false;
         if self.file.is_none() {
             return Err(ParseError::HunkWithoutFile { line: line_number });
         }
@@ -221,7 +327,7 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    fn hunk_line(&mut self, line: &'a str) {
+    fn hunk_line(&mut self, line: &'a str, line_number: usize) -> Result<(), ParseError> {
         // Models drop the sign of blank lines; editors strip it too. In a file being created
         // (or deleted) such a line can only be the file's own.
         let blank = match &self.file {
@@ -229,12 +335,14 @@ impl<'a> Parser<'a> {
             Some(file) if file.new_path.is_none() => LineKind::Remove,
             Some(_) | None => LineKind::Context,
         };
-        let Some(hunk) = &mut self.hunk else { return };
-        let (kind, text) = match line.chars().next() {
-            Some(' ') => (LineKind::Context, &line[1..]),
-            Some('-') => (LineKind::Remove, &line[1..]),
-            Some('+') => (LineKind::Add, &line[1..]),
-            None => (blank, ""),
+        let Some(hunk) = &mut self.hunk else {
+            return Ok(());
+        };
+        let (kind, text, sign) = match line.chars().next() {
+            Some(' ') => (LineKind::Context, &line[1..], Sign::Written),
+            Some('-') => (LineKind::Remove, &line[1..], Sign::Written),
+            Some('+') => (LineKind::Add, &line[1..], Sign::Written),
+            None => (blank, "", Sign::Written),
             Some('\\') => {
                 match hunk.lines.last().map(|last| last.kind) {
                     Some(LineKind::Remove) => hunk.old_missing_newline = true,
@@ -245,30 +353,34 @@ impl<'a> Parser<'a> {
                     }
                     None => {}
                 }
-                return;
+                return Ok(());
             }
-            Some(_) => {
-                // Prose or metadata after the hunk ends it.
-                self.finish_hunk();
-                return;
-            }
+            // A line without a sign is the file's line as it is: context that lost its space.
+            Some(_) => (LineKind::Context, line, Sign::Lost),
         };
-        // After `\ No newline at end of file`, that side of the file has ended: a line for it
-        // (such as the blank line that ends the diff text) is not part of the hunk.
+        // After `\ No newline at end of file`, that side of the file has ended: a blank line
+        // for it (the one that ends the diff text) is no part of the hunk, anything else is
+        // a line the diff cannot mean.
         let past_end = match kind {
             LineKind::Context => hunk.old_missing_newline || hunk.new_missing_newline,
             LineKind::Remove => hunk.old_missing_newline,
             LineKind::Add => hunk.new_missing_newline,
         };
         if past_end {
-            self.finish_hunk();
-            return;
+            if line.trim().is_empty() {
+                return Ok(());
+            }
+            return Err(ParseError::LineAfterEnd {
+                line: line_number,
+                text: line.chars().take(80).collect(),
+            });
         }
         hunk.unsigned_tail = match line.is_empty() {
             true => hunk.unsigned_tail + 1,
             false => 0,
         };
-        hunk.lines.push(HunkLine { kind, text });
+        hunk.lines.push(HunkLine { kind, text, sign });
+        Ok(())
     }
 
     fn metadata(&mut self, line: &str) -> Result<(), ParseError> {
@@ -302,6 +414,13 @@ impl<'a> Parser<'a> {
             return;
         };
         trim_trailing_blank_context(&mut hunk);
+        if hunk.lines.iter().any(|line| line.sign == Sign::Lost) {
+            for line in &mut hunk.lines {
+                if line.kind == LineKind::Context {
+                    line.sign = Sign::Lost;
+                }
+            }
+        }
         if let Some(file) = &mut self.file
             && !hunk.lines.is_empty()
         {
@@ -445,7 +564,11 @@ mod tests {
     use super::*;
 
     fn line(kind: LineKind, text: &str) -> HunkLine<'_> {
-        HunkLine { kind, text }
+        HunkLine {
+            kind,
+            text,
+            sign: Sign::Written,
+        }
     }
 
     #[test]

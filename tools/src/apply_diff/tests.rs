@@ -382,3 +382,130 @@ mod modes {
         );
     }
 }
+
+/// Issue 19's file: two functions, each changed once.
+const TWO_FUNCTIONS: &str =
+    "fn a() {\n    one();\n    two();\n}\n\nfn b() {\n    three();\n    four();\n}\n";
+
+#[test]
+fn context_lines_without_their_space_never_drop_a_later_change() {
+    let tree = Tree::new(&[("x.rs", TWO_FUNCTIONS)]);
+    tree.apply("--- a/x.rs\n+++ b/x.rs\n@@ -1,9 +1,9 @@\n fn a() {\n-    one();\n+    uno();\n    two();\n}\n\nfn b() {\n-    three();\n+    tres();\n    four();\n}\n")
+        .unwrap();
+    assert_eq!(
+        tree.read("x.rs"),
+        "fn a() {\n    uno();\n    two();\n}\n\nfn b() {\n    tres();\n    four();\n}\n"
+    );
+}
+
+#[test]
+fn every_context_line_without_its_space_applies() {
+    let tree = Tree::new(&[("x.rs", TWO_FUNCTIONS)]);
+    tree.apply("--- a/x.rs\n+++ b/x.rs\n@@ -5,5 +5,5 @@\n\nfn b() {\n-    three();\n+    tres();\n    four();\n}\n")
+        .unwrap();
+    assert_eq!(tree.read("x.rs"), TWO_FUNCTIONS.replace("three", "tres"));
+}
+
+#[test]
+fn a_first_context_line_without_its_space_starts_the_hunk() {
+    let source = "def add(a, b):\n    return a - b\n";
+    let tree = Tree::new(&[("calc.py", source)]);
+    tree.apply("--- a/calc.py\n+++ b/calc.py\n@@ -1,2 +1,2 @@\ndef add(a, b):\n-    return a - b\n+    return a + b\n")
+        .unwrap();
+    assert_eq!(tree.read("calc.py"), "def add(a, b):\n    return a + b\n");
+}
+
+#[test]
+fn a_diff_without_a_hunk_header_applies_its_lines() {
+    let source = "def add(a, b):\n    return a - b\n";
+    let tree = Tree::new(&[("calc.py", source)]);
+    tree.apply(
+        "--- a/calc.py\n+++ b/calc.py\n def add(a, b):\n-    return a - b\n+    return a + b\n",
+    )
+    .unwrap();
+    assert_eq!(tree.read("calc.py"), "def add(a, b):\n    return a + b\n");
+}
+
+#[test]
+fn an_indented_or_quoted_diff_is_unwrapped() {
+    let source = "def add(a, b):\n    return a - b\n";
+    let diff = "--- a/calc.py\n+++ b/calc.py\n@@ -1,2 +1,2 @@\n def add(a, b):\n-    return a - b\n+    return a + b\n";
+    for wrapped in [
+        diff.lines()
+            .map(|line| format!("    {line}\n"))
+            .collect::<String>(),
+        format!(
+            "    ```diff\n{}    ```\n",
+            diff.lines()
+                .map(|line| format!("    {line}\n"))
+                .collect::<String>()
+        ),
+        diff.lines()
+            .map(|line| format!("> {line}\n"))
+            .collect::<String>(),
+        diff.replace('\n', "\\n"),
+    ] {
+        let tree = Tree::new(&[("calc.py", source)]);
+        tree.apply(&wrapped)
+            .unwrap_or_else(|error| panic!("{wrapped}\n{error}"));
+        assert_eq!(
+            tree.read("calc.py"),
+            "def add(a, b):\n    return a + b\n",
+            "{wrapped}"
+        );
+    }
+}
+
+#[test]
+fn prose_after_a_hunk_is_not_context_it_must_match() {
+    let tree = Tree::new(&[("x.rs", TWO_FUNCTIONS)]);
+    tree.apply("--- a/x.rs\n+++ b/x.rs\n@@ -1,4 +1,4 @@\n fn a() {\n-    one();\n+    uno();\n     two();\nThis renames one to uno.\nNothing else changes.\n")
+        .unwrap();
+    assert_eq!(tree.read("x.rs"), TWO_FUNCTIONS.replace("one", "uno"));
+}
+
+#[test]
+fn lines_that_look_like_headers_inside_a_counted_hunk_are_its_lines() {
+    let source = "x\n-- a\ny\n";
+    let tree = Tree::new(&[("notes.sql", source)]);
+    tree.apply("--- a/notes.sql\n+++ b/notes.sql\n@@ -1,3 +1,3 @@\n x\n--- a\n+++ b\n y\n")
+        .unwrap();
+    assert_eq!(tree.read("notes.sql"), "x\n++ b\ny\n");
+}
+
+#[test]
+fn unreadable_or_changeless_diffs_say_exactly_why() {
+    let tree = Tree::new(&[("x.rs", TWO_FUNCTIONS)]);
+    assert_eq!(
+        tree.apply("--- a/x.rs\n+++ b/x.rs\n@@ -1,2 +1,2 @@\n fn a() {\n     one();\n"),
+        Err(ApplyError::Parse(ParseError::NoChanges))
+    );
+    assert_eq!(
+        tree.apply("change this:\n-    one();\n+    uno();\n"),
+        Err(ApplyError::Parse(ParseError::ChangeWithoutFile {
+            line: 2,
+            text: "-    one();".into()
+        }))
+    );
+    assert_eq!(
+        tree.apply("--- a/x.rs\n+++ b/x.rs\n@@ -8,2 +8,2 @@\n     four();\n-}\n+}\n\\ No newline at end of file\n+fn c() {}\n"),
+        Err(ApplyError::Parse(ParseError::LineAfterEnd {
+            line: 8,
+            text: "+fn c() {}".into()
+        }))
+    );
+    assert_eq!(tree.read("x.rs"), TWO_FUNCTIONS);
+}
+
+#[test]
+fn lost_signs_do_not_reindent_added_lines() {
+    // The context lost its sign and its first space; the added line's indentation is the
+    // model's own and is kept.
+    let tree = Tree::new(&[("x.rs", TWO_FUNCTIONS)]);
+    tree.apply("--- a/x.rs\n+++ b/x.rs\n@@ @@\nfn b() {\n    three();\n+    three_and_a_half();\n    four();\n}\n")
+        .unwrap();
+    assert_eq!(
+        tree.read("x.rs"),
+        TWO_FUNCTIONS.replace("    three();\n", "    three();\n    three_and_a_half();\n")
+    );
+}
