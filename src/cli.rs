@@ -176,6 +176,20 @@ pub enum TextToolCalls {
     Auto,
 }
 
+/// Which tools the model edits files with (`write_file` is always there, for new files).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EditFormat {
+    /// By provider: GLM gets `apply_diff` and `edit_file`, other servers `edit_file`.
+    Auto,
+    /// `apply_diff`: unified diffs.
+    Diff,
+    /// `edit_file`: replacing a unique string.
+    Replace,
+    /// `write_file` only: whole files.
+    Whole,
+}
+
 #[derive(Debug, Args, Clone, Default)]
 pub struct WorkspaceArgs {
     /// Workspace directory (default: the current directory).
@@ -259,6 +273,10 @@ pub struct ModelArgs {
     /// kinds) or off (default for GLM).
     #[arg(long, value_enum)]
     pub text_tool_calls: Option<TextToolCalls>,
+    /// Which tools the model edits with: auto (by provider), diff (apply_diff), replace
+    /// (edit_file) or whole (write_file).
+    #[arg(long, value_enum)]
+    pub edit_format: Option<EditFormat>,
 }
 
 #[derive(Debug, Args)]

@@ -7,11 +7,13 @@ kind: `glm` sends GLM's `thinking`/`tool_stream` fields, `openai` only standard 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use agent_tools::EditTools;
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 use crate::cli::{
-    ApprovalMode, MAX_OUTPUT_TOKENS, ModelArgs, ProviderKind, SandboxSetting, TextToolCalls,
+    ApprovalMode, EditFormat, MAX_OUTPUT_TOKENS, ModelArgs, ProviderKind, SandboxSetting,
+    TextToolCalls,
 };
 
 pub const DEFAULT_BASE_URL: &str = "https://open.bigmodel.cn/api/paas/v4";
@@ -42,6 +44,8 @@ pub struct FileConfig {
     /// The model's context window in tokens; the conversation is compacted before it fills.
     pub context_window: Option<u64>,
     pub text_tool_calls: Option<TextToolCalls>,
+    /// Which tools the model edits with (default auto: by provider).
+    pub edit_format: Option<EditFormat>,
     /// Whether the first request carries a snapshot of the workspace (default true).
     pub snapshot: Option<bool>,
     /// The sandbox of commands (default workspace-write).
@@ -99,6 +103,8 @@ pub struct ProviderConfig {
     /// Tool calls the model writes as text become real calls: `auto` (default for `openai`
     /// kinds) or `off` (default for GLM).
     pub text_tool_calls: Option<TextToolCalls>,
+    /// Which tools this provider's models edit with.
+    pub edit_format: Option<EditFormat>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -133,6 +139,20 @@ pub struct Settings {
     pub stream_idle_timeout_secs: u64,
     /// Whether tool calls a model writes as text are turned into real ones.
     pub text_tool_calls: TextToolCalls,
+    /// The tools the model edits with.
+    pub edit_tools: EditTools,
+}
+
+/// The edit tools an edit format offers. `auto`: GLM gets both (the design names apply_diff, and
+/// edit_file is what models get right most often); other servers get edit_file, which small
+/// models got right where their diffs failed (README, "Edit formats").
+pub fn edit_tools(format: EditFormat, kind: ProviderKind) -> EditTools {
+    match (format, kind) {
+        (EditFormat::Auto, ProviderKind::Glm) => EditTools::DiffAndReplace,
+        (EditFormat::Auto, ProviderKind::Openai) | (EditFormat::Replace, _) => EditTools::Replace,
+        (EditFormat::Diff, _) => EditTools::Diff,
+        (EditFormat::Whole, _) => EditTools::Whole,
+    }
 }
 
 /// Where the context window in use comes from.
@@ -177,6 +197,7 @@ impl FileConfig {
         self.max_tokens = other.max_tokens.or(self.max_tokens);
         self.context_window = other.context_window.or(self.context_window);
         self.text_tool_calls = other.text_tool_calls.or(self.text_tool_calls);
+        self.edit_format = other.edit_format.or(self.edit_format);
         self.snapshot = other.snapshot.or(self.snapshot);
         self.sandbox = other.sandbox.or(self.sandbox);
         self.sandbox_network = other.sandbox_network.or(self.sandbox_network);
@@ -353,6 +374,13 @@ impl Settings {
                     ProviderKind::Glm => TextToolCalls::Off,
                     ProviderKind::Openai => TextToolCalls::Auto,
                 }),
+            edit_tools: edit_tools(
+                args.edit_format
+                    .or(provider.edit_format)
+                    .or(config.edit_format)
+                    .unwrap_or(EditFormat::Auto),
+                kind,
+            ),
         })
     }
 

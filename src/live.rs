@@ -22,7 +22,7 @@ use crate::model::wire::Message;
 use crate::model::{ModelClient, settle_for_server};
 use crate::policy::{confinement, sandbox};
 use crate::review::{Approver, Asker, CommandRules, Interaction};
-use crate::run::{Orientation, report_problem, system_prompt, tool_definitions};
+use crate::run::{Orientation, report_problem, system_prompt};
 use crate::session::{EditJournal, Redactor, Transcript, find_transcript, new_session_id};
 
 pub struct Session {
@@ -123,8 +123,7 @@ impl Session {
             .with_scrubbed_env(secret_variables(&settings.api_key))
             .with_sandbox(sandbox(&SandboxArgs::default(), &config));
         let mcp = Arc::new(McpTools::start(&config.mcp_servers, &workspace, report_problem).await);
-        let client =
-            ModelClient::new(&settings, tool_definitions())?.with_extra_tools(mcp.definitions());
+        let client = ModelClient::new(&settings)?.with_extra_tools(mcp.definitions());
         let stop = Arc::new(Mutex::new(CancellationToken::new()));
         let hard_stop = Arc::new(Mutex::new(CancellationToken::new()));
         let editor = opening.front.editor(&id);
@@ -146,6 +145,7 @@ impl Session {
                 &root,
                 &jiff::Zoned::now(),
                 Orientation::chosen("", false, &config),
+                &client,
             ),
         };
         let tools = ToolRunner::new(workspace, approver, CancellationToken::new())

@@ -8,18 +8,18 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use agent_tools::{ToolName, Workspace, run_command};
+use agent_tools::{EditTools, Workspace, run_command};
 use anyhow::{Context, Result, bail};
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::event::{Event, EventSink, Events, Outcome};
 use crate::agent::{Agent, Conversation, OutputSchema, ToolRunner, replay};
-use crate::cli::{ProviderKind, RunArgs};
+use crate::cli::{ProviderKind, RunArgs, TextToolCalls};
 use crate::config::{FileConfig, Settings, secret_variables};
 use crate::exit;
 use crate::isolate::{Isolation, Start, review_and_apply, starting_commit};
 use crate::mcp::McpTools;
-use crate::model::wire::{Message, ToolDefinition};
+use crate::model::wire::Message;
 use crate::model::{ModelClient, settle_for_server};
 use crate::policy::{approval_mode, approver, confinement, sandbox};
 use crate::review::Approver;
@@ -61,8 +61,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
     .with_sandbox(sandbox(&args.sandbox, &config));
     let confinement = confinement(workspace.sandbox());
     let mcp = Arc::new(McpTools::start(&config.mcp_servers, &workspace, report_problem).await);
-    let client =
-        ModelClient::new(&settings, tool_definitions())?.with_extra_tools(mcp.definitions());
+    let client = ModelClient::new(&settings)?.with_extra_tools(mcp.definitions());
 
     let front: Box<dyn EventSink> = match args.json {
         true => Box::new(JsonLines),
@@ -78,7 +77,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         }
         None => {
             let orientation = Orientation::chosen(&task, args.no_snapshot, &config);
-            let system = system_prompt(workspace.root(), &now, orientation);
+            let system = system_prompt(workspace.root(), &now, orientation, &client);
             Conversation::new(system, task.clone())
         }
     };
@@ -313,20 +312,6 @@ pub fn open_workspace(dir: Option<&Path>) -> Result<Workspace> {
     Workspace::new(&dir).with_context(|| format!("workspace {}", dir.display()))
 }
 
-pub fn tool_definitions() -> Vec<ToolDefinition> {
-    ToolName::specs()
-        .into_iter()
-        .map(|spec| {
-            ToolDefinition::function(
-                spec.name.to_string(),
-                spec.description.to_string(),
-                spec.parameters,
-            )
-        })
-        .collect()
-}
-
-/// The system prompt with the workspace facts filled in, then the project's AGENTS.md if any.
 /// Whether the system prompt carries a snapshot of the workspace (see [`crate::snapshot`]).
 #[derive(Debug, Clone, Copy)]
 pub enum Orientation<'a> {
@@ -345,8 +330,16 @@ impl<'a> Orientation<'a> {
     }
 }
 
-pub fn system_prompt(root: &Path, now: &jiff::Zoned, orientation: Orientation<'_>) -> String {
+/// The system prompt with the workspace facts filled in, how to edit with the tools `client`
+/// offers, then the project's AGENTS.md if any.
+pub fn system_prompt(
+    root: &Path,
+    now: &jiff::Zoned,
+    orientation: Orientation<'_>,
+    client: &ModelClient,
+) -> String {
     let mut prompt = SYSTEM_PROMPT
+        .replace("{editing}", editing_prompt(client).trim_end())
         .replace("{workspace}", &root.display().to_string())
         .replace("{os}", std::env::consts::OS)
         .replace("{date}", &now.strftime("%Y-%m-%d").to_string());
@@ -364,6 +357,21 @@ pub fn system_prompt(root: &Path, now: &jiff::Zoned, orientation: Orientation<'_
         Orientation::NoSnapshot => {}
     }
     prompt
+}
+
+/// How to edit, for the edit tools `client` offers; a model whose calls may come as text also
+/// learns the SEARCH/REPLACE block, which needs no JSON.
+fn editing_prompt(client: &ModelClient) -> String {
+    let tools = match client.edit_tools() {
+        EditTools::Diff => include_str!("../prompts/editing/diff.md"),
+        EditTools::Replace => include_str!("../prompts/editing/replace.md"),
+        EditTools::DiffAndReplace => include_str!("../prompts/editing/diff_and_replace.md"),
+        EditTools::Whole => include_str!("../prompts/editing/whole.md"),
+    };
+    match client.text_tool_calls() {
+        TextToolCalls::Auto => format!("{tools}{}", include_str!("../prompts/editing/text.md")),
+        TextToolCalls::Off => tools.to_string(),
+    }
 }
 
 /// First Ctrl-C: finish the running tool, then stop. Second: kill running commands, exit now.

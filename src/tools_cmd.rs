@@ -17,8 +17,9 @@ use crate::cli::{ToolsAction, ToolsArgs};
 use crate::config::{FileConfig, secret_variables};
 use crate::exit;
 use crate::mcp::McpTools;
+use crate::model::wire::ToolDefinition;
 use crate::policy::{approval_mode, approver, confinement, sandbox};
-use crate::run::{open_workspace, read_stdin, report_problem, tool_definitions};
+use crate::run::{open_workspace, read_stdin, report_problem};
 
 pub async fn tools(args: ToolsArgs) -> Result<ExitCode> {
     match args.action {
@@ -73,7 +74,14 @@ async fn start_mcp(workspace: &Workspace) -> Result<McpTools> {
 }
 
 fn list(mcp: &McpTools, json: bool) -> Result<()> {
-    let mut definitions = tool_definitions();
+    // Every tool the agent has; which edit tools a model is offered depends on its edit format.
+    let mut definitions: Vec<ToolDefinition> = agent_tools::ToolName::ALL
+        .into_iter()
+        .map(|tool| {
+            let spec = tool.spec();
+            ToolDefinition::function(spec.name.into(), spec.description.into(), spec.parameters)
+        })
+        .collect();
     definitions.extend(mcp.definitions());
     let text = if json {
         format!("{}\n", serde_json::to_string_pretty(&definitions)?)

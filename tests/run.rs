@@ -129,6 +129,7 @@ async fn requests_are_append_only_and_carry_thinking_and_the_same_tools() {
             "search",
             "run_command",
             "apply_diff",
+            "edit_file",
             "write_file"
         ]
     );

@@ -136,7 +136,7 @@ fn chunk(text: &str) -> ContentChunk {
 fn tool_call(id: &str, name: &str, headline: &str, arguments: &str) -> SessionUpdate {
     let raw: Value = serde_json::from_str(arguments).unwrap_or(Value::String(arguments.into()));
     let locations: Vec<ToolCallLocation> = match name {
-        "read_file" | "write_file" => raw["path"]
+        "read_file" | "write_file" | "edit_file" => raw["path"]
             .as_str()
             .map(|path| {
                 let line = raw["offset"]
@@ -179,7 +179,7 @@ fn kind_of(tool: &str) -> ToolKind {
         "read_file" => ToolKind::Read,
         "list_files" | "search" => ToolKind::Search,
         "run_command" => ToolKind::Execute,
-        "apply_diff" | "write_file" => ToolKind::Edit,
+        "apply_diff" | "edit_file" | "write_file" => ToolKind::Edit,
         _ => ToolKind::Other,
     }
 }

@@ -5,8 +5,8 @@ can act on.
 */
 
 use agent_tools::{
-    PreparedEdit, ToolCall, ToolOutput, Workspace, apply_diff, list_files, read_file, run_command,
-    search, write_file,
+    PreparedEdit, ToolCall, ToolOutput, Workspace, apply_diff, edit_file, list_files, read_file,
+    run_command, search, write_file,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -116,6 +116,7 @@ impl ToolRunner {
         let paths: Vec<String> = match call {
             ToolCall::ReadFile(args) => vec![args.path.clone()],
             ToolCall::WriteFile(args) => vec![args.path.clone()],
+            ToolCall::EditFile(args) => vec![args.path.clone()],
             ToolCall::ApplyDiff(args) => agent_tools::apply_diff::touched_paths(&args.diff),
             ToolCall::ListFiles(_) | ToolCall::Search(_) | ToolCall::RunCommand(_) => Vec::new(),
         };
@@ -191,11 +192,27 @@ impl ToolRunner {
                 }
             }
             ToolCall::ApplyDiff(args) => match apply_diff::prepare(workspace, &args.diff) {
-                Ok(edit) => self.review_and_commit(id, edit, events).await,
+                Ok(edit) => self.review_and_commit(id, edit, Vec::new(), events).await,
                 Err(error) => ToolOutput::error(format!("nothing was applied: {error}")),
             },
+            ToolCall::EditFile(args) => match edit_file::prepare(workspace, &args) {
+                Ok(prepared) => {
+                    self.review_and_commit(id, prepared.edit, prepared.notes, events)
+                        .await
+                }
+                Err(error) => ToolOutput::error(error),
+            },
             ToolCall::WriteFile(args) => match write_file::prepare(workspace, &args) {
-                Ok(edit) => self.review_and_commit(id, edit, events).await,
+                Ok(edit) => {
+                    let notes = edit
+                        .changes
+                        .iter()
+                        .filter_map(|change| {
+                            write_file::loss_note(change.old.as_deref()?, change.new.as_deref()?)
+                        })
+                        .collect();
+                    self.review_and_commit(id, edit, notes, events).await
+                }
                 Err(error) => ToolOutput::error(format!("nothing was written: {error}")),
             },
         }
@@ -205,10 +222,13 @@ impl ToolRunner {
         self.approver.quit_requested()
     }
 
+    /// Shows the edit for approval and writes what was approved; `notes` (how the edit was found,
+    /// what it removes) follow the summary in the model's result.
     async fn review_and_commit(
         &mut self,
         id: &str,
         edit: PreparedEdit,
+        notes: Vec<String>,
         events: &mut Events,
     ) -> ToolOutput {
         if edit.changes.is_empty() {
@@ -250,8 +270,12 @@ impl ToolRunner {
                             }
                             Some(Ok(())) | None => String::new(),
                         };
+                        let notes: String = notes
+                            .iter()
+                            .map(|note| format!("\n(note: {note})"))
+                            .collect();
                         ToolOutput::success(format!(
-                            "applied:\n{}{note}{journal}",
+                            "applied:\n{}{note}{notes}{journal}",
                             applied.summary()
                         ))
                     }

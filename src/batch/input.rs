@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 use crate::agent::OutputSchema;
-use crate::cli::SandboxSetting;
+use crate::cli::{EditFormat, SandboxSetting};
 use crate::review::ApprovalMode;
 
 /// One task of a batch.
@@ -33,6 +33,8 @@ pub struct TaskSpec {
     pub output_schema: Option<SchemaSource>,
     /// The sandbox of the task's commands (default: the batch's).
     pub sandbox: Option<SandboxSetting>,
+    /// Which tools the model edits with (default: the batch's).
+    pub edit_format: Option<EditFormat>,
 }
 
 /// Where a task's output schema is: a file (relative to the current directory) or inline.

@@ -24,7 +24,7 @@ use crate::model::{ModelClient, settle_for_server};
 use crate::policy::{approval_mode, approver, confinement, sandbox};
 use crate::review::ApprovalMode;
 use crate::review::Confinement;
-use crate::run::{report_window, tool_definitions};
+use crate::run::report_window;
 use crate::session::EditJournal;
 use input::TaskSpec;
 use progress::Progress;
@@ -75,7 +75,7 @@ pub async fn batch(args: BatchArgs) -> Result<ExitCode> {
     // Says once, for every task, when the sandbox cannot be enforced here.
     confinement(&sandbox(&args.sandbox, &config));
     let context = Arc::new(BatchContext {
-        client: ModelClient::new(&settings, tool_definitions())?,
+        client: ModelClient::new(&settings)?,
         config,
         api_key: settings.api_key.clone(),
         cwd,

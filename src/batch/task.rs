@@ -22,7 +22,7 @@ use super::results::{Status, TaskResult};
 use crate::agent::event::{Events, Outcome};
 use crate::agent::{Agent, Conversation, ToolRunner};
 use crate::cli::SandboxArgs;
-use crate::config::{FileConfig, secret_variables};
+use crate::config::{FileConfig, edit_tools, secret_variables};
 use crate::isolate::{Isolation, Start, starting_commit};
 use crate::mcp::McpTools;
 use crate::model::ModelClient;
@@ -226,6 +226,10 @@ async fn work(
         None => context.client.clone(),
     }
     .with_extra_tools(mcp.definitions());
+    let client = match spec.edit_format {
+        Some(format) => client.with_edit_tools(edit_tools(format, client.kind())),
+        None => client,
+    };
     let default_mode = if context.yes {
         ApprovalMode::All
     } else {
@@ -233,7 +237,7 @@ async fn work(
     };
     let mode = spec.approval.unwrap_or(default_mode).inside_isolation();
     let orientation = Orientation::chosen(&spec.task, false, &context.config);
-    let system = system_prompt(workspace.root(), &jiff::Zoned::now(), orientation);
+    let system = system_prompt(workspace.root(), &jiff::Zoned::now(), orientation, &client);
     let tools = ToolRunner::new(
         workspace.clone(),
         approver(mode, &context.config, context.confinement_of(&workspace)),

@@ -109,11 +109,14 @@ pub struct ModelClient {
     idle_timeout: Duration,
     retry_base: Duration,
     tools: Vec<ToolDefinition>,
+    edit_tools: agent_tools::EditTools,
     text_tool_calls: TextToolCalls,
 }
 
 impl ModelClient {
-    pub fn new(settings: &Settings, tools: Vec<ToolDefinition>) -> anyhow::Result<Self> {
+    /// A client offering our tools as `settings` chooses them.
+    pub fn new(settings: &Settings) -> anyhow::Result<Self> {
+        let tools = ToolDefinition::ours(settings.edit_tools);
         let api = transport::api(
             transport::http_client()?,
             &settings.base_url,
@@ -136,6 +139,7 @@ impl ModelClient {
             idle_timeout: Duration::from_secs(settings.stream_idle_timeout_secs.max(1)),
             retry_base: Duration::from_millis(retry_base_ms),
             tools,
+            edit_tools: settings.edit_tools,
             text_tool_calls: settings.text_tool_calls,
         })
     }
@@ -149,6 +153,23 @@ impl ModelClient {
     pub fn with_extra_tools(&self, extra: Vec<ToolDefinition>) -> Self {
         let mut client = self.clone();
         client.tools.extend(extra);
+        client
+    }
+
+    /// The same client offering the edit tools of `edit` instead (a batch task's edit format);
+    /// other servers' tools stay.
+    pub fn with_edit_tools(&self, edit: agent_tools::EditTools) -> Self {
+        let mut client = self.clone();
+        let extra = self
+            .tools
+            .iter()
+            .filter(|tool| agent_tools::ToolName::parse(&tool.function.name).is_err())
+            .cloned();
+        client.tools = ToolDefinition::ours(edit)
+            .into_iter()
+            .chain(extra)
+            .collect();
+        client.edit_tools = edit;
         client
     }
 
@@ -172,6 +193,11 @@ impl ModelClient {
     /// The tools every request offers.
     pub fn tools(&self) -> &[ToolDefinition] {
         &self.tools
+    }
+
+    /// The tools the model edits with.
+    pub fn edit_tools(&self) -> agent_tools::EditTools {
+        self.edit_tools
     }
 
     /// Whether calls the model writes as text are taken as calls.

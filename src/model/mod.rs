@@ -8,6 +8,7 @@ mod error;
 mod probe;
 mod stray_quotes;
 mod text_calls;
+mod text_edits;
 mod transport;
 pub mod wire;
 

@@ -13,8 +13,10 @@ naming a tool that was not offered is a call too: the model means a call (small 
 tools named after the task), and its result, the list of the tools there are, says what to do.
 A call of an offered tool that does not parse (a quote left unescaped in a file's content) is
 not run and not taken for the answer: the model is told what was wrong, as for any malformed call.
+A reply with no call but edits written as text ([`super::text_edits`]) holds those edits' calls.
 */
 
+use agent_tools::ToolName;
 use serde_json::{Map, Value};
 
 use super::stray_quotes::parse_lenient;
@@ -42,21 +44,22 @@ pub struct Recovered {
 /// The calls `content` holds (from the first line that begins one), or the call it tried to
 /// write and could not; None when it holds no call.
 pub fn recover(content: &str, tools: &[ToolDefinition], id_prefix: &str) -> Option<Written> {
-    match calls_in(content, tools, id_prefix) {
-        Some(recovered) => Some(Written::Calls(recovered)),
-        None => unparsable(content, tools),
+    if let Some(recovered) = calls_in(content, tools, id_prefix) {
+        return Some(Written::Calls(recovered));
     }
+    let edits = super::text_edits::edits_in(content);
+    if !edits.is_empty() {
+        return Some(Written::Calls(Recovered {
+            calls: numbered(edits, id_prefix),
+            set_aside: None,
+        }));
+    }
+    unparsable(content, tools)
 }
 
-fn calls_in(content: &str, tools: &[ToolDefinition], id_prefix: &str) -> Option<Recovered> {
-    let (mut calls, mut rest) =
-        line_starts(content).find_map(|start| next_calls(content[start..].trim_start(), tools))?;
-    rest = rest.trim_start();
-    while let Some((found, after)) = next_calls(rest, tools) {
-        calls.extend(found);
-        rest = after.trim_start();
-    }
-    let calls = calls
+/// Calls with ids `{id_prefix}0`, `{id_prefix}1`, …
+fn numbered(calls: Vec<Call>, id_prefix: &str) -> Vec<ToolCallMessage> {
+    calls
         .into_iter()
         .enumerate()
         .map(|(number, (name, arguments))| ToolCallMessage {
@@ -67,7 +70,18 @@ fn calls_in(content: &str, tools: &[ToolDefinition], id_prefix: &str) -> Option<
                 arguments: Value::Object(arguments).to_string(),
             },
         })
-        .collect();
+        .collect()
+}
+
+fn calls_in(content: &str, tools: &[ToolDefinition], id_prefix: &str) -> Option<Recovered> {
+    let (mut calls, mut rest) =
+        line_starts(content).find_map(|start| next_calls(content[start..].trim_start(), tools))?;
+    rest = rest.trim_start();
+    while let Some((found, after)) = next_calls(rest, tools) {
+        calls.extend(found);
+        rest = after.trim_start();
+    }
+    let calls = numbered(calls, id_prefix);
     let set_aside = (!rest.is_empty()).then(|| rest.to_string());
     Some(Recovered { calls, set_aside })
 }
@@ -79,7 +93,7 @@ type Call = (String, Map<String, Value>);
 fn unparsable(content: &str, tools: &[ToolDefinition]) -> Option<Written> {
     line_starts(content).find_map(|start| {
         let body = block_body(content[start..].trim_start())?;
-        let name = called_name(body).filter(|name| offered(name, tools).is_some())?;
+        let name = called_name(body).filter(|name| known(name, tools))?;
         let error = match serde_json::from_str::<Value>(body) {
             Err(error) => error.to_string(),
             Ok(value) if json_calls(&value, tools).is_none() => {
@@ -188,7 +202,7 @@ fn json_call(value: &Value, tools: &[ToolDefinition]) -> Option<Call> {
     let call = value.get("function").unwrap_or(value);
     let name = tool_name(call.get("name")?.as_str()?)?;
     let arguments = match call.get("arguments").or_else(|| call.get("parameters")) {
-        None if offered(name, tools).is_some() => Map::new(),
+        None if known(name, tools) => Map::new(),
         None => return None,
         Some(Value::Object(arguments)) => arguments.clone(),
         Some(Value::String(text)) => match serde_json::from_str(text).ok()? {
@@ -208,7 +222,7 @@ fn xml_call(body: &str, tools: &[ToolDefinition]) -> Option<Call> {
         None => (body.trim(), ""),
     };
     let name = tool_name(name)?;
-    let parameters = offered(name, tools).map(|tool| &tool.function.parameters);
+    let parameters = schema_of(name, tools);
     let mut arguments = Map::new();
     while !rest.trim().is_empty() {
         let after_key = rest.trim_start().strip_prefix("<arg_key>")?;
@@ -217,6 +231,7 @@ fn xml_call(body: &str, tools: &[ToolDefinition]) -> Option<Call> {
         let (raw, after) = after_value.split_once("</arg_value>")?;
         let key = key.trim();
         let is_text = parameters
+            .as_ref()
             .is_some_and(|schema| schema["properties"][key]["type"].as_str() == Some("string"));
         let value = match is_text {
             true => Value::String(raw.to_string()),
@@ -234,8 +249,20 @@ fn tool_name(name: &str) -> Option<&str> {
     (!name.is_empty() && name.chars().all(word)).then_some(name)
 }
 
-fn offered<'t>(name: &str, tools: &'t [ToolDefinition]) -> Option<&'t ToolDefinition> {
-    tools.iter().find(|tool| tool.function.name == name)
+/// A tool offered, or one of ours that this model's edit format left out (a model that calls
+/// `apply_diff` where `edit_file` is offered means an edit all the same, and it runs).
+fn known(name: &str, tools: &[ToolDefinition]) -> bool {
+    tools.iter().any(|tool| tool.function.name == name) || ToolName::parse(name).is_ok()
+}
+
+/// The JSON schema of a known tool's arguments.
+fn schema_of(name: &str, tools: &[ToolDefinition]) -> Option<Value> {
+    match tools.iter().find(|tool| tool.function.name == name) {
+        Some(tool) => Some(tool.function.parameters.clone()),
+        None => ToolName::parse(name)
+            .ok()
+            .map(|tool| tool.spec().parameters),
+    }
 }
 
 #[cfg(test)]

@@ -61,6 +61,20 @@ pub struct FunctionSpec {
 }
 
 impl ToolDefinition {
+    /// Our own tools, as offered to a model that edits with `edit`.
+    pub fn ours(edit: agent_tools::EditTools) -> Vec<Self> {
+        agent_tools::ToolName::specs(edit)
+            .into_iter()
+            .map(|spec| {
+                Self::function(
+                    spec.name.to_string(),
+                    spec.description.to_string(),
+                    spec.parameters,
+                )
+            })
+            .collect()
+    }
+
     pub fn function(name: String, description: String, parameters: serde_json::Value) -> Self {
         Self {
             kind: "function",

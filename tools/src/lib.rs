@@ -13,6 +13,7 @@ replaced if a later write fails.
 
 pub mod apply_diff;
 mod edit;
+pub mod edit_file;
 pub mod list_files;
 mod missing;
 mod output;
@@ -27,5 +28,5 @@ pub mod write_file;
 
 pub use edit::{ChangeKind, CommitError, ExecutableBit, FileChange, FileStamp, PreparedEdit};
 pub use output::{ToolOutput, ToolStatus, truncate_head_tail};
-pub use registry::{CallError, ToolCall, ToolName, ToolSpec};
+pub use registry::{CallError, EditTools, ToolCall, ToolName, ToolSpec};
 pub use workspace::{Buffers, PathError, Workspace};

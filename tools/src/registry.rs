@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::apply_diff::ApplyDiffArgs;
+use crate::edit_file::EditFileArgs;
 use crate::list_files::ListFilesArgs;
 use crate::read_file::ReadFileArgs;
 use crate::run_command::RunCommandArgs;
@@ -25,7 +26,22 @@ pub enum ToolName {
     Search,
     RunCommand,
     ApplyDiff,
+    EditFile,
     WriteFile,
+}
+
+/// Which tools edit files, in the tool list a model is offered. `write_file` is always offered,
+/// for new files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EditTools {
+    /// `apply_diff`: unified diffs.
+    Diff,
+    /// `edit_file`: replacing a unique string.
+    Replace,
+    /// Both `apply_diff` and `edit_file`.
+    DiffAndReplace,
+    /// Only `write_file`: whole files.
+    Whole,
 }
 
 /// One tool as advertised to the model: an OpenAI function definition.
@@ -44,6 +60,7 @@ pub enum ToolCall {
     Search(SearchArgs),
     RunCommand(RunCommandArgs),
     ApplyDiff(ApplyDiffArgs),
+    EditFile(EditFileArgs),
     WriteFile(WriteFileArgs),
 }
 
@@ -69,14 +86,33 @@ pub enum CallError {
 }
 
 impl ToolName {
-    pub const ALL: [ToolName; 6] = [
+    pub const ALL: [ToolName; 7] = [
         ToolName::ReadFile,
         ToolName::ListFiles,
         ToolName::Search,
         ToolName::RunCommand,
         ToolName::ApplyDiff,
+        ToolName::EditFile,
         ToolName::WriteFile,
     ];
+
+    /// The tools offered to a model that edits with `edit`, in the order of [`Self::ALL`].
+    pub fn offered(edit: EditTools) -> Vec<ToolName> {
+        Self::ALL
+            .into_iter()
+            .filter(|tool| match tool {
+                ToolName::ApplyDiff => matches!(edit, EditTools::Diff | EditTools::DiffAndReplace),
+                ToolName::EditFile => {
+                    matches!(edit, EditTools::Replace | EditTools::DiffAndReplace)
+                }
+                ToolName::ReadFile
+                | ToolName::ListFiles
+                | ToolName::Search
+                | ToolName::RunCommand
+                | ToolName::WriteFile => true,
+            })
+            .collect()
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -85,6 +121,7 @@ impl ToolName {
             ToolName::Search => "search",
             ToolName::RunCommand => "run_command",
             ToolName::ApplyDiff => "apply_diff",
+            ToolName::EditFile => "edit_file",
             ToolName::WriteFile => "write_file",
         }
     }
@@ -122,9 +159,16 @@ impl ToolName {
                  `--- /dev/null`, deleted files `+++ /dev/null`. Either every hunk applies or \
                  nothing is written. Needs approval."
             }
+            ToolName::EditFile => {
+                "Edit a file by replacing text: old_string, copied exactly from the file (without \
+                 line numbers) with enough lines around it to occur only once, becomes \
+                 new_string. For several changes to one file give edits, a list of \
+                 {old_string, new_string}, applied in order, all or none. An empty old_string \
+                 creates a new file. Needs approval."
+            }
             ToolName::WriteFile => {
-                "Create a file or replace its whole content. Prefer apply_diff for small changes \
-                 to existing files. Needs approval."
+                "Create a file or replace its whole content (give all of it: what you leave out \
+                 is deleted). Needs approval."
             }
         }
     }
@@ -141,6 +185,9 @@ impl ToolName {
             ToolName::ApplyDiff => {
                 r#"{"diff": "--- a/PATH\n+++ b/PATH\n@@ -1,3 +1,3 @@\n context\n-old line\n+new line\n context\n"}"#
             }
+            ToolName::EditFile => {
+                r#"{"path": "PATH", "old_string": "old line\n", "new_string": "new line\n"}"#
+            }
             ToolName::WriteFile => r#"{"path": "notes.txt", "content": "hello\n"}"#,
         }
     }
@@ -152,6 +199,7 @@ impl ToolName {
             ToolName::Search => parameters_for::<SearchArgs>(),
             ToolName::RunCommand => parameters_for::<RunCommandArgs>(),
             ToolName::ApplyDiff => parameters_for::<ApplyDiffArgs>(),
+            ToolName::EditFile => parameters_for::<EditFileArgs>(),
             ToolName::WriteFile => parameters_for::<WriteFileArgs>(),
         };
         ToolSpec {
@@ -161,8 +209,9 @@ impl ToolName {
         }
     }
 
-    pub fn specs() -> Vec<ToolSpec> {
-        Self::ALL.into_iter().map(Self::spec).collect()
+    /// The specs of the tools offered with `edit`.
+    pub fn specs(edit: EditTools) -> Vec<ToolSpec> {
+        Self::offered(edit).into_iter().map(Self::spec).collect()
     }
 }
 
@@ -188,6 +237,7 @@ impl ToolCall {
             ToolName::Search => ToolCall::Search(typed(tool, value)?),
             ToolName::RunCommand => ToolCall::RunCommand(typed(tool, value)?),
             ToolName::ApplyDiff => ToolCall::ApplyDiff(typed(tool, value)?),
+            ToolName::EditFile => ToolCall::EditFile(typed(tool, value)?),
             ToolName::WriteFile => ToolCall::WriteFile(typed(tool, value)?),
         })
     }
@@ -199,6 +249,7 @@ impl ToolCall {
             ToolCall::Search(_) => ToolName::Search,
             ToolCall::RunCommand(_) => ToolName::RunCommand,
             ToolCall::ApplyDiff(_) => ToolName::ApplyDiff,
+            ToolCall::EditFile(_) => ToolName::EditFile,
             ToolCall::WriteFile(_) => ToolName::WriteFile,
         }
     }
@@ -211,6 +262,7 @@ impl ToolCall {
             ToolCall::Search(args) => args.pattern.clone(),
             ToolCall::RunCommand(args) => args.command.clone(),
             ToolCall::ApplyDiff(args) => crate::apply_diff::touched_paths(&args.diff).join(", "),
+            ToolCall::EditFile(args) => args.path.clone(),
             ToolCall::WriteFile(args) => args.path.clone(),
         }
     }
@@ -290,7 +342,7 @@ mod tests {
 
     #[test]
     fn every_field_has_a_description() {
-        for spec in ToolName::specs() {
+        for spec in ToolName::specs(EditTools::DiffAndReplace) {
             let properties = spec.parameters["properties"].as_object().unwrap();
             for (field, schema) in properties {
                 assert!(schema["description"].is_string(), "{}.{field}", spec.name);

@@ -53,3 +53,84 @@ pub fn prepare(workspace: &Workspace, args: &WriteFileArgs) -> Result<PreparedEd
         }],
     })
 }
+
+/// What a rewrite of an existing file leaves out, when it leaves out most of it: the lines, and
+/// the definitions no longer there. Models asked to change one function sometimes write back
+/// only that function; said in the result, the loss is noticed.
+pub fn loss_note(old: &str, new: &str) -> Option<String> {
+    let old_lines = old.lines().filter(|line| !line.trim().is_empty()).count();
+    let kept: std::collections::HashSet<&str> = new.lines().map(str::trim).collect();
+    let lost = old
+        .lines()
+        .filter(|line| !line.trim().is_empty() && !kept.contains(line.trim()))
+        .count();
+    if old_lines < 8 || lost * 2 <= old_lines {
+        return None;
+    }
+    let now_defined = definitions(new);
+    let gone: Vec<&str> = definitions(old)
+        .into_iter()
+        .filter(|name| !now_defined.contains(name))
+        .collect();
+    let definitions = match gone.is_empty() {
+        true => String::new(),
+        false => format!("; no longer defined: {}", gone.join(", ")),
+    };
+    Some(format!(
+        "this replaced the whole file: {lost} of its {old_lines} non-blank lines are gone{definitions}. If you meant to change only part of it, write the file again with everything it should keep, or change just that part with an edit"
+    ))
+}
+
+/// Names a file defines at the start of a line (functions, classes, types), in order.
+fn definitions(text: &str) -> Vec<&str> {
+    const KEYWORDS: [&str; 12] = [
+        "def",
+        "class",
+        "fn",
+        "function",
+        "func",
+        "struct",
+        "enum",
+        "trait",
+        "interface",
+        "type",
+        "impl",
+        "module",
+    ];
+    let mut names = Vec::new();
+    for line in text.lines() {
+        let mut words = line
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .filter(|word| !word.is_empty())
+            .skip_while(|word| {
+                matches!(
+                    *word,
+                    "pub" | "export" | "async" | "default" | "public" | "private" | "static"
+                )
+            });
+        if let (Some(keyword), Some(name)) = (words.next(), words.next())
+            && KEYWORDS.contains(&keyword)
+            && !names.contains(&name)
+        {
+            names.push(name);
+        }
+    }
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rewrite_that_keeps_one_function_of_many_says_what_is_gone() {
+        let old = "import os\n\ndef add(a, b):\n    return a + b\n\ndef sub(a, b):\n    return a - b\n\nclass Calc:\n    def mul(self, a, b):\n        return a * b\n";
+        let new = "def sub(a, b):\n    return b - a\n";
+        assert_eq!(
+            loss_note(old, new),
+            Some("this replaced the whole file: 7 of its 8 non-blank lines are gone; no longer defined: add, Calc, mul. If you meant to change only part of it, write the file again with everything it should keep, or change just that part with an edit".into())
+        );
+        assert_eq!(loss_note(old, &old.replace("a - b", "b - a")), None);
+        assert_eq!(loss_note("a\nb\n", "c\n"), None);
+    }
+}

@@ -70,7 +70,7 @@ impl<'w> DiffPaths<'w> {
 }
 
 /// A file as read from disk.
-pub(super) struct DiskFile {
+pub(crate) struct DiskFile {
     pub text: String,
     pub stamp: Option<FileStamp>,
     pub executable: bool,
@@ -78,7 +78,7 @@ pub(super) struct DiskFile {
 
 /// A file's text (the editor's, where it holds one), stamp and executable bit, or None if it
 /// does not exist.
-pub(super) fn read_text(
+pub(crate) fn read_text(
     workspace: &crate::Workspace,
     path: &Path,
     display: &str,

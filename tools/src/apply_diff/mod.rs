@@ -21,7 +21,8 @@ use serde::Deserialize;
 
 use crate::{ChangeKind, ExecutableBit, FileChange, FileStamp, PathError, PreparedEdit, Workspace};
 use apply::Lines;
-use files::{DiffPaths, read_text};
+use files::DiffPaths;
+pub(crate) use files::read_text;
 use locate::{Failure, Haystack, Placement};
 pub use parse::{FilePatch, Hunk, ParseError};
 

@@ -201,12 +201,12 @@ pub fn parse(diff: &str) -> Result<Vec<FilePatch<'_>>, ParseError> {
         let next = lines.get(index + 1).copied().unwrap_or("");
         let after_next = lines.get(index + 2).copied().unwrap_or("");
         if let Some(rest) = line.strip_prefix("diff --git ") {
-            parser.start_file(git_header_paths(rest), true);
+            parser.start_file(git_header_paths(rest), true)?;
         } else if line.starts_with("--- ")
             && next.starts_with("+++ ")
             && parser.header_ends_hunk(after_next)
         {
-            parser.file_header(header_path(&line[4..]), header_path(&next[4..]));
+            parser.file_header(header_path(&line[4..]), header_path(&next[4..]))?;
             index += 1;
         } else if line.starts_with("@@") {
             parser.start_hunk(line, index + 1)?;
@@ -253,21 +253,24 @@ fn change_without_file(index: usize, line: &str) -> Option<ParseError> {
 }
 
 impl<'a> Parser<'a> {
-    fn start_file(&mut self, paths: (Option<String>, Option<String>), git_format: bool) {
-        self.finish_hunk();
+    /// Opens the next file's part; the previous one is finished and checked as the last is.
+    fn start_file(
+        &mut self,
+        paths: (Option<String>, Option<String>),
+        git_format: bool,
+    ) -> Result<(), ParseError> {
+        self.finish_file()?;
         self.after_file_header = false;
-        if let Some(file) = self.file.take() {
-            self.files.push(file);
-        }
         self.file = Some(FilePatch {
             old_path: paths.0,
             new_path: paths.1,
             git_format,
             ..FilePatch::default()
         });
+        Ok(())
     }
 
-    fn file_header(&mut self, old: Option<String>, new: Option<String>) {
+    fn file_header(&mut self, old: Option<String>, new: Option<String>) -> Result<(), ParseError> {
         self.finish_hunk();
         match &mut self.file {
             // `diff --git` already opened this file: the ---/+++ lines just confirm the paths.
@@ -277,9 +280,10 @@ impl<'a> Parser<'a> {
                 file.old_path = old;
                 file.new_path = new;
             }
-            Some(_) | None => self.start_file((old, new), false),
+            Some(_) | None => self.start_file((old, new), false)?,
         }
         self.after_file_header = true;
+        Ok(())
     }
 
     /// Whether `line`, outside any hunk, begins one that had no `@@` line: a `+` or `-` line of a
