@@ -567,3 +567,38 @@ async fn a_write_the_editor_refuses_restores_the_files_already_written() {
     let (a, _) = held("a.txt", "");
     assert_eq!(editor.buffers.as_ref().unwrap()[&a], "a\n", "restored");
 }
+
+#[tokio::test]
+async fn an_edit_file_call_is_an_edit_with_its_diff_for_the_editor() {
+    let sandbox = Sandbox::new(&[("a.py", "def f():\n    return 1\n")]);
+    let arguments =
+        json!({"path": "a.py", "old_string": "return 1", "new_string": "return 2"}).to_string();
+    let mock = MockGlm::start(vec![
+        turn().call("e1", "edit_file", &arguments).reply(),
+        turn().content("Changed.").reply(),
+    ])
+    .await;
+    let mut editor = Editor::start(&sandbox, &mock).await;
+    let session = editor.new_session(&sandbox).await;
+    let done = editor.prompt(&session, "return 2").await;
+    assert_eq!(done["result"]["stopReason"], "end_turn", "{done}");
+    let call = editor.updates_of_kind("tool_call")[0].clone();
+    assert_eq!(
+        (call["kind"].clone(), call["locations"].clone()),
+        (json!("edit"), json!([{"path": "a.py"}]))
+    );
+    let asked = &editor.permission_requests[0]["toolCall"]["content"][0];
+    assert_eq!(
+        (
+            asked["type"].clone(),
+            asked["oldText"].clone(),
+            asked["newText"].clone()
+        ),
+        (
+            json!("diff"),
+            json!("def f():\n    return 1\n"),
+            json!("def f():\n    return 2\n")
+        )
+    );
+    assert_eq!(sandbox.read("a.py"), "def f():\n    return 2\n");
+}

@@ -4,8 +4,8 @@
 
 mod support;
 
-use serde_json::json;
-use support::{MockGlm, Sandbox, finish};
+use serde_json::{Value, json};
+use support::{MockGlm, Sandbox, finish, tool_result, turn};
 
 /// Issue 19's file: two functions, each to be changed once.
 const TWO_FUNCTIONS: &str =
@@ -72,4 +72,270 @@ async fn a_diff_that_changes_no_line_says_so_and_not_that_the_file_has_it() {
         sandbox.read("calc.py"),
         "def add(a, b):\n    return a - b\n"
     );
+}
+
+const CALC: &str = "def add(a, b):\n    return a - b\n\n\ndef sub(a, b):\n    return a - b\n";
+
+#[tokio::test]
+async fn edit_file_replaces_a_unique_string_and_refuses_an_ambiguous_one() {
+    let sandbox = Sandbox::new(&[("calc.py", CALC)]);
+    let ambiguous = call_tool(
+        &sandbox,
+        "edit_file",
+        json!({"path": "calc.py", "old_string": "    return a - b\n", "new_string": "    return a + b\n"}),
+    )
+    .await;
+    assert_eq!(
+        ambiguous,
+        (
+            1,
+            "old_string occurs 2 times, at lines 2, 6: add surrounding lines to old_string so it occurs once, or set replace_all in `calc.py`; nothing was changed\n".to_string()
+        )
+    );
+    let unique = call_tool(
+        &sandbox,
+        "edit_file",
+        json!({"path": "calc.py", "old_string": "def add(a, b):\n    return a - b\n", "new_string": "def add(a, b):\n    return a + b\n"}),
+    )
+    .await;
+    assert_eq!(unique, (0, "applied:\ncalc.py: +1 -1\n".to_string()));
+    assert_eq!(sandbox.read("calc.py"), CALC.replacen("a - b", "a + b", 1));
+}
+
+#[tokio::test]
+async fn edit_file_matches_ignoring_indentation_and_says_so() {
+    let sandbox = Sandbox::new(&[("m.py", "class A:\n    def f(self):\n        return 1\n")]);
+    let outcome = call_tool(
+        &sandbox,
+        "edit_file",
+        json!({"path": "m.py", "old_string": "def f(self):\n  return 1", "new_string": "def f(self):\n  if self:\n    return 2\n  return 1"}),
+    )
+    .await;
+    assert_eq!(
+        outcome,
+        (
+            0,
+            "applied:\nm.py: +2 -0\n(note: old_string was not in the file as written; it matched lines 2-3 ignoring indentation and trailing spaces, and new_string was re-indented to the file's indentation)\n".to_string()
+        )
+    );
+    assert_eq!(
+        sandbox.read("m.py"),
+        "class A:\n    def f(self):\n        if self:\n            return 2\n        return 1\n"
+    );
+}
+
+#[tokio::test]
+async fn edit_file_edits_apply_all_or_nothing() {
+    let sandbox = Sandbox::new(&[("calc.py", CALC)]);
+    let failing = call_tool(
+        &sandbox,
+        "edit_file",
+        json!({"path": "calc.py", "edits": [
+            {"old_string": "def add(a, b):\n    return a - b", "new_string": "def add(a, b):\n    return a + b"},
+            {"old_string": "def mul(", "new_string": "def times("}
+        ]}),
+    )
+    .await;
+    assert_eq!(failing.0, 1);
+    assert!(
+        failing
+            .1
+            .starts_with("edit 2 of 2: old_string was not found"),
+        "{}",
+        failing.1
+    );
+    assert_eq!(sandbox.read("calc.py"), CALC);
+    let both = call_tool(
+        &sandbox,
+        "edit_file",
+        json!({"path": "calc.py", "edits": [
+            {"old_string": "def add(a, b):\n    return a - b", "new_string": "def add(a, b):\n    return a + b"},
+            {"old_string": "def sub(", "new_string": "def subtract("}
+        ]}),
+    )
+    .await;
+    assert_eq!(both, (0, "applied:\ncalc.py: +2 -2\n".to_string()));
+    assert_eq!(
+        sandbox.read("calc.py"),
+        CALC.replacen("a - b", "a + b", 1)
+            .replace("def sub(", "def subtract(")
+    );
+}
+
+#[tokio::test]
+async fn a_rewrite_that_drops_most_of_a_file_says_what_is_gone() {
+    let sandbox = Sandbox::new(&[(
+        "calc.py",
+        "import math\n\ndef add(a, b):\n    return a + b\n\ndef sub(a, b):\n    return a - b\n\ndef root(x):\n    return math.sqrt(x)\n",
+    )]);
+    let outcome = call_tool(
+        &sandbox,
+        "write_file",
+        json!({"path": "calc.py", "content": "def sub(a, b):\n    return b - a\n"}),
+    )
+    .await;
+    assert_eq!(
+        outcome,
+        (
+            0,
+            "applied:\ncalc.py: +1 -9\n(note: this replaced the whole file: 6 of its 7 non-blank lines are gone; no longer defined: add, root. If you meant to change only part of it, write the file again with everything it should keep, or change just that part with an edit)\n".to_string()
+        )
+    );
+}
+
+/// `agent run --yes` against a mock speaking as an `openai` server (calls may come as text).
+fn local_run(sandbox: &Sandbox, mock: &MockGlm, task: &str) -> tokio::process::Command {
+    let mut command = sandbox.agent(mock);
+    command.env_remove("AGENT_API_KEY").args([
+        "run",
+        "--yes",
+        "--provider-kind",
+        "openai",
+        "--model",
+        "qwen2.5-coder-1.5b",
+        task,
+    ]);
+    command
+}
+
+/// The last user message of the last request: where results of text calls go.
+fn last_user_message(mock: &MockGlm) -> String {
+    let requests = mock.requests();
+    let messages = requests.last().unwrap().body["messages"].clone();
+    let Value::Array(messages) = messages else {
+        panic!("messages")
+    };
+    messages.last().unwrap()["content"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_search_replace_block_written_as_text_is_an_edit() {
+    let sandbox = Sandbox::new(&[("calc.py", CALC)]);
+    let reply = "The sign is wrong.\n\ncalc.py\n```python\n<<<<<<< SEARCH\ndef add(a, b):\n    return a - b\n=======\ndef add(a, b):\n    return a + b\n>>>>>>> REPLACE\n```\n";
+    let mock = MockGlm::start(vec![
+        turn().content(reply).reply(),
+        turn().content("Fixed.").reply(),
+    ])
+    .await;
+    let run = finish(local_run(&sandbox, &mock, "fix add")).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(sandbox.read("calc.py"), CALC.replacen("a - b", "a + b", 1));
+    assert_eq!(
+        last_user_message(&mock),
+        "<tool_response>\napplied:\ncalc.py: +1 -1\n</tool_response>"
+    );
+}
+
+#[tokio::test]
+async fn a_whole_file_after_its_path_written_as_text_is_a_write() {
+    let sandbox = Sandbox::new(&[("greeting.js", "function greet(name) {\n  return name;\n}\n")]);
+    let reply =
+        "greeting.js\n```javascript\nfunction greet(name) {\n  return `Hello, ${name}!`;\n}\n```\n";
+    let mock = MockGlm::start(vec![
+        turn().content(reply).reply(),
+        turn().content("Done.").reply(),
+    ])
+    .await;
+    let run = finish(local_run(&sandbox, &mock, "greet")).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        sandbox.read("greeting.js"),
+        "function greet(name) {\n  return `Hello, ${name}!`;\n}\n"
+    );
+}
+
+#[tokio::test]
+async fn an_edit_file_call_is_journaled_and_undone() {
+    let sandbox = Sandbox::new(&[("calc.py", CALC)]);
+    let arguments = json!({"path": "calc.py", "old_string": "def sub(a, b):\n    return a - b", "new_string": "def sub(a, b):\n    return b - a"}).to_string();
+    let mock = MockGlm::start(vec![
+        turn().call("call_1", "edit_file", &arguments).reply(),
+        turn().content("Done.").reply(),
+    ])
+    .await;
+    let mut command = sandbox.agent(&mock);
+    command.args(["run", "--yes", "fix sub"]);
+    let run = finish(command).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        tool_result(&mock.requests(), "call_1"),
+        "applied:\ncalc.py: +1 -1"
+    );
+    assert_eq!(
+        sandbox.read("calc.py"),
+        CALC.replace(
+            "def sub(a, b):\n    return a - b",
+            "def sub(a, b):\n    return b - a"
+        )
+    );
+    let empty = MockGlm::start(vec![]).await;
+    let mut undo = sandbox.agent(&empty);
+    undo.arg("undo");
+    let undone = finish(undo).await;
+    assert_eq!(undone.code, 0, "{}", undone.stderr);
+    assert_eq!(sandbox.read("calc.py"), CALC);
+}
+
+#[tokio::test]
+async fn glm_is_offered_both_edit_tools_and_other_servers_edit_file() {
+    let sandbox = Sandbox::new(&[("calc.py", CALC)]);
+    let offered = |mock: &MockGlm| -> Vec<String> {
+        mock.requests()[0].body["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|tool| tool["function"]["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let glm = MockGlm::start(vec![turn().content("ok").reply()]).await;
+    let mut command = sandbox.agent(&glm);
+    command.args(["run", "hi"]);
+    assert_eq!(finish(command).await.code, 0);
+    assert_eq!(
+        offered(&glm),
+        [
+            "read_file",
+            "list_files",
+            "search",
+            "run_command",
+            "apply_diff",
+            "edit_file",
+            "write_file"
+        ]
+    );
+    let local = MockGlm::start(vec![turn().content("ok").reply()]).await;
+    assert_eq!(finish(local_run(&sandbox, &local, "hi")).await.code, 0);
+    assert_eq!(
+        offered(&local),
+        [
+            "read_file",
+            "list_files",
+            "search",
+            "run_command",
+            "edit_file",
+            "write_file"
+        ]
+    );
+    let whole = MockGlm::start(vec![turn().content("ok").reply()]).await;
+    let mut command = sandbox.agent(&whole);
+    command.args(["run", "--edit-format", "whole", "hi"]);
+    assert_eq!(finish(command).await.code, 0);
+    assert_eq!(
+        offered(&whole),
+        [
+            "read_file",
+            "list_files",
+            "search",
+            "run_command",
+            "write_file"
+        ]
+    );
+    let system = whole.requests()[0].body["messages"][0]["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(system.contains("Edit with `write_file`"), "{system}");
 }

@@ -297,3 +297,41 @@ async fn a_daemon_session_follows_snapshot_false_in_the_settings() {
         .to_string();
     assert!(!system.contains("# Workspace snapshot"), "{system}");
 }
+
+#[tokio::test]
+async fn an_edit_file_call_is_approved_hunk_by_hunk_like_any_edit() {
+    let sandbox = Sandbox::new(&[("a.txt", &numbered(false))]);
+    let arguments = json!({"path": "a.txt", "edits": [
+        {"old_string": "line 2\n", "new_string": "line two\n"},
+        {"old_string": "line 25\n", "new_string": "line twenty-five\n"}
+    ]})
+    .to_string();
+    let mock = MockGlm::start(vec![
+        turn().call("e1", "edit_file", &arguments).reply(),
+        turn().content("Done.").reply(),
+    ])
+    .await;
+    let daemon = Daemon::start(&sandbox, &mock).await;
+    let (session, mut events) = daemon.create_asking(&sandbox, "renumber").await;
+    let question = &daemon.approvals(&session).await[0]["question"];
+    let headers: Vec<&str> = question["files"][0]["hunks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|hunk| hunk["header"].as_str().unwrap())
+        .collect();
+    assert_eq!(headers, ["@@ -1,5 +1,5 @@", "@@ -22,7 +22,7 @@"]);
+    let second_only = daemon
+        .answer(
+            &session,
+            "e1",
+            json!({"decision": "approve", "hunks": {"a.txt": [1]}}),
+        )
+        .await;
+    assert_eq!(second_only.status(), 200);
+    events.until("finished").await;
+    assert_eq!(
+        sandbox.read("a.txt"),
+        numbered(false).replace("line 25\n", "line twenty-five\n")
+    );
+}

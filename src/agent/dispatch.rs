@@ -127,6 +127,11 @@ impl ToolRunner {
         editor.fetch(absolute).await;
     }
 
+    /// The workspace the tools work in.
+    pub fn workspace(&self) -> &Workspace {
+        &self.workspace
+    }
+
     pub fn approval_mode(&self) -> crate::review::ApprovalMode {
         self.approver.mode()
     }

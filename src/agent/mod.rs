@@ -17,6 +17,7 @@ mod output;
 pub mod recorded;
 mod repeat;
 mod replay;
+mod shown_code;
 
 use std::time::Instant;
 
@@ -289,14 +290,15 @@ impl Agent<'_> {
     }
 
     /// The calls a reply without `tool_calls` wrote as text, when the provider setting allows
-    /// taking them as calls.
+    /// taking them as calls; else the edit its code block stands for ([`shown_code`]).
     fn calls_written_as_text(&self, turn_number: u32, turn: &Turn) -> Option<WrittenCalls> {
         match (self.client.text_tool_calls(), turn.tool_calls.is_empty()) {
-            (TextToolCalls::Auto, true) => recover_text_calls(
-                &turn.content,
-                self.client.tools(),
-                &format!("text_{turn_number}_"),
-            ),
+            (TextToolCalls::Auto, true) => {
+                let id_prefix = format!("text_{turn_number}_");
+                recover_text_calls(&turn.content, self.client.tools(), &id_prefix).or_else(|| {
+                    shown_code::proposed_call(self.tools.workspace(), &turn.content, &id_prefix)
+                })
+            }
             (TextToolCalls::Auto, false) | (TextToolCalls::Off, _) => None,
         }
     }

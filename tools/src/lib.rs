@@ -12,6 +12,7 @@ replaced if a later write fails.
 */
 
 pub mod apply_diff;
+mod definitions;
 mod edit;
 pub mod edit_file;
 pub mod list_files;
@@ -23,6 +24,7 @@ pub mod run_command;
 pub mod sandbox;
 mod schema;
 pub mod search;
+pub mod shown_code;
 mod workspace;
 pub mod write_file;
 

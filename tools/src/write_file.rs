@@ -64,11 +64,11 @@ pub fn loss_note(old: &str, new: &str) -> Option<String> {
         .lines()
         .filter(|line| !line.trim().is_empty() && !kept.contains(line.trim()))
         .count();
-    if old_lines < 8 || lost * 2 <= old_lines {
+    if old_lines < 6 || lost * 2 <= old_lines {
         return None;
     }
-    let now_defined = definitions(new);
-    let gone: Vec<&str> = definitions(old)
+    let now_defined = crate::definitions::names(new);
+    let gone: Vec<&str> = crate::definitions::names(old)
         .into_iter()
         .filter(|name| !now_defined.contains(name))
         .collect();
@@ -79,43 +79,6 @@ pub fn loss_note(old: &str, new: &str) -> Option<String> {
     Some(format!(
         "this replaced the whole file: {lost} of its {old_lines} non-blank lines are gone{definitions}. If you meant to change only part of it, write the file again with everything it should keep, or change just that part with an edit"
     ))
-}
-
-/// Names a file defines at the start of a line (functions, classes, types), in order.
-fn definitions(text: &str) -> Vec<&str> {
-    const KEYWORDS: [&str; 12] = [
-        "def",
-        "class",
-        "fn",
-        "function",
-        "func",
-        "struct",
-        "enum",
-        "trait",
-        "interface",
-        "type",
-        "impl",
-        "module",
-    ];
-    let mut names = Vec::new();
-    for line in text.lines() {
-        let mut words = line
-            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-            .filter(|word| !word.is_empty())
-            .skip_while(|word| {
-                matches!(
-                    *word,
-                    "pub" | "export" | "async" | "default" | "public" | "private" | "static"
-                )
-            });
-        if let (Some(keyword), Some(name)) = (words.next(), words.next())
-            && KEYWORDS.contains(&keyword)
-            && !names.contains(&name)
-        {
-            names.push(name);
-        }
-    }
-    names
 }
 
 #[cfg(test)]

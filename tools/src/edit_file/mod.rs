@@ -5,6 +5,7 @@ opencode give models other than GPT, and that models write correctly far more of
 in order, all or nothing. Prepared as an edit for review, like `apply_diff`.
 */
 
+mod core;
 mod find;
 
 use schemars::JsonSchema;
@@ -187,6 +188,27 @@ fn replace(text: &str, replacement: &Replacement) -> Result<(String, Option<Stri
             );
             Ok((replace_lines(text, &lines, &old, &new), Some(note)))
         }
+        Err(Miss::Absent { .. }) if !new.trim().is_empty() && text.contains(new.as_str()) => {
+            Err(format!(
+                "nothing to do: the file already has new_string (at line {}) and not old_string, so this change is made already (by an earlier call)",
+                find::line_of(text, text.find(new.as_str()).unwrap_or(0))
+            ))
+        }
+        Err(miss @ Miss::Absent { .. }) => match core::core_change(text, &old, &new) {
+            Some(change) => {
+                let note = format!(
+                    "old_string was not in the file, not even ignoring indentation, but the part it changes occurs once: `{}` at line {} became `{}`; the rest of the file is as it was. Read the file to check",
+                    change.replaced.trim(),
+                    find::line_of(text, change.range.start),
+                    change.replacement.trim()
+                );
+                let spliced = splice(text, std::slice::from_ref(&change.range), |_| {
+                    change.replacement.clone()
+                });
+                Ok((spliced, Some(note)))
+            }
+            None => Err(describe(&miss)),
+        },
         Err(miss) => Err(describe(&miss)),
     }
 }

@@ -166,3 +166,25 @@ fn a_replacement_that_changes_nothing_says_so() {
         Err("old_string and new_string are the same, so there is nothing to change in `calc.py`; nothing was changed".into())
     );
 }
+
+#[test]
+fn an_edit_made_already_says_so() {
+    let (_dir, workspace) = tree(&[("calc.py", CALC)]);
+    assert_eq!(
+        outcome(&workspace, &args("calc.py", "return a * b", "return a - b")),
+        Err("nothing to do: the file already has new_string (at line 2) and not old_string, so this change is made already (by an earlier call) in `calc.py`; nothing was changed".into())
+    );
+}
+
+#[test]
+fn a_shortened_old_string_changes_only_what_it_changes() {
+    let source = "def add(a, b):\n    \"\"\"Return the sum.\"\"\"\n    return a - b\n";
+    let (_dir, workspace) = tree(&[("calc.py", source)]);
+    assert_eq!(
+        outcome(&workspace, &args("calc.py", "def add(a, b): return a - b", "def add(a, b): return a + b")),
+        Ok((
+            source.replace("a - b", "a + b"),
+            vec!["old_string was not in the file, not even ignoring indentation, but the part it changes occurs once: `a - b` at line 3 became `a + b`; the rest of the file is as it was. Read the file to check".into()]
+        ))
+    );
+}
