@@ -339,3 +339,44 @@ async fn glm_is_offered_both_edit_tools_and_other_servers_edit_file() {
         .to_string();
     assert!(system.contains("Edit with `write_file`"), "{system}");
 }
+
+#[tokio::test]
+async fn the_fixed_code_shown_without_an_edit_is_proposed_as_one() {
+    let lists = "def first(items):\n    return items[0]\n\n\ndef last(items):\n    \"\"\"The last item.\"\"\"\n    return items[0]\n";
+    let sandbox = Sandbox::new(&[("util/lists.py", lists)]);
+    let reply = "The function returns the first item. Here is the fixed code:\n\n```python\ndef last(items):\n    \"\"\"The last item.\"\"\"\n    return items[-1]\n```\n";
+    let mock = MockGlm::start(vec![
+        turn().content(reply).reply(),
+        turn().content("Fixed.").reply(),
+    ])
+    .await;
+    let run = finish(local_run(&sandbox, &mock, "fix last")).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        sandbox.read("util/lists.py"),
+        "def first(items):\n    return items[0]\n\n\ndef last(items):\n    \"\"\"The last item.\"\"\"\n    return items[-1]\n"
+    );
+    assert_eq!(
+        last_user_message(&mock),
+        "<tool_response>\napplied:\nutil/lists.py: +1 -1\n</tool_response>"
+    );
+}
+
+#[tokio::test]
+async fn a_named_block_of_one_function_keeps_the_rest_of_the_file() {
+    let greeting =
+        "// Greets.\nfunction greet(name) {\n  return name;\n}\n\nmodule.exports = { greet };\n";
+    let sandbox = Sandbox::new(&[("greeting.js", greeting)]);
+    let reply = "### `greeting.js`\n```javascript\nfunction greet(name) {\n  return name || \"world\";\n}\n```\n";
+    let mock = MockGlm::start(vec![
+        turn().content(reply).reply(),
+        turn().content("Done.").reply(),
+    ])
+    .await;
+    let run = finish(local_run(&sandbox, &mock, "greet the world")).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        sandbox.read("greeting.js"),
+        greeting.replace("return name;", "return name || \"world\";")
+    );
+}

@@ -373,3 +373,38 @@ async fn a_mode_change_is_shown_and_asked_for_hunk_by_hunk() {
         "applied:\nrun.sh: +0 -0 (made executable)\n(the user reviewed hunk by hunk: `run.sh`: only its mode change applied)"
     );
 }
+
+#[tokio::test]
+async fn an_edit_file_call_is_reviewed_hunk_by_hunk_too() {
+    let sandbox = Sandbox::new(&[("notes.txt", &numbered())]);
+    let arguments = json!({"path": "notes.txt", "edits": [
+        {"old_string": "line 2\n", "new_string": "line TWO\n"},
+        {"old_string": "line 25\n", "new_string": "line TWENTY-FIVE\n"}
+    ]});
+    let mock = MockGlm::start(vec![
+        turn()
+            .call("e1", "edit_file", &arguments.to_string())
+            .reply(),
+        turn().content("done").reply(),
+    ])
+    .await;
+    let code = in_terminal(&sandbox, &mock, &["run", "edit notes"], &[], |session| {
+        session.expect("\u{1b}[32m+line TWO").unwrap();
+        session.expect("Apply? [y]es [n]o [s]plit hunks").unwrap();
+        session.send("s").unwrap();
+        session.expect("Apply this hunk?").unwrap();
+        session.send("n").unwrap();
+        session.expect("Apply this hunk?").unwrap();
+        session.send("y").unwrap();
+    })
+    .await;
+    assert_eq!(code, 0);
+    assert_eq!(
+        sandbox.read("notes.txt"),
+        numbered().replace("line 25\n", "line TWENTY-FIVE\n")
+    );
+    assert_eq!(
+        tool_result(&mock.requests(), "e1"),
+        "applied:\nnotes.txt: +1 -1\n(the user reviewed hunk by hunk: `notes.txt`: applied 1 of 2 hunks; rejected: @@ -1,5 +1,5 @@)"
+    );
+}

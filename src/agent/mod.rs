@@ -296,7 +296,7 @@ impl Agent<'_> {
             (TextToolCalls::Auto, true) => {
                 let id_prefix = format!("text_{turn_number}_");
                 recover_text_calls(&turn.content, self.client.tools(), &id_prefix).or_else(|| {
-                    shown_code::proposed_call(self.tools.workspace(), &turn.content, &id_prefix)
+                    shown_code::proposed_calls(self.tools.workspace(), &turn.content, &id_prefix)
                 })
             }
             (TextToolCalls::Auto, false) | (TextToolCalls::Off, _) => None,

@@ -8,7 +8,6 @@ mod error;
 mod probe;
 mod stray_quotes;
 mod text_calls;
-mod text_edits;
 mod transport;
 pub mod wire;
 

@@ -13,7 +13,6 @@ naming a tool that was not offered is a call too: the model means a call (small 
 tools named after the task), and its result, the list of the tools there are, says what to do.
 A call of an offered tool that does not parse (a quote left unescaped in a file's content) is
 not run and not taken for the answer: the model is told what was wrong, as for any malformed call.
-A reply with no call but edits written as text ([`super::text_edits`]) holds those edits' calls.
 */
 
 use agent_tools::ToolName;
@@ -44,17 +43,10 @@ pub struct Recovered {
 /// The calls `content` holds (from the first line that begins one), or the call it tried to
 /// write and could not; None when it holds no call.
 pub fn recover(content: &str, tools: &[ToolDefinition], id_prefix: &str) -> Option<Written> {
-    if let Some(recovered) = calls_in(content, tools, id_prefix) {
-        return Some(Written::Calls(recovered));
+    match calls_in(content, tools, id_prefix) {
+        Some(recovered) => Some(Written::Calls(recovered)),
+        None => unparsable(content, tools),
     }
-    let edits = super::text_edits::edits_in(content);
-    if !edits.is_empty() {
-        return Some(Written::Calls(Recovered {
-            calls: numbered(edits, id_prefix),
-            set_aside: None,
-        }));
-    }
-    unparsable(content, tools)
 }
 
 /// Calls with ids `{id_prefix}0`, `{id_prefix}1`, …

@@ -64,7 +64,7 @@ pub fn loss_note(old: &str, new: &str) -> Option<String> {
         .lines()
         .filter(|line| !line.trim().is_empty() && !kept.contains(line.trim()))
         .count();
-    if old_lines < 6 || lost * 2 <= old_lines {
+    if old_lines < 3 || lost * 2 <= old_lines {
         return None;
     }
     let now_defined = crate::definitions::names(new);

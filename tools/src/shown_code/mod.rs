@@ -1,8 +1,15 @@
 /*!
-Code a model showed instead of editing. Small models often end with "here is the fixed code" and
-a fenced block, having changed nothing (3 of 10 tasks, measured with Qwen2.5-Coder-1.5B). When
-the block says plainly what it replaces, that replacement is proposed as an ordinary edit, which
-review then shows like any other:
+Code a model wrote in its reply instead of calling a tool. Small models whose calls come as text
+write edits as Aider's formats ([`blocks`]: SEARCH/REPLACE after a path, or a path and the file
+in a fence), or end with "here is the fixed code" and a fenced block, having changed nothing
+(3 of 10 tasks, measured with Qwen2.5-Coder-1.5B). Where the text says plainly what it replaces,
+that is proposed as an ordinary edit, which review then shows like any other:
+
+- a SEARCH/REPLACE block: an `edit_file`;
+- a path and a fenced block holding one definition the file has once: an `edit_file` of that
+  definition (the rest of the file stays); any other path and block: a `write_file`;
+
+and for a block with no path:
 
 - one definition (`def last(items): …`) whose name is defined exactly once in the workspace:
   an `edit_file` of that definition;
@@ -12,6 +19,10 @@ Anything else (a snippet, a command, a block that matches several places) propos
 */
 
 use crate::Workspace;
+mod blocks;
+
+use blocks::Block;
+
 use crate::definitions::{definition, names};
 use crate::edit_file::EditFileArgs;
 use crate::write_file::WriteFileArgs;
@@ -28,8 +39,45 @@ pub enum Proposal {
     Write(WriteFileArgs),
 }
 
-/// The edit `reply`'s one code block stands for, if it says plainly what it replaces.
-pub fn proposal(workspace: &Workspace, reply: &str) -> Option<Proposal> {
+/// The edits `reply` stands for: its edit blocks, or else its one code block's; empty when it
+/// says no edit plainly.
+pub fn proposals(workspace: &Workspace, reply: &str) -> Vec<Proposal> {
+    let blocks = blocks::edits_in(reply);
+    if blocks.is_empty() {
+        return shown(workspace, reply).into_iter().collect();
+    }
+    blocks
+        .into_iter()
+        .map(|block| match block {
+            Block::SearchReplace {
+                path,
+                search,
+                replace,
+            } => Proposal::Edit(EditFileArgs {
+                path,
+                old_string: Some(search),
+                new_string: Some(replace),
+                replace_all: None,
+                edits: None,
+            }),
+            Block::WholeFile { path, content } => one_definition_of(workspace, &path, &content)
+                .unwrap_or(Proposal::Write(WriteFileArgs { path, content })),
+        })
+        .collect()
+}
+
+/// A block named with an existing file's path that holds one definition the file has: the
+/// replacement of that definition, which keeps the rest of the file.
+fn one_definition_of(workspace: &Workspace, path: &str, content: &str) -> Option<Proposal> {
+    let (keyword, name, indent) = single_definition(content)?;
+    let text = std::fs::read_to_string(workspace.resolve(path).ok()?).ok()?;
+    let file = [(workspace.relative(&workspace.resolve(path).ok()?), text)];
+    replace_definition(&file, content, keyword, name, indent)
+}
+
+/// The edit a reply's one code block (with no path) stands for, if it says plainly what it
+/// replaces.
+fn shown(workspace: &Workspace, reply: &str) -> Option<Proposal> {
     let code = only_code_block(reply)?;
     let files = text_files(workspace);
     if let Some((keyword, name, indent)) = single_definition(&code) {
@@ -224,7 +272,7 @@ mod tests {
         ]);
         let reply = "Here is the fixed code:\n\n```python\ndef last(items):\n    \"\"\"The last item.\"\"\"\n    return items[-1]\n```\n";
         assert_eq!(
-            proposal(&workspace, reply),
+            proposals(&workspace, reply).pop(),
             Some(Proposal::Edit(EditFileArgs {
                 path: "util/lists.py".into(),
                 old_string: Some(
@@ -246,7 +294,7 @@ mod tests {
         let greeting = "// Greets.\nfunction greet(name) {\n  if (name === \"\") {\n    return name;\n  }\n  return name;\n}\n\nmodule.exports = { greet };\n";
         let (_dir, workspace) = tree(&[("greeting.js", greeting)]);
         let one = "```javascript\nfunction greet(name) {\n  if (name === \"\") {\n    return \"world\";\n  }\n  return name;\n}\n```";
-        let Some(Proposal::Edit(edit)) = proposal(&workspace, one) else {
+        let Some(Proposal::Edit(edit)) = proposals(&workspace, one).pop() else {
             panic!("an edit")
         };
         assert_eq!(
@@ -255,7 +303,7 @@ mod tests {
         );
         let whole = "```js\nfunction greet(name) {\n  return name || \"world\";\n}\n\nmodule.exports = { greet };\n```";
         assert_eq!(
-            proposal(&workspace, whole),
+            proposals(&workspace, whole).pop(),
             Some(Proposal::Write(WriteFileArgs {
                 path: "greeting.js".into(),
                 content: "function greet(name) {\n  return name || \"world\";\n}\n\nmodule.exports = { greet };\n".into()
@@ -267,16 +315,41 @@ mod tests {
     fn snippets_commands_and_repeated_names_propose_nothing() {
         let (_dir, workspace) = tree(&[("a.py", LISTS), ("b.py", "def last(x):\n    return x\n")]);
         let last = "```python\ndef last(items):\n    return items[-1]\n```";
-        assert_eq!(proposal(&workspace, last), None);
+        assert_eq!(proposals(&workspace, last), vec![]);
         assert_eq!(
-            proposal(&workspace, "```python\nreturn items[-1]\n```"),
-            None
+            proposals(&workspace, "```python\nreturn items[-1]\n```"),
+            vec![]
         );
         assert_eq!(
-            proposal(&workspace, "```sh\npython3 -m unittest\n```"),
-            None
+            proposals(&workspace, "```sh\npython3 -m unittest\n```"),
+            vec![]
         );
         let same = "```python\ndef size(items):\n    return len(items)\n```";
-        assert_eq!(proposal(&workspace, same), None);
+        assert_eq!(proposals(&workspace, same), vec![]);
+    }
+
+    #[test]
+    fn a_named_block_of_one_definition_replaces_it_and_keeps_the_rest() {
+        let (_dir, workspace) = tree(&[("util/lists.py", LISTS)]);
+        let reply = "### `util/lists.py`\n```python\ndef last(items):\n    return items[-1]\n```\n\nutil/new.py\n```python\nX = 1\n```\n";
+        assert_eq!(
+            proposals(&workspace, reply),
+            vec![
+                Proposal::Edit(EditFileArgs {
+                    path: "util/lists.py".into(),
+                    old_string: Some(
+                        "def last(items):\n    \"\"\"The last item.\"\"\"\n    return items[0]\n"
+                            .into()
+                    ),
+                    new_string: Some("def last(items):\n    return items[-1]\n".into()),
+                    replace_all: None,
+                    edits: None,
+                }),
+                Proposal::Write(WriteFileArgs {
+                    path: "util/new.py".into(),
+                    content: "X = 1\n".into()
+                }),
+            ]
+        );
     }
 }

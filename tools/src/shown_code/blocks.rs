@@ -19,13 +19,22 @@ well, as Aider's measurements found:
 They become ordinary calls, so they are reviewed, journaled and undone like any other edit.
 */
 
-use serde_json::{Map, Value};
-
-/// A call an edit block stands for: tool name and arguments.
-pub type EditCall = (String, Map<String, Value>);
+/// An edit written as text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Block {
+    SearchReplace {
+        path: String,
+        search: String,
+        replace: String,
+    },
+    WholeFile {
+        path: String,
+        content: String,
+    },
+}
 
 /// The edit blocks of `content`, in order; empty when it has none.
-pub fn edits_in(content: &str) -> Vec<EditCall> {
+pub fn edits_in(content: &str) -> Vec<Block> {
     let lines: Vec<&str> = content.lines().collect();
     let mut calls = Vec::new();
     let mut index = 0;
@@ -58,7 +67,7 @@ fn is_divider(line: &str) -> bool {
 }
 
 /// The block whose `SEARCH` marker is line `start`, and the line after it.
-fn search_replace(lines: &[&str], start: usize) -> Option<(EditCall, usize)> {
+fn search_replace(lines: &[&str], start: usize) -> Option<(Block, usize)> {
     let path = path_before(lines, start)?;
     let divider = (start + 1..lines.len()).find(|&i| is_divider(lines[i]))?;
     let end = (divider + 1..lines.len()).find(|&i| is_marker(lines[i], '>', "REPLACE"))?;
@@ -68,11 +77,12 @@ fn search_replace(lines: &[&str], start: usize) -> Option<(EditCall, usize)> {
             .map(|line| format!("{line}\n"))
             .collect()
     };
-    let mut arguments = Map::new();
-    arguments.insert("path".into(), Value::String(path));
-    arguments.insert("old_string".into(), Value::String(text(start + 1, divider)));
-    arguments.insert("new_string".into(), Value::String(text(divider + 1, end)));
-    Some((("edit_file".to_string(), arguments), end + 1))
+    let block = Block::SearchReplace {
+        path,
+        search: text(start + 1, divider),
+        replace: text(divider + 1, end),
+    };
+    Some((block, end + 1))
 }
 
 /// The path named just above line `at`: the line before it, or before the fence it opens.
@@ -91,16 +101,8 @@ fn path_before(lines: &[&str], at: usize) -> Option<String> {
 /// A path on a line of its own, as models mark it: `calc.py`, **calc.py**, `# calc.py`,
 /// `File: calc.py`, `calc.py:`. None for prose.
 fn as_path(line: &str) -> Option<String> {
-    let mut text = line.trim();
-    for prefix in [
-        "#",
-        "File:",
-        "file:",
-        "Path:",
-        "path:",
-        "Filename:",
-        "filename:",
-    ] {
+    let mut text = line.trim().trim_start_matches('#').trim();
+    for prefix in ["File:", "file:", "Path:", "path:", "Filename:", "filename:"] {
         text = text.strip_prefix(prefix).unwrap_or(text).trim();
     }
     let text = text
@@ -117,7 +119,7 @@ fn as_path(line: &str) -> Option<String> {
 }
 
 /// A path line at `at` followed by a fenced block (not a call's JSON): the whole new file.
-fn whole_file(lines: &[&str], at: usize) -> Option<(EditCall, usize)> {
+fn whole_file(lines: &[&str], at: usize) -> Option<(Block, usize)> {
     let path = as_path(lines[at])?;
     let fence = lines.get(at + 1)?.trim_start();
     let info = fence.strip_prefix("```")?.trim();
@@ -130,22 +132,19 @@ fn whole_file(lines: &[&str], at: usize) -> Option<(EditCall, usize)> {
         return None;
     }
     let content: String = body.iter().map(|line| format!("{line}\n")).collect();
-    let mut arguments = Map::new();
-    arguments.insert("path".into(), Value::String(path));
-    arguments.insert("content".into(), Value::String(content));
-    Some((("write_file".to_string(), arguments), close + 1))
+    Some((Block::WholeFile { path, content }, close + 1))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
-    fn call(name: &str, arguments: Value) -> EditCall {
-        let Value::Object(arguments) = arguments else {
-            panic!("an object")
-        };
-        (name.to_string(), arguments)
+    fn search_replace(path: &str, search: &str, replace: &str) -> Block {
+        Block::SearchReplace {
+            path: path.into(),
+            search: search.into(),
+            replace: replace.into(),
+        }
     }
 
     #[test]
@@ -154,27 +153,22 @@ mod tests {
         assert_eq!(
             edits_in(reply),
             vec![
-                call(
-                    "edit_file",
-                    json!({"path": "calc.py", "old_string": "    return a - b\n", "new_string": "    return a + b\n"})
-                ),
-                call(
-                    "edit_file",
-                    json!({"path": "util/x.py", "old_string": "A = 1\n", "new_string": ""})
-                ),
+                search_replace("calc.py", "    return a - b\n", "    return a + b\n"),
+                search_replace("util/x.py", "A = 1\n", ""),
             ]
         );
     }
 
     #[test]
     fn a_path_line_then_a_fence_is_the_whole_file() {
-        let reply = "Here is the fix.\n\n`greet.js`\n```javascript\nconst greet = (name) => `Hello, ${name}!`;\nmodule.exports = greet;\n```\n";
+        let reply = "Here is the fix.\n\n### `greet.js`\n```javascript\nconst greet = (name) => `Hello, ${name}!`;\nmodule.exports = greet;\n```\n";
         assert_eq!(
             edits_in(reply),
-            vec![call(
-                "write_file",
-                json!({"path": "greet.js", "content": "const greet = (name) => `Hello, ${name}!`;\nmodule.exports = greet;\n"})
-            )]
+            vec![Block::WholeFile {
+                path: "greet.js".into(),
+                content: "const greet = (name) => `Hello, ${name}!`;\nmodule.exports = greet;\n"
+                    .into()
+            }]
         );
     }
 
