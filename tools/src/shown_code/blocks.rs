@@ -118,6 +118,16 @@ fn as_path(line: &str) -> Option<String> {
     plausible.then(|| text.to_string())
 }
 
+/// The path a comment naming the file gives (`# calc.py`, `// greeting.js`), as models start a
+/// block with; None for any other line.
+pub fn path_comment(line: &str) -> Option<String> {
+    let text = line.trim();
+    let rest = ["#", "//", "--"]
+        .into_iter()
+        .find_map(|mark| text.strip_prefix(mark))?;
+    as_path(rest)
+}
+
 /// A path line at `at` followed by a fenced block (not a call's JSON): the whole new file.
 fn whole_file(lines: &[&str], at: usize) -> Option<(Block, usize)> {
     let path = as_path(lines[at])?;

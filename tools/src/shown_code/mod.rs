@@ -44,7 +44,7 @@ pub enum Proposal {
 pub fn proposals(workspace: &Workspace, reply: &str) -> Vec<Proposal> {
     let blocks = blocks::edits_in(reply);
     if blocks.is_empty() {
-        return shown(workspace, reply).into_iter().collect();
+        return shown(workspace, reply);
     }
     blocks
         .into_iter()
@@ -53,84 +53,144 @@ pub fn proposals(workspace: &Workspace, reply: &str) -> Vec<Proposal> {
                 path,
                 search,
                 replace,
-            } => Proposal::Edit(EditFileArgs {
+            } => Some(Proposal::Edit(EditFileArgs {
                 path,
                 old_string: Some(search),
                 new_string: Some(replace),
                 replace_all: None,
                 edits: None,
-            }),
-            Block::WholeFile { path, content } => one_definition_of(workspace, &path, &content)
-                .unwrap_or(Proposal::Write(WriteFileArgs { path, content })),
+            })),
+            Block::WholeFile { path, content } => named(workspace, &path, &content),
         })
+        .flatten()
         .collect()
 }
 
-/// A block named with an existing file's path that holds one definition the file has: the
-/// replacement of that definition, which keeps the rest of the file.
-fn one_definition_of(workspace: &Workspace, path: &str, content: &str) -> Option<Proposal> {
-    let (keyword, name, indent) = single_definition(content)?;
-    let text = std::fs::read_to_string(workspace.resolve(path).ok()?).ok()?;
-    let file = [(workspace.relative(&workspace.resolve(path).ok()?), text)];
-    replace_definition(&file, content, keyword, name, indent)
+/// A block named with a path: the replacement of the one definition it holds when the file has
+/// it once (the rest of the file stays), else the whole file; nothing when the file already
+/// reads so.
+fn named(workspace: &Workspace, path: &str, content: &str) -> Option<Proposal> {
+    let absolute = workspace.resolve(path).ok()?;
+    let text = std::fs::read_to_string(&absolute).ok();
+    if let (Some(text), Some((keyword, name, indent))) = (&text, single_definition(content)) {
+        let places = text
+            .lines()
+            .filter(|line| definition(line) == Some((keyword, name)))
+            .count();
+        if places == 1 {
+            let file = [(workspace.relative(&absolute), text.clone())];
+            return replace_definition(&file, content, keyword, name, indent);
+        }
+    }
+    (text.as_deref() != Some(content)).then(|| {
+        Proposal::Write(WriteFileArgs {
+            path: path.to_string(),
+            content: content.to_string(),
+        })
+    })
 }
 
-/// The edit a reply's one code block (with no path) stands for, if it says plainly what it
-/// replaces.
-fn shown(workspace: &Workspace, reply: &str) -> Option<Proposal> {
-    let code = only_code_block(reply)?;
+/// The edits the reply's code blocks (with no path line above them) stand for: each block that
+/// is one definition defined once in the workspace and differs from it, or one named by its
+/// first line (`# calc.py`); else, for a reply of one block, the file whose every definition
+/// it holds.
+fn shown(workspace: &Workspace, reply: &str) -> Vec<Proposal> {
+    let blocks = code_blocks(reply);
     let files = text_files(workspace);
-    if let Some((keyword, name, indent)) = single_definition(&code) {
-        return replace_definition(&files, &code, keyword, name, indent);
+    let mut proposals: Vec<Proposal> = Vec::new();
+    for block in &blocks {
+        let proposal = match (&block.path, single_definition(&block.code)) {
+            (Some(path), _) => named(workspace, path, &block.code),
+            (None, Some((keyword, name, indent))) => {
+                replace_definition(&files, &block.code, keyword, name, indent)
+            }
+            (None, None) => None,
+        };
+        if let Some(proposal) = proposal {
+            // A later block for the same place is the model's last word.
+            proposals.retain(|earlier| target(earlier) != target(&proposal));
+            proposals.push(proposal);
+        }
     }
-    let shown = names(&code);
+    if !proposals.is_empty() {
+        return proposals;
+    }
+    match blocks.as_slice() {
+        [only] if only.path.is_none() && single_definition(&only.code).is_none() => {
+            whole_file_of(&files, &only.code).into_iter().collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// What a proposal replaces: its file, and the text it replaces there.
+fn target(proposal: &Proposal) -> (&str, Option<&str>) {
+    match proposal {
+        Proposal::Edit(args) => (&args.path, args.old_string.as_deref()),
+        Proposal::Write(args) => (&args.path, None),
+    }
+}
+
+/// The one file all of whose definitions `code` holds, rewritten as `code`.
+fn whole_file_of(files: &[(String, String)], code: &str) -> Option<Proposal> {
+    let shown = names(code);
     if shown.is_empty() {
         return None;
     }
-    let mut whole: Vec<&(String, String)> = files
-        .iter()
-        .filter(|(_, text)| {
-            let defined = names(text);
-            !defined.is_empty() && defined.iter().all(|name| shown.contains(name))
-        })
-        .collect();
-    match (whole.pop(), whole.is_empty()) {
-        (Some((path, text)), true) if *text != code => Some(Proposal::Write(WriteFileArgs {
+    let mut whole = files.iter().filter(|(_, text)| {
+        let defined = names(text);
+        !defined.is_empty() && defined.iter().all(|name| shown.contains(name))
+    });
+    match (whole.next(), whole.next()) {
+        (Some((path, text)), None) if text != code => Some(Proposal::Write(WriteFileArgs {
             path: path.clone(),
-            content: code,
+            content: code.to_string(),
         })),
         _ => None,
     }
 }
 
-/// The body of the reply's one fenced block of code (not JSON, a diff or a shell session).
-fn only_code_block(reply: &str) -> Option<String> {
+/// A fenced block of code in a reply, and the path its first line names, if it does.
+struct CodeBlock {
+    path: Option<String>,
+    code: String,
+}
+
+/// The reply's fenced blocks of code (not JSON, diffs or shell sessions), each without the
+/// indentation of its fence (blocks inside list items are indented).
+fn code_blocks(reply: &str) -> Vec<CodeBlock> {
     let mut blocks = Vec::new();
     let mut lines = reply.lines();
     while let Some(line) = lines.next() {
         let Some(info) = line.trim_start().strip_prefix("```") else {
             continue;
         };
+        let fence_indent = line.len() - line.trim_start().len();
         let body: Vec<&str> = lines
             .by_ref()
             .take_while(|line| !line.trim_start().starts_with("```"))
+            .map(|line| {
+                let indent = (line.len() - line.trim_start().len()).min(fence_indent);
+                &line[indent..]
+            })
             .collect();
-        let language = info.trim();
-        if !matches!(
-            language,
+        if matches!(
+            info.trim(),
             "json" | "diff" | "sh" | "bash" | "shell" | "console" | "text" | "tool_call"
         ) {
-            blocks.push(
-                body.iter()
-                    .map(|line| format!("{line}\n"))
-                    .collect::<String>(),
-            );
+            continue;
+        }
+        let path = body.first().and_then(|first| blocks::path_comment(first));
+        let code: String = body
+            .iter()
+            .skip(usize::from(path.is_some()))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        if !code.trim().is_empty() {
+            blocks.push(CodeBlock { path, code });
         }
     }
-    match blocks.as_slice() {
-        [only] if !only.trim().is_empty() => Some(only.clone()),
-        _ => None,
-    }
+    blocks
 }
 
 /// The definition `code` is, when it is one and nothing else: its first line starts it, and
@@ -326,6 +386,41 @@ mod tests {
         );
         let same = "```python\ndef size(items):\n    return len(items)\n```";
         assert_eq!(proposals(&workspace, same), vec![]);
+    }
+
+    #[test]
+    fn each_block_of_one_definition_counts_and_the_original_shown_first_does_not() {
+        let (_dir, workspace) = tree(&[
+            ("calc.py", "def add(a, b):\n    return a - b\n"),
+            (
+                "words.py",
+                "def join_words(words):\n    return \" \".join(words)\n",
+            ),
+        ]);
+        let reply = "1. Locate it:\n   ```python\n   # calc.py\n   def add(a, b):\n       return a - b\n   ```\n2. Fix it:\n   ```python\n   # calc.py\n   def add(a, b):\n       return a + b\n   ```\nIn `words.py`:\n```python\ndef join_words(words, sep=\" \"):\n    return sep.join(words)\n```\n";
+        let paths: Vec<(String, Option<String>)> = proposals(&workspace, reply)
+            .into_iter()
+            .map(|proposal| match proposal {
+                Proposal::Edit(args) => (args.path, args.new_string),
+                Proposal::Write(args) => (args.path, Some(args.content)),
+            })
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                (
+                    "calc.py".to_string(),
+                    Some("def add(a, b):\n    return a + b\n".to_string())
+                ),
+                (
+                    "words.py".to_string(),
+                    Some(
+                        "def join_words(words, sep=\" \"):\n    return sep.join(words)\n"
+                            .to_string()
+                    )
+                ),
+            ]
+        );
     }
 
     #[test]
