@@ -48,7 +48,7 @@ pub fn proposals(workspace: &Workspace, reply: &str) -> Vec<Proposal> {
     }
     blocks
         .into_iter()
-        .map(|block| match block {
+        .filter_map(|block| match block {
             Block::SearchReplace {
                 path,
                 search,
@@ -62,7 +62,6 @@ pub fn proposals(workspace: &Workspace, reply: &str) -> Vec<Proposal> {
             })),
             Block::WholeFile { path, content } => named(workspace, &path, &content),
         })
-        .flatten()
         .collect()
 }
 
