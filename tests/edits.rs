@@ -380,3 +380,23 @@ async fn a_named_block_of_one_function_keeps_the_rest_of_the_file() {
         greeting.replace("return name;", "return name || \"world\";")
     );
 }
+
+/// Replayed from llama.cpp (tests/fixtures/llama-cpp/req_search_replace.json): Qwen2.5-Coder-1.5B
+/// writes a right SEARCH/REPLACE block under the example's `path/to/file`.
+#[tokio::test]
+async fn a_recorded_search_replace_block_under_a_copied_path_edits_the_file_holding_its_text() {
+    let calc = "def add(a, b):\n    \"\"\"Return the sum of a and b.\"\"\"\n    return a - b\n";
+    let sandbox = Sandbox::new(&[("calc.py", calc), ("test_calc.py", "import calc\n")]);
+    let mock = MockGlm::start(vec![
+        support::recorded_stream("llama-cpp/sse_search_replace_1.5b.txt"),
+        turn().content("Fixed.").reply(),
+    ])
+    .await;
+    let run = finish(local_run(&sandbox, &mock, "fix add")).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(sandbox.read("calc.py"), calc.replace("a - b", "a + b"));
+    assert_eq!(
+        last_user_message(&mock),
+        "<tool_response>\napplied:\ncalc.py: +1 -1\n</tool_response>"
+    );
+}

@@ -54,7 +54,7 @@ pub fn proposals(workspace: &Workspace, reply: &str) -> Vec<Proposal> {
                 search,
                 replace,
             } => Some(Proposal::Edit(EditFileArgs {
-                path,
+                path: path_holding(workspace, path, &search),
                 old_string: Some(search),
                 new_string: Some(replace),
                 replace_all: None,
@@ -63,6 +63,23 @@ pub fn proposals(workspace: &Workspace, reply: &str) -> Vec<Proposal> {
             Block::WholeFile { path, content } => named(workspace, &path, &content),
         })
         .collect()
+}
+
+/// The file a SEARCH/REPLACE block edits: the path it names when that file exists; else the one
+/// file of the workspace that holds its SEARCH text (small models copy the example's
+/// `path/to/file`), else the path as named (the edit then says the file does not exist).
+fn path_holding(workspace: &Workspace, named: String, search: &str) -> String {
+    let exists = workspace.resolve(&named).is_ok_and(|path| path.is_file());
+    if exists || search.trim().is_empty() {
+        return named;
+    }
+    let mut holding = text_files(workspace)
+        .into_iter()
+        .filter(|(_, text)| text.contains(search));
+    match (holding.next(), holding.next()) {
+        (Some((path, _)), None) => path,
+        _ => named,
+    }
 }
 
 /// A block named with a path: the replacement of the one definition it holds when the file has
@@ -420,6 +437,21 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn a_search_replace_block_naming_a_missing_file_edits_the_one_file_holding_its_text() {
+        let (_dir, workspace) = tree(&[("util/lists.py", LISTS), ("other.py", "x = 1\n")]);
+        let reply = "path/to/file\n<<<<<<< SEARCH\n    return items[0]\n=======\n    return items[-1]\n>>>>>>> REPLACE\n";
+        let Some(Proposal::Edit(edit)) = proposals(&workspace, reply).pop() else {
+            panic!("an edit")
+        };
+        assert_eq!(edit.path, "util/lists.py");
+        let nowhere = "path/to/file\n<<<<<<< SEARCH\nnot there\n=======\nx\n>>>>>>> REPLACE\n";
+        let Some(Proposal::Edit(edit)) = proposals(&workspace, nowhere).pop() else {
+            panic!("an edit")
+        };
+        assert_eq!(edit.path, "path/to/file");
     }
 
     #[test]
