@@ -400,3 +400,42 @@ async fn a_recorded_search_replace_block_under_a_copied_path_edits_the_file_hold
         "<tool_response>\napplied:\ncalc.py: +1 -1\n</tool_response>"
     );
 }
+
+#[tokio::test]
+async fn a_batch_task_chooses_its_edit_format() {
+    let sandbox = Sandbox::new(&[("a.txt", "x\n")]);
+    let tasks = sandbox.sessions_dir().with_file_name("tasks.jsonl");
+    std::fs::write(
+        &tasks,
+        format!(
+            "{}\n",
+            json!({"id": "w", "task": "hi", "workspace": sandbox.path("."), "edit_format": "whole"})
+        ),
+    )
+    .unwrap();
+    let mock = MockGlm::start(vec![turn().content("ok").reply()]).await;
+    let mut command = sandbox.agent(&mock);
+    command
+        .arg("batch")
+        .arg(&tasks)
+        .arg("--out")
+        .arg(sandbox.sessions_dir().with_file_name("out"));
+    let run = finish(command).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let offered: Vec<String> = mock.requests()[0].body["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|tool| tool["function"]["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        offered,
+        [
+            "read_file",
+            "list_files",
+            "search",
+            "run_command",
+            "write_file"
+        ]
+    );
+}
