@@ -346,3 +346,23 @@ async fn a_broken_call_sent_again_and_again_is_stopped_as_a_repeated_call() {
         run.stderr
     );
 }
+
+#[tokio::test]
+async fn a_reply_that_loops_is_cut_after_its_first_time() {
+    let sandbox = Sandbox::new(&[("hello.py", HELLO)]);
+    let looping = format!(
+        "It prints hello.\n{}",
+        "The file prints hello and nothing else.\n".repeat(40)
+    );
+    let mock = MockGlm::start(vec![turn().content(&looping).reply()]).await;
+    let run = finish(local_agent(&sandbox, &mock, "what does hello.py print?")).await;
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (
+            0,
+            "It prints hello.\nThe file prints hello and nothing else.\n\n"
+        ),
+        "{}",
+        run.stderr
+    );
+}

@@ -22,6 +22,15 @@ pub enum Piece {
     Content(String),
 }
 
+/// The most lines a loop check looks at: 4 lines repeated 5 times.
+const LOOP_LINES: usize = 20;
+
+/// How many times in a row a block of `period` lines makes a loop: more for a single line, which
+/// real text repeats more often (test data, tables).
+fn loop_repeats(period: usize) -> usize {
+    if period == 1 { 8 } else { 5 }
+}
+
 #[derive(Debug, Default)]
 pub struct Accumulator {
     turn: Turn,
@@ -92,6 +101,41 @@ impl Accumulator {
         pieces
     }
 
+    /// Whether the content now ends in a loop (a block of 1 to 4 lines written again and again,
+    /// as small models do until the output limit, minutes later); if so it is cut after the
+    /// block's first time and the turn ends there (`finish_reason` "repetition").
+    pub fn cut_loop(&mut self) -> bool {
+        // The complete lines only: chunks end anywhere in a line.
+        let Some(last_newline) = self.turn.content.rfind('\n') else {
+            return false;
+        };
+        let content = &self.turn.content[..=last_newline];
+        let lines: Vec<&str> = content.rsplit_terminator('\n').take(LOOP_LINES).collect();
+        let looped = (1..=4).find(|&period| {
+            let repeats = loop_repeats(period);
+            let run = &lines[..lines.len().min(period * repeats)];
+            let block = &run[..period.min(run.len())];
+            run.len() == period * repeats
+                && block.iter().map(|line| line.trim().len()).sum::<usize>() >= 16
+                && run.chunks(period).all(|chunk| chunk == block)
+        });
+        let Some(period) = looped else {
+            return false;
+        };
+        // However long the run is by now (a chunk may hold many lines), one block is kept.
+        let all: Vec<&str> = content.rsplit_terminator('\n').collect();
+        let block = &all[..period];
+        let runs = all
+            .chunks(period)
+            .take_while(|chunk| *chunk == block)
+            .count();
+        let block_len: usize = block.iter().map(|line| line.len() + 1).sum();
+        let keep = content.len() - block_len * (runs - 1);
+        self.turn.content.truncate(keep);
+        self.turn.finish_reason = Some("repetition".into());
+        true
+    }
+
     /// The finished turn; calls that came without an id get a stable one.
     pub fn finish(mut self) -> Turn {
         for (number, call) in self.turn.tool_calls.iter_mut().enumerate() {
@@ -117,6 +161,46 @@ impl Turn {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn content(text: &str) -> Chunk {
+        serde_json::from_value(
+            serde_json::json!({"choices": [{"index": 0, "delta": {"content": text}}]}),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_line_or_block_written_again_and_again_is_cut_after_its_first_time() {
+        let mut accumulator = Accumulator::default();
+        accumulator.push(content("I will edit it:\n"));
+        let call = "{\"name\": \"edit_file\", \"arguments\": {\"path\": \"x\"}}\n";
+        for _ in 0..7 {
+            accumulator.push(content(call));
+            assert!(!accumulator.cut_loop());
+        }
+        accumulator.push(content(call));
+        assert!(accumulator.cut_loop());
+        let turn = accumulator.finish();
+        assert_eq!(
+            (turn.content, turn.finish_reason),
+            (
+                format!("I will edit it:\n{call}"),
+                Some("repetition".to_string())
+            )
+        );
+        let mut accumulator = Accumulator::default();
+        let block = "- check the input\n- fix the output\n";
+        let mut cut = 0;
+        for _ in 0..5 {
+            accumulator.push(content(block));
+            cut += usize::from(accumulator.cut_loop());
+        }
+        assert_eq!((cut, accumulator.finish().content), (1, block.to_string()));
+        // Short lines (a closing brace, a blank line) repeat in real code.
+        let mut accumulator = Accumulator::default();
+        accumulator.push(content(&"}\n".repeat(12)));
+        assert!(!accumulator.cut_loop());
+    }
 
     fn chunk(json: &str) -> Chunk {
         serde_json::from_str(json).unwrap()

@@ -340,6 +340,10 @@ impl ModelClient {
             for piece in accumulator.push(chunk) {
                 on_progress(Progress::Piece(piece));
             }
+            // Dropping the stream closes the connection, which stops the server generating.
+            if accumulator.cut_loop() {
+                break;
+            }
         }
         let turn = accumulator.finish();
         match turn.finish_reason.as_deref() {
