@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{MockGlm, Sandbox, finish, tool_result, turn};
+use support::{MockGlm, Sandbox, finish, local_agent, tool_names, tool_result, turn};
 
 /// Issue 19's file: two functions, each to be changed once.
 const TWO_FUNCTIONS: &str =
@@ -183,18 +183,10 @@ async fn a_rewrite_that_drops_most_of_a_file_says_what_is_gone() {
     );
 }
 
-/// `agent run --yes` against a mock speaking as an `openai` server (calls may come as text).
+/// `agent run TASK --yes` against a mock speaking as an `openai` server (calls may come as text).
 fn local_run(sandbox: &Sandbox, mock: &MockGlm, task: &str) -> tokio::process::Command {
-    let mut command = sandbox.agent(mock);
-    command.env_remove("AGENT_API_KEY").args([
-        "run",
-        "--yes",
-        "--provider-kind",
-        "openai",
-        "--model",
-        "qwen2.5-coder-1.5b",
-        task,
-    ]);
+    let mut command = local_agent(sandbox, mock, task);
+    command.arg("--yes");
     command
 }
 
@@ -282,14 +274,7 @@ async fn an_edit_file_call_is_journaled_and_undone() {
 #[tokio::test]
 async fn glm_is_offered_both_edit_tools_and_other_servers_edit_file() {
     let sandbox = Sandbox::new(&[("calc.py", CALC)]);
-    let offered = |mock: &MockGlm| -> Vec<String> {
-        mock.requests()[0].body["tools"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|tool| tool["function"]["name"].as_str().unwrap().to_string())
-            .collect()
-    };
+    let offered = |mock: &MockGlm| tool_names(&mock.requests()[0]);
     let glm = MockGlm::start(vec![turn().content("ok").reply()]).await;
     let mut command = sandbox.agent(&glm);
     command.args(["run", "hi"]);
@@ -422,12 +407,7 @@ async fn a_batch_task_chooses_its_edit_format() {
         .arg(sandbox.sessions_dir().with_file_name("out"));
     let run = finish(command).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let offered: Vec<String> = mock.requests()[0].body["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|tool| tool["function"]["name"].as_str().unwrap().to_string())
-        .collect();
+    let offered = tool_names(&mock.requests()[0]);
     assert_eq!(
         offered,
         [

@@ -6,24 +6,11 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{MockGlm, Reply, Sandbox, finish, fixture, recorded_stream, turn};
+use support::{MockGlm, Reply, Sandbox, finish, fixture, local_agent, recorded_stream, turn};
 
 const HELLO: &str = "print(\"hello\")\n";
 
 /// `agent run` against an `openai`-kind server with no key set, as a llama.cpp user runs it.
-fn local_agent(sandbox: &Sandbox, mock: &MockGlm, task: &str) -> tokio::process::Command {
-    let mut command = sandbox.agent(mock);
-    command.env_remove("AGENT_API_KEY").args([
-        "run",
-        "--provider-kind",
-        "openai",
-        "--model",
-        "qwen2.5-coder-1.5b",
-        task,
-    ]);
-    command
-}
-
 fn messages(request: &support::Recorded) -> Vec<Value> {
     request.body["messages"].as_array().unwrap().clone()
 }

@@ -115,12 +115,7 @@ async fn requests_are_append_only_and_carry_thinking_and_the_same_tools() {
         assert_eq!(request.body["model"], json!("glm-4.7-flash"));
         assert_eq!(request.body["tools"], requests[0].body["tools"]);
     }
-    let names: Vec<&str> = requests[0].body["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|tool| tool["function"]["name"].as_str().unwrap())
-        .collect();
+    let names = support::tool_names(&requests[0]);
     assert_eq!(
         names,
         [

@@ -543,6 +543,31 @@ pub fn tool_result(requests: &[Recorded], id: &str) -> String {
         .unwrap_or_else(|| panic!("no tool message for {id}"))
 }
 
+/// `agent run TASK` against `mock` speaking as a local `openai` server (no key, calls may come
+/// as text).
+pub fn local_agent(sandbox: &Sandbox, mock: &MockGlm, task: &str) -> tokio::process::Command {
+    let mut command = sandbox.agent(mock);
+    command.env_remove("AGENT_API_KEY").args([
+        "run",
+        "--provider-kind",
+        "openai",
+        "--model",
+        "qwen2.5-coder-1.5b",
+        task,
+    ]);
+    command
+}
+
+/// The names of the tools a request offered, in order.
+pub fn tool_names(request: &Recorded) -> Vec<String> {
+    request.body["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|tool| tool["function"]["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
 /// Fails if a process whose command line contains `marker` is still running.
 pub fn assert_no_process(marker: &str) {
     let left = std::process::Command::new("pgrep")
