@@ -1,6 +1,6 @@
 /*!
 Edits a reply wrote as text instead of calling a tool (SEARCH/REPLACE blocks, a path and the file
-in a fence, or the fixed code shown with no path): the edits they stand for
+in a fence, the fixed code shown with no path, a diff shown that applies): the edits they stand for
 ([`agent_tools::shown_code`]) are proposed as calls of `edit_file` or `write_file`, reviewed like
 any other. Measured with Qwen2.5-Coder-1.5B, which ended 3 of 10 tasks by showing the fixed code;
 a reminder that the code changed nothing was tried before and was echoed or ignored.
@@ -32,6 +32,7 @@ pub fn proposed_calls(workspace: &Workspace, reply: &str, id_prefix: &str) -> Op
                     "write_file",
                     serde_json::json!({"path": args.path, "content": args.content}),
                 ),
+                Proposal::Diff(args) => ("apply_diff", serde_json::json!({"diff": args.diff})),
             };
             ToolCallMessage {
                 id: format!("{id_prefix}{number}"),

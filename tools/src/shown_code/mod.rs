@@ -23,6 +23,7 @@ mod blocks;
 
 use blocks::Block;
 
+use crate::apply_diff::ApplyDiffArgs;
 use crate::definitions::{definition, names};
 use crate::edit_file::EditFileArgs;
 use crate::write_file::WriteFileArgs;
@@ -37,6 +38,8 @@ const MAX_FILES: usize = 5_000;
 pub enum Proposal {
     Edit(EditFileArgs),
     Write(WriteFileArgs),
+    /// A diff shown in a ```` ```diff ```` block that applies to the workspace as it is.
+    Diff(ApplyDiffArgs),
 }
 
 /// The edits `reply` stands for: its edit blocks, or else its one code block's; empty when it
@@ -116,6 +119,7 @@ fn shown(workspace: &Workspace, reply: &str) -> Vec<Proposal> {
     let mut proposals: Vec<Proposal> = Vec::new();
     for block in &blocks {
         let proposal = match (&block.path, single_definition(&block.code)) {
+            _ if block.kind == Kind::Diff => applying_diff(workspace, &block.code),
             (Some(path), _) => named(workspace, path, &block.code),
             (None, Some((keyword, name, indent))) => {
                 replace_definition(&files, &block.code, keyword, name, indent)
@@ -132,7 +136,11 @@ fn shown(workspace: &Workspace, reply: &str) -> Vec<Proposal> {
         return proposals;
     }
     match blocks.as_slice() {
-        [only] if only.path.is_none() && single_definition(&only.code).is_none() => {
+        [only]
+            if only.kind == Kind::Code
+                && only.path.is_none()
+                && single_definition(&only.code).is_none() =>
+        {
             whole_file_of(&files, &only.code).into_iter().collect()
         }
         _ => Vec::new(),
@@ -144,7 +152,18 @@ fn target(proposal: &Proposal) -> (&str, Option<&str>) {
     match proposal {
         Proposal::Edit(args) => (&args.path, args.old_string.as_deref()),
         Proposal::Write(args) => (&args.path, None),
+        Proposal::Diff(args) => (&args.diff, None),
     }
+}
+
+/// A shown diff that applies to the workspace as it is and changes something.
+fn applying_diff(workspace: &Workspace, diff: &str) -> Option<Proposal> {
+    let edit = crate::apply_diff::prepare(workspace, diff).ok()?;
+    (!edit.changes.is_empty()).then(|| {
+        Proposal::Diff(ApplyDiffArgs {
+            diff: diff.to_string(),
+        })
+    })
 }
 
 /// The one file all of whose definitions `code` holds, rewritten as `code`.
@@ -168,11 +187,18 @@ fn whole_file_of(files: &[(String, String)], code: &str) -> Option<Proposal> {
 
 /// A fenced block of code in a reply, and the path its first line names, if it does.
 struct CodeBlock {
+    kind: Kind,
     path: Option<String>,
     code: String,
 }
 
-/// The reply's fenced blocks of code (not JSON, diffs or shell sessions), each without the
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Code,
+    Diff,
+}
+
+/// The reply's fenced blocks of code and diffs (not JSON or shell sessions), each without the
 /// indentation of its fence (blocks inside list items are indented).
 fn code_blocks(reply: &str) -> Vec<CodeBlock> {
     let mut blocks = Vec::new();
@@ -190,20 +216,22 @@ fn code_blocks(reply: &str) -> Vec<CodeBlock> {
                 &line[indent..]
             })
             .collect();
-        if matches!(
-            info.trim(),
-            "json" | "diff" | "sh" | "bash" | "shell" | "console" | "text" | "tool_call"
-        ) {
-            continue;
-        }
-        let path = body.first().and_then(|first| blocks::path_comment(first));
+        let kind = match info.trim() {
+            "diff" | "patch" => Kind::Diff,
+            "json" | "sh" | "bash" | "shell" | "console" | "text" | "tool_call" => continue,
+            _ => Kind::Code,
+        };
+        let path = match kind {
+            Kind::Code => body.first().and_then(|first| blocks::path_comment(first)),
+            Kind::Diff => None,
+        };
         let code: String = body
             .iter()
             .skip(usize::from(path.is_some()))
             .map(|line| format!("{line}\n"))
             .collect();
         if !code.trim().is_empty() {
-            blocks.push(CodeBlock { path, code });
+            blocks.push(CodeBlock { kind, path, code });
         }
     }
     blocks
@@ -419,6 +447,7 @@ mod tests {
             .map(|proposal| match proposal {
                 Proposal::Edit(args) => (args.path, args.new_string),
                 Proposal::Write(args) => (args.path, Some(args.content)),
+                Proposal::Diff(args) => (args.diff, None),
             })
             .collect();
         assert_eq!(
@@ -452,6 +481,23 @@ mod tests {
             panic!("an edit")
         };
         assert_eq!(edit.path, "path/to/file");
+    }
+
+    #[test]
+    fn a_shown_diff_that_applies_is_proposed_and_one_that_does_not_is_not() {
+        let (_dir, workspace) = tree(&[(
+            "settings.py",
+            "def port(config):\n    return config[\"port\"]\n",
+        )]);
+        let applies = "I changed it:\n```diff\n--- a/settings.py\n+++ b/settings.py\n@@ -1,2 +1,2 @@\n def port(config):\n-    return config[\"port\"]\n+    return config.get(\"port\", 80)\n```\n";
+        assert_eq!(
+            proposals(&workspace, applies),
+            vec![Proposal::Diff(ApplyDiffArgs {
+                diff: "--- a/settings.py\n+++ b/settings.py\n@@ -1,2 +1,2 @@\n def port(config):\n-    return config[\"port\"]\n+    return config.get(\"port\", 80)\n".into()
+            })]
+        );
+        let stale = applies.replace("config[\"port\"]", "config['port']");
+        assert_eq!(proposals(&workspace, &stale), vec![]);
     }
 
     #[test]
