@@ -22,20 +22,13 @@ pub enum Piece {
     Content(String),
 }
 
-/// The most lines a loop check looks at: 4 lines repeated 5 times.
-const LOOP_LINES: usize = 20;
-
-/// How many times in a row a block of `period` lines makes a loop: more for a single line, which
-/// real text repeats more often (test data, tables).
-fn loop_repeats(period: usize) -> usize {
-    if period == 1 { 8 } else { 5 }
-}
-
 #[derive(Debug, Default)]
 pub struct Accumulator {
     turn: Turn,
     /// Stream index of each call in `turn.tool_calls`, in arrival order.
     indexes: Vec<usize>,
+    /// How long the content was when last checked for a loop within a line.
+    checked_at: usize,
 }
 
 impl Accumulator {
@@ -101,36 +94,23 @@ impl Accumulator {
         pieces
     }
 
-    /// Whether the content now ends in a loop (a block of 1 to 4 lines written again and again,
-    /// as small models do until the output limit, minutes later); if so it is cut after the
-    /// block's first time and the turn ends there (`finish_reason` "repetition").
+    /// Whether the content now ends in a loop ([`super::loops`]); if so it is cut after the
+    /// repeated block's first time and the turn ends there (`finish_reason` "repetition").
     pub fn cut_loop(&mut self) -> bool {
-        // The complete lines only: chunks end anywhere in a line.
-        let Some(last_newline) = self.turn.content.rfind('\n') else {
-            return false;
-        };
-        let content = &self.turn.content[..=last_newline];
-        let lines: Vec<&str> = content.rsplit_terminator('\n').take(LOOP_LINES).collect();
-        let looped = (1..=4).find(|&period| {
-            let repeats = loop_repeats(period);
-            let run = &lines[..lines.len().min(period * repeats)];
-            let block = &run[..period.min(run.len())];
-            run.len() == period * repeats
-                && block.iter().map(|line| line.trim().len()).sum::<usize>() >= 16
-                && run.chunks(period).all(|chunk| chunk == block)
+        let content = &self.turn.content;
+        // The in-line check reads up to a few hundred bytes a period: every 64 bytes is enough.
+        let text_check = content.len() >= self.checked_at + 64;
+        let keep = super::loops::line_loop(content).or_else(|| {
+            text_check
+                .then(|| super::loops::text_loop(content))
+                .flatten()
         });
-        let Some(period) = looped else {
+        if text_check {
+            self.checked_at = content.len();
+        }
+        let Some(keep) = keep else {
             return false;
         };
-        // However long the run is by now (a chunk may hold many lines), one block is kept.
-        let all: Vec<&str> = content.rsplit_terminator('\n').collect();
-        let block = &all[..period];
-        let runs = all
-            .chunks(period)
-            .take_while(|chunk| *chunk == block)
-            .count();
-        let block_len: usize = block.iter().map(|line| line.len() + 1).sum();
-        let keep = content.len() - block_len * (runs - 1);
         self.turn.content.truncate(keep);
         self.turn.finish_reason = Some("repetition".into());
         true

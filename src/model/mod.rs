@@ -5,6 +5,7 @@ The chat-completions client: wire types, delta accumulation, errors and retries.
 mod accumulate;
 mod client;
 mod error;
+mod loops;
 mod probe;
 mod stray_quotes;
 mod text_calls;
