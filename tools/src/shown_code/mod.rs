@@ -46,8 +46,9 @@ pub enum Proposal {
 /// says no edit plainly.
 pub fn proposals(workspace: &Workspace, reply: &str) -> Vec<Proposal> {
     let blocks = blocks::edits_in(reply);
+    let mut files = Files::of(workspace);
     if blocks.is_empty() {
-        return shown(workspace, reply);
+        return shown(workspace, &mut files, reply);
     }
     blocks
         .into_iter()
@@ -57,7 +58,7 @@ pub fn proposals(workspace: &Workspace, reply: &str) -> Vec<Proposal> {
                 search,
                 replace,
             } => Some(Proposal::Edit(EditFileArgs {
-                path: path_holding(workspace, path, &search),
+                path: path_holding(workspace, &mut files, path, &search),
                 old_string: Some(search),
                 new_string: Some(replace),
                 replace_all: None,
@@ -71,16 +72,14 @@ pub fn proposals(workspace: &Workspace, reply: &str) -> Vec<Proposal> {
 /// The file a SEARCH/REPLACE block edits: the path it names when that file exists; else the one
 /// file of the workspace that holds its SEARCH text (small models copy the example's
 /// `path/to/file`), else the path as named (the edit then says the file does not exist).
-fn path_holding(workspace: &Workspace, named: String, search: &str) -> String {
+fn path_holding(workspace: &Workspace, files: &mut Files, named: String, search: &str) -> String {
     let exists = workspace.resolve(&named).is_ok_and(|path| path.is_file());
     if exists || search.trim().is_empty() {
         return named;
     }
-    let mut holding = text_files(workspace)
-        .into_iter()
-        .filter(|(_, text)| text.contains(search));
+    let mut holding = files.all().iter().filter(|(_, text)| text.contains(search));
     match (holding.next(), holding.next()) {
-        (Some((path, _)), None) => path,
+        (Some((path, _)), None) => path.clone(),
         _ => named,
     }
 }
@@ -113,16 +112,15 @@ fn named(workspace: &Workspace, path: &str, content: &str) -> Option<Proposal> {
 /// is one definition defined once in the workspace and differs from it, or one named by its
 /// first line (`# calc.py`); else, for a reply of one block, the file whose every definition
 /// it holds.
-fn shown(workspace: &Workspace, reply: &str) -> Vec<Proposal> {
+fn shown(workspace: &Workspace, files: &mut Files, reply: &str) -> Vec<Proposal> {
     let blocks = code_blocks(reply);
-    let files = text_files(workspace);
     let mut proposals: Vec<Proposal> = Vec::new();
     for block in &blocks {
         let proposal = match (&block.path, single_definition(&block.code)) {
             _ if block.kind == Kind::Diff => applying_diff(workspace, &block.code),
             (Some(path), _) => named(workspace, path, &block.code),
             (None, Some((keyword, name, indent))) => {
-                replace_definition(&files, &block.code, keyword, name, indent)
+                replace_definition(files.all(), &block.code, keyword, name, indent)
             }
             (None, None) => None,
         };
@@ -141,7 +139,7 @@ fn shown(workspace: &Workspace, reply: &str) -> Vec<Proposal> {
                 && only.path.is_none()
                 && single_definition(&only.code).is_none() =>
         {
-            whole_file_of(&files, &only.code).into_iter().collect()
+            whole_file_of(files.all(), &only.code).into_iter().collect()
         }
         _ => Vec::new(),
     }
@@ -330,6 +328,27 @@ fn definition_end(lines: &[&str], at: usize) -> usize {
 
 fn indentation(line: &str) -> usize {
     line.len() - line.trim_start().len()
+}
+
+/// The workspace's text files, read on first need: most replies (a final answer, a block that
+/// names its file) need no walk of the tree.
+struct Files<'w> {
+    workspace: &'w Workspace,
+    read: Option<Vec<(String, String)>>,
+}
+
+impl<'w> Files<'w> {
+    fn of(workspace: &'w Workspace) -> Self {
+        Self {
+            workspace,
+            read: None,
+        }
+    }
+
+    fn all(&mut self) -> &[(String, String)] {
+        let workspace = self.workspace;
+        self.read.get_or_insert_with(|| text_files(workspace))
+    }
 }
 
 /// The workspace's text files (paths relative to its root), as the tools see them.
