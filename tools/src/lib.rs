@@ -28,6 +28,9 @@ pub mod shown_code;
 mod workspace;
 pub mod write_file;
 
+#[cfg(test)]
+mod test_tree;
+
 pub use edit::{ChangeKind, CommitError, ExecutableBit, FileChange, FileStamp, PreparedEdit};
 pub use output::{ToolOutput, ToolStatus, truncate_head_tail};
 pub use registry::{CallError, EditTools, ToolCall, ToolName, ToolSpec};

@@ -1,13 +1,5 @@
 use super::*;
-
-fn tree(files: &[(&str, &str)]) -> (tempfile::TempDir, Workspace) {
-    let dir = tempfile::tempdir().unwrap();
-    for (path, content) in files {
-        std::fs::write(dir.path().join(path), content).unwrap();
-    }
-    let workspace = Workspace::new(dir.path()).unwrap();
-    (dir, workspace)
-}
+use crate::test_tree::tree;
 
 fn args(path: &str, old: &str, new: &str) -> EditFileArgs {
     EditFileArgs {

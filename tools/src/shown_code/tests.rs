@@ -1,15 +1,5 @@
 use super::*;
-
-fn tree(files: &[(&str, &str)]) -> (tempfile::TempDir, Workspace) {
-    let dir = tempfile::tempdir().unwrap();
-    for (path, content) in files {
-        let full = dir.path().join(path);
-        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
-        std::fs::write(full, content).unwrap();
-    }
-    let workspace = Workspace::new(dir.path()).unwrap();
-    (dir, workspace)
-}
+use crate::test_tree::tree;
 
 const LISTS: &str = "def first(items):\n    return items[0]\n\n\ndef last(items):\n    \"\"\"The last item.\"\"\"\n    return items[0]\n\n\ndef size(items):\n    return len(items)\n";
 
