@@ -1,35 +1,15 @@
 /*! Command-line definitions (clap). Parsing only; `main.rs` dispatches. */
 
+mod values;
+
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ApprovalMode {
-    /// Ask for edits and for commands that are not read-only.
-    Ask,
-    /// Apply edits without asking; ask for commands that are not read-only.
-    Edits,
-    /// Ask nothing (same as --yes).
-    All,
-    /// Dry run: show edits, never apply or run anything.
-    None,
-}
-
-impl ApprovalMode {
-    /// The mode inside an isolated tree: edits there need no question (the whole change is
-    /// reviewed when it comes back); commands are treated as usual.
-    pub fn inside_isolation(self) -> Self {
-        match self {
-            ApprovalMode::Ask => ApprovalMode::Edits,
-            ApprovalMode::Edits | ApprovalMode::All | ApprovalMode::None => self,
-        }
-    }
-}
-
-/// The most tokens a model answer may be asked for: GLM-4.7's maximum output.
-pub const MAX_OUTPUT_TOKENS: u32 = 131_072;
+use crate::config::{MAX_OUTPUT_TOKENS, ModelChoice};
+use crate::protocol::modes::{
+    ApprovalMode, EditFormat, Network, ProviderKind, SandboxChoice, SandboxSetting, TextToolCalls,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -108,18 +88,6 @@ pub struct SandboxExecArgs {
     pub command: Vec<String>,
 }
 
-/// What commands the model runs may do (see README: Sandbox).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SandboxSetting {
-    /// Read anything but secrets; write only in the workspace, /tmp and configured roots.
-    WorkspaceWrite,
-    /// Read anything but secrets; write only in /tmp.
-    ReadOnly,
-    /// No sandbox: commands run with all of your rights.
-    Off,
-}
-
 /// How commands are confined.
 #[derive(Debug, Args, Clone, Default)]
 pub struct SandboxArgs {
@@ -129,6 +97,18 @@ pub struct SandboxArgs {
     /// Let sandboxed commands use the network.
     #[arg(long)]
     pub network: bool,
+}
+
+impl SandboxArgs {
+    pub fn choice(&self) -> SandboxChoice {
+        SandboxChoice {
+            setting: self.sandbox,
+            network: match self.network {
+                true => Network::Allowed,
+                false => Network::AsConfigured,
+            },
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -158,38 +138,6 @@ pub struct HistoryArgs {
     pub sessions_dir: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ProviderKind {
-    /// GLM (bigmodel.cn, z.ai): sends `thinking` and `tool_stream`.
-    Glm,
-    /// Any OpenAI-compatible server: standard fields only.
-    Openai,
-}
-
-/// Turning tool calls written in the answer's text into real calls (small and local models).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TextToolCalls {
-    /// Never: text is text.
-    Off,
-    /// When the answer is nothing but calls of offered tools with arguments that parse.
-    Auto,
-}
-
-/// Which tools the model edits files with (`write_file` is always there, for new files).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EditFormat {
-    /// By provider: GLM gets `apply_diff` and `edit_file`, other servers `edit_file`.
-    Auto,
-    /// `apply_diff`: unified diffs.
-    Diff,
-    /// `edit_file`: replacing a unique string.
-    Replace,
-    /// `write_file` only: whole files.
-    Whole,
-}
-
 #[derive(Debug, Args, Clone, Default)]
 pub struct WorkspaceArgs {
     /// Workspace directory (default: the current directory).
@@ -201,6 +149,16 @@ pub struct WorkspaceArgs {
     /// What needs approval: ask (default), edits (apply edits, ask for commands), all, none (dry run).
     #[arg(long, value_enum)]
     pub approval: Option<ApprovalMode>,
+}
+
+impl WorkspaceArgs {
+    /// The approval the flags ask for: `--yes` is `all`.
+    pub fn approval_flag(&self) -> Option<ApprovalMode> {
+        match self.yes {
+            true => Some(ApprovalMode::All),
+            false => self.approval,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -277,6 +235,25 @@ pub struct ModelArgs {
     /// (edit_file) or whole (write_file).
     #[arg(long, value_enum)]
     pub edit_format: Option<EditFormat>,
+}
+
+impl ModelArgs {
+    /// The flags, for the settings to layer over the config.
+    pub fn choice(&self) -> ModelChoice {
+        ModelChoice {
+            provider: self.provider.clone(),
+            provider_kind: self.provider_kind,
+            model: self.model.clone(),
+            base_url: self.base_url.clone(),
+            max_turns: self.max_turns,
+            no_thinking: self.no_thinking,
+            temperature: self.temperature,
+            max_tokens: self.max_tokens,
+            context_window: self.context_window,
+            text_tool_calls: self.text_tool_calls,
+            edit_format: self.edit_format,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

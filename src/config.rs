@@ -11,10 +11,31 @@ use agent_tools::EditTools;
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
-use crate::cli::{
-    ApprovalMode, EditFormat, MAX_OUTPUT_TOKENS, ModelArgs, ProviderKind, SandboxSetting,
-    TextToolCalls,
+use crate::protocol::modes::{
+    ApprovalMode, EditFormat, ProviderKind, SandboxSetting, TextToolCalls,
 };
+
+/// The most tokens a model answer may be asked for: GLM-4.7's maximum output.
+pub const MAX_OUTPUT_TOKENS: u32 = 131_072;
+
+/// Which model to talk to, and how, as a front end chose it (flags, a request); unset fields
+/// come from the config files and the defaults.
+#[derive(Debug, Clone, Default)]
+pub struct ModelChoice {
+    /// A named provider from the config file (built in: bigmodel, zai).
+    pub provider: Option<String>,
+    pub provider_kind: Option<ProviderKind>,
+    pub model: Option<String>,
+    pub base_url: Option<String>,
+    pub max_turns: Option<u32>,
+    /// GLM's thinking turned off.
+    pub no_thinking: bool,
+    pub temperature: Option<f32>,
+    pub max_tokens: Option<u32>,
+    pub context_window: Option<u64>,
+    pub text_tool_calls: Option<TextToolCalls>,
+    pub edit_format: Option<EditFormat>,
+}
 
 pub const DEFAULT_BASE_URL: &str = "https://open.bigmodel.cn/api/paas/v4";
 pub const DEFAULT_MODEL: &str = "glm-4.7-flash";
@@ -280,7 +301,7 @@ pub fn secret_variables(api_key: &str) -> Vec<String> {
 
 impl Settings {
     pub fn resolve(
-        args: &ModelArgs,
+        args: &ModelChoice,
         sessions_flag: Option<&Path>,
         config: &FileConfig,
     ) -> Result<Self> {

@@ -9,9 +9,9 @@ use anyhow::{Context, Result};
 
 use crate::cli::{HistoryArgs, PatchArgs, SessionsArgs};
 use crate::config::{FileConfig, sessions_dir};
-use crate::exit;
 use crate::isolate::review_and_apply;
 use crate::policy::{approval_mode, approver};
+use crate::protocol::exit::Exit;
 use crate::review::Confinement;
 use crate::run::open_workspace;
 use crate::session::EditJournal;
@@ -91,7 +91,7 @@ pub async fn apply(args: PatchArgs) -> Result<ExitCode> {
     let patch = std::fs::read_to_string(&patch_path)
         .with_context(|| format!("cannot read {}", patch_path.display()))?;
     let mut approver = approver(
-        approval_mode(&args.workspace, &config),
+        approval_mode(args.workspace.approval_flag(), &config),
         &config,
         Confinement::Sandboxed,
     );
@@ -101,7 +101,7 @@ pub async fn apply(args: PatchArgs) -> Result<ExitCode> {
         Ok(ExitCode::SUCCESS)
     } else {
         eprintln!("not applied; the change stays in {}", patch_path.display());
-        Ok(ExitCode::from(exit::DENIED))
+        Ok(ExitCode::from(Exit::Denied))
     }
 }
 

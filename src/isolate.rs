@@ -45,9 +45,7 @@ pub struct Isolation {
 static WORKTREE_ADMIN: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn worktree_admin(repository: &Path, args: &[&str]) -> Result<String> {
-    let _guard = WORKTREE_ADMIN
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _guard = crate::sync::lock(&WORKTREE_ADMIN);
     git(repository, args)
 }
 

@@ -13,17 +13,19 @@ use agent_tools::Workspace;
 use anyhow::{Context, Result, bail};
 use tokio_util::sync::CancellationToken;
 
-use crate::agent::event::{Event, EventSink, Events, Outcome};
 use crate::agent::{Agent, Conversation, Editor, ToolRunner, replay_keeping_open_calls};
-use crate::cli::{ApprovalMode, ModelArgs, ProviderKind, SandboxArgs};
-use crate::config::{FileConfig, McpServerConfig, Settings, secret_variables};
+use crate::config::{FileConfig, McpServerConfig, ModelChoice, Settings, secret_variables};
 use crate::mcp::McpTools;
 use crate::model::wire::Message;
 use crate::model::{ModelClient, settle_for_server};
 use crate::policy::{confinement, sandbox};
+use crate::protocol::event::{Event, EventSink, Events, Outcome};
+use crate::protocol::modes::ApprovalMode;
+use crate::protocol::modes::SandboxChoice;
 use crate::review::{Approver, Asker, CommandRules, Interaction};
 use crate::run::{Orientation, report_problem, system_prompt};
 use crate::session::{EditJournal, Redactor, Transcript, find_transcript, new_session_id};
+use crate::sync::lock;
 
 pub struct Session {
     pub id: String,
@@ -57,7 +59,7 @@ pub trait Front: Send + Sync {
 pub struct Opening<'a> {
     pub front: &'a dyn Front,
     pub cwd: &'a Path,
-    pub model: &'a ModelArgs,
+    pub model: &'a ModelChoice,
     pub mcp_servers: Vec<(String, McpServerConfig)>,
 }
 
@@ -121,7 +123,7 @@ impl Session {
         };
         let workspace = workspace
             .with_scrubbed_env(secret_variables(&settings.api_key))
-            .with_sandbox(sandbox(&SandboxArgs::default(), &config));
+            .with_sandbox(sandbox(SandboxChoice::default(), &config));
         let mcp = Arc::new(McpTools::start(&config.mcp_servers, &workspace, report_problem).await);
         let client = ModelClient::new(&settings)?.with_extra_tools(mcp.definitions());
         let stop = Arc::new(Mutex::new(CancellationToken::new()));
@@ -218,10 +220,7 @@ impl Session {
             session_id: self.id.clone(),
             model: self.settings.model.clone(),
             base_url: self.settings.base_url.clone(),
-            provider_kind: match self.settings.kind {
-                ProviderKind::Glm => "glm".into(),
-                ProviderKind::Openai => "openai".into(),
-            },
+            provider_kind: self.settings.kind.name().into(),
             workspace: self.workspace.display().to_string(),
             task: text,
             system_prompt: self.system_prompt.clone(),
@@ -301,11 +300,4 @@ impl Session {
         self.tools = None;
         McpTools::shutdown_shared(std::mem::take(&mut self.mcp)).await;
     }
-}
-
-/// A mutex's guard, also after a panic elsewhere poisoned it (the data stays usable).
-pub fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -15,12 +15,14 @@ mod live;
 mod mcp;
 mod model;
 mod policy;
+mod protocol;
 mod review;
 mod run;
 mod sandbox_exec;
 mod serve;
 mod session;
 mod snapshot;
+mod sync;
 mod tools_cmd;
 mod ui;
 
@@ -29,24 +31,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use cli::{Cli, Command};
-
-/// Exit codes, documented in README.md.
-mod exit {
-    pub const SUCCESS: u8 = 0;
-    /// Setup or unrecoverable API error; for `tools call`, the tool reported an error.
-    pub const FAILURE: u8 = 1;
-    pub const TURN_LIMIT: u8 = 3;
-    pub const REPEATED_CALL: u8 = 4;
-    /// The run finished, but at least one edit or command was not approved.
-    pub const DENIED: u8 = 5;
-    /// The user answered `q` at a review prompt.
-    pub const QUIT: u8 = 6;
-    /// A batch finished, but not every task ended ok.
-    pub const BATCH_NOT_ALL_OK: u8 = 7;
-    /// The final answer never satisfied `--output-schema`.
-    pub const INVALID_OUTPUT: u8 = 8;
-    pub const INTERRUPTED: u8 = 130;
-}
+use protocol::exit::Exit;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -78,7 +63,7 @@ fn main() -> ExitCode {
             Command::Sessions(args) => history::list_sessions(args),
             Command::Acp(args) => acp::acp(args).await,
             Command::Serve(args) => serve::serve(args).await,
-            Command::SandboxExec(_) => Ok(ExitCode::from(exit::FAILURE)),
+            Command::SandboxExec(_) => Ok(ExitCode::from(Exit::Failure)),
         }
     });
     // Leftover blocking reads (an unanswered prompt) must not keep the process alive.
@@ -105,7 +90,7 @@ fn usage_error(error: clap::Error) -> ExitCode {
                 .map(str::trim)
                 .collect();
             eprintln!("{} (see `agent --help`)", message.join(" "));
-            ExitCode::from(2)
+            ExitCode::from(Exit::Usage)
         }
     }
 }
@@ -113,5 +98,5 @@ fn usage_error(error: clap::Error) -> ExitCode {
 fn fail(error: &anyhow::Error) -> ExitCode {
     let chain: Vec<String> = error.chain().map(ToString::to_string).collect();
     eprintln!("error: {}", chain.join(": "));
-    ExitCode::from(exit::FAILURE)
+    ExitCode::from(Exit::Failure)
 }

@@ -9,17 +9,14 @@ use std::path::{Path, PathBuf};
 
 use agent_tools::sandbox::{MechanismChoice, Network, Sandbox, SandboxMode};
 
-use crate::cli::{ApprovalMode, SandboxArgs, SandboxSetting, WorkspaceArgs};
 use crate::config::{FileConfig, MechanismName, config_home, env};
+use crate::protocol::modes::{self, ApprovalMode, SandboxChoice, SandboxSetting};
 use crate::review::{Approver, CommandRules, Confinement, Interaction};
 
-/// The approval mode of a run: `--yes`/`--approval` beat the config; default `ask`.
-pub fn approval_mode(args: &WorkspaceArgs, config: &FileConfig) -> ApprovalMode {
-    match (args.yes, args.approval) {
-        (true, _) => ApprovalMode::All,
-        (false, Some(mode)) => mode,
-        (false, None) => config.approval.unwrap_or(ApprovalMode::Ask),
-    }
+/// The approval mode of a session: the front end's choice (flags, a request) beats the config;
+/// default `ask`.
+pub fn approval_mode(chosen: Option<ApprovalMode>, config: &FileConfig) -> ApprovalMode {
+    chosen.or(config.approval).unwrap_or(ApprovalMode::Ask)
 }
 
 /// The approver for `mode`, with the settings' command rules. Questions go to the terminal only
@@ -43,13 +40,14 @@ pub fn approver(mode: ApprovalMode, config: &FileConfig, confinement: Confinemen
 const HIDDEN_IN_HOME: [&str; 4] = [".ssh", ".aws", ".gnupg", ".config/agent"];
 
 /// The sandbox of commands: flags beat the config; default workspace-write without network.
-pub fn sandbox(args: &SandboxArgs, config: &FileConfig) -> Sandbox {
-    let mode = match args.sandbox.or(config.sandbox) {
+pub fn sandbox(choice: SandboxChoice, config: &FileConfig) -> Sandbox {
+    let mode = match choice.setting.or(config.sandbox) {
         Some(SandboxSetting::WorkspaceWrite) | None => SandboxMode::WorkspaceWrite,
         Some(SandboxSetting::ReadOnly) => SandboxMode::ReadOnly,
         Some(SandboxSetting::Off) => SandboxMode::Off,
     };
-    let network = match args.network || config.sandbox_network == Some(true) {
+    let allowed = choice.network == modes::Network::Allowed;
+    let network = match allowed || config.sandbox_network == Some(true) {
         true => Network::On,
         false => Network::Off,
     };

@@ -12,16 +12,17 @@ use agent_tools::{EditTools, Workspace, run_command};
 use anyhow::{Context, Result, bail};
 use tokio_util::sync::CancellationToken;
 
-use crate::agent::event::{Event, EventSink, Events, Outcome};
 use crate::agent::{Agent, Conversation, OutputSchema, ToolRunner, replay};
-use crate::cli::{ProviderKind, RunArgs, TextToolCalls};
+use crate::cli::RunArgs;
 use crate::config::{FileConfig, Settings, secret_variables};
-use crate::exit;
 use crate::isolate::{Isolation, Start, review_and_apply, starting_commit};
 use crate::mcp::McpTools;
 use crate::model::wire::Message;
 use crate::model::{ModelClient, settle_for_server};
 use crate::policy::{approval_mode, approver, confinement, sandbox};
+use crate::protocol::event::{Event, EventSink, Events, Outcome};
+use crate::protocol::exit::Exit;
+use crate::protocol::modes::{ProviderKind, TextToolCalls};
 use crate::review::Approver;
 use crate::session::{
     EditJournal, Redactor, Transcript, find_transcript, new_session_id, session_id,
@@ -34,7 +35,8 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
     let task = read_task(&args.task)?;
     let real = open_workspace(args.workspace.workspace.as_deref())?;
     let config = FileConfig::load(real.root())?;
-    let mut settings = Settings::resolve(&args.model, args.sessions_dir.as_deref(), &config)?;
+    let mut settings =
+        Settings::resolve(&args.model.choice(), args.sessions_dir.as_deref(), &config)?;
     settle_for_server(&mut settings).await;
     report_window(&settings);
     let output_schema = args
@@ -58,7 +60,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         None => real.clone(),
     }
     .with_scrubbed_env(secret_variables(&settings.api_key))
-    .with_sandbox(sandbox(&args.sandbox, &config));
+    .with_sandbox(sandbox(args.sandbox.choice(), &config));
     let confinement = confinement(workspace.sandbox());
     let mcp = Arc::new(McpTools::start(&config.mcp_servers, &workspace, report_problem).await);
     let client = ModelClient::new(&settings)?.with_extra_tools(mcp.definitions());
@@ -86,7 +88,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         session_id: session_id.clone(),
         model: settings.model.clone(),
         base_url: settings.base_url.clone(),
-        provider_kind: provider_kind_name(settings.kind).into(),
+        provider_kind: settings.kind.name().into(),
         workspace: workspace.root().display().to_string(),
         task,
         system_prompt: conversation.system_prompt().unwrap_or_default().to_string(),
@@ -96,7 +98,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
     let stop = CancellationToken::new();
     let hard_stop = CancellationToken::new();
     watch_ctrl_c(stop.clone(), hard_stop.clone());
-    let mode = approval_mode(&args.workspace, &config);
+    let mode = approval_mode(args.workspace.approval_flag(), &config);
     let tools = match &isolation {
         // Inside the isolated tree edits apply freely: the whole change is reviewed at the end.
         Some(_) => ToolRunner::new(
@@ -187,13 +189,6 @@ pub fn isolate(real: &Workspace, into: &Path) -> Result<Isolation> {
     Ok(isolation)
 }
 
-fn provider_kind_name(kind: ProviderKind) -> &'static str {
-    match kind {
-        ProviderKind::Glm => "glm",
-        ProviderKind::Openai => "openai",
-    }
-}
-
 /// Where an isolated run's change is saved, and the session it came from.
 struct SavedPatch<'a> {
     path: &'a Path,
@@ -262,14 +257,14 @@ async fn bring_back(
 
 fn exit_code(outcome: &Outcome, denied: u32) -> ExitCode {
     ExitCode::from(match outcome {
-        Outcome::Completed if denied > 0 => exit::DENIED,
-        Outcome::Completed => exit::SUCCESS,
-        Outcome::Error { .. } => exit::FAILURE,
-        Outcome::InvalidOutput { .. } => exit::INVALID_OUTPUT,
-        Outcome::TurnLimit { .. } => exit::TURN_LIMIT,
-        Outcome::RepeatedCall { .. } => exit::REPEATED_CALL,
-        Outcome::Interrupted => exit::INTERRUPTED,
-        Outcome::Quit => exit::QUIT,
+        Outcome::Completed if denied > 0 => Exit::Denied,
+        Outcome::Completed => Exit::Success,
+        Outcome::Error { .. } => Exit::Failure,
+        Outcome::InvalidOutput { .. } => Exit::InvalidOutput,
+        Outcome::TurnLimit { .. } => Exit::TurnLimit,
+        Outcome::RepeatedCall { .. } => Exit::RepeatedCall,
+        Outcome::Interrupted => Exit::Interrupted,
+        Outcome::Quit => Exit::Quit,
     })
 }
 
@@ -390,6 +385,6 @@ fn watch_ctrl_c(stop: CancellationToken, hard_stop: CancellationToken) {
         }
         hard_stop.cancel();
         run_command::kill_running_commands();
-        std::process::exit(i32::from(exit::INTERRUPTED));
+        std::process::exit(i32::from(Exit::Interrupted.code()));
     });
 }

@@ -12,13 +12,13 @@ use anyhow::Result;
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::ToolRunner;
-use crate::agent::event::Events;
 use crate::cli::{ToolsAction, ToolsArgs};
 use crate::config::{FileConfig, secret_variables};
-use crate::exit;
 use crate::mcp::McpTools;
 use crate::model::wire::ToolDefinition;
 use crate::policy::{approval_mode, approver, confinement, sandbox};
+use crate::protocol::event::Events;
+use crate::protocol::exit::Exit;
 use crate::run::{open_workspace, read_stdin, report_problem};
 
 pub async fn tools(args: ToolsArgs) -> Result<ExitCode> {
@@ -46,9 +46,13 @@ pub async fn tools(args: ToolsArgs) -> Result<ExitCode> {
             let config = FileConfig::load(root.root())?;
             let root = root
                 .with_scrubbed_env(secret_variables(""))
-                .with_sandbox(sandbox(&sandbox_args, &config));
+                .with_sandbox(sandbox(sandbox_args.choice(), &config));
             let confinement = confinement(root.sandbox());
-            let approver = approver(approval_mode(&workspace, &config), &config, confinement);
+            let approver = approver(
+                approval_mode(workspace.approval_flag(), &config),
+                &config,
+                confinement,
+            );
             let mcp = Arc::new(start_mcp(&root).await?);
             let mut runner = ToolRunner::new(root, approver, CancellationToken::new())
                 .with_mcp(Arc::clone(&mcp));
@@ -60,8 +64,8 @@ pub async fn tools(args: ToolsArgs) -> Result<ExitCode> {
             McpTools::shutdown_shared(mcp).await;
             print_ignoring_closed_pipe(&format!("{}\n", output.content.trim_end()))?;
             Ok(ExitCode::from(match output.status {
-                ToolStatus::Success => exit::SUCCESS,
-                ToolStatus::Error => exit::FAILURE,
+                ToolStatus::Success => Exit::Success,
+                ToolStatus::Error => Exit::Failure,
             }))
         }
     }

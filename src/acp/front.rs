@@ -13,9 +13,9 @@ use agent_tools::Buffers;
 use super::files::AcpFiles;
 use super::updates::PermissionAsker;
 use crate::agent::Editor;
-use crate::cli::ApprovalMode;
 use crate::config::McpServerConfig;
 use crate::live::{Front, Stop};
+use crate::protocol::modes::ApprovalMode;
 use crate::review::Asker;
 
 /// The approval modes an editor can switch between (ACP session modes).

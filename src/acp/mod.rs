@@ -30,9 +30,11 @@ use agent_client_protocol::{Agent, Client, Stdio};
 use anyhow::Result;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{AcpArgs, ModelArgs};
+use crate::cli::AcpArgs;
 use crate::config::FileConfig;
-use crate::live::{Begin, Ending, Opening, Session, lock};
+use crate::config::ModelChoice;
+use crate::live::{Begin, Ending, Opening, Session};
+use crate::sync::lock;
 use front::{AcpFront, Files, MODES, editor_servers, mode_id, user_message};
 use updates::Updates;
 
@@ -73,7 +75,7 @@ impl Sessions {
     async fn open(
         &self,
         connection: ConnectionTo<Client>,
-        model: &ModelArgs,
+        model: &ModelChoice,
         cwd: &Path,
         servers: &[McpServer],
         resumed: Option<&str>,
@@ -110,7 +112,7 @@ impl Sessions {
 
 pub async fn acp(args: AcpArgs) -> Result<ExitCode> {
     let sessions = Arc::new(Sessions::default());
-    let model = Arc::new(args.model);
+    let model = Arc::new(args.model.choice());
     let (for_resume, for_close) = (Arc::clone(&sessions), Arc::clone(&sessions));
     let model_resume = Arc::clone(&model);
     let (for_init, for_new, for_load, for_prompt, for_mode, for_cancel) = (

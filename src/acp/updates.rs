@@ -20,8 +20,8 @@ use agent_tools::ToolStatus;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use crate::agent::event::{ApprovalAction, Event, EventSink};
 use crate::agent::recorded::{Recorded, recorded};
+use crate::protocol::event::{ApprovalAction, Event, EventSink};
 use crate::review::{Answer, Asker, Question};
 
 /// Sends a session's events to the editor as they happen.
@@ -196,11 +196,7 @@ impl Asker for PermissionAsker {
     fn ask(&self, question: Question) -> Pin<Box<dyn Future<Output = Answer> + Send>> {
         let request = permission_request(&self.session_id, question);
         let sent = self.connection.send_request(request);
-        let stop = self
-            .stop
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone();
+        let stop = crate::sync::lock(&self.stop).clone();
         Box::pin(async move {
             tokio::select! {
                 response = sent.block_task() => match response {

@@ -9,9 +9,9 @@ output limit has its calls answered without running them.
 use agent_tools::{ToolCall, ToolStatus};
 
 use super::Agent;
-use super::event::{Event, Outcome};
 use super::repeat::{self, RepeatGuard, Repetition};
 use crate::model::wire::{Message, ToolCallMessage};
+use crate::protocol::event::{Event, Outcome};
 
 /// How a turn's calls are answered in the history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,8 +11,8 @@ use agent_tools::{
 use tokio_util::sync::CancellationToken;
 
 use super::editor::Editor;
-use super::event::{ApprovalAction, Event, Events};
 use crate::mcp::{McpTool, McpTools};
+use crate::protocol::event::{ApprovalAction, Event, Events};
 use crate::review::{Approver, DecidedBy, Decision, Placement};
 use crate::session::EditJournal;
 

@@ -38,10 +38,7 @@ impl Editor {
     pub async fn fetch(&self, paths: Vec<PathBuf>) {
         for path in paths {
             let text = self.files.read(path.clone()).await;
-            let mut buffers = self
-                .buffers
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut buffers = crate::sync::lock(&self.buffers);
             match text {
                 Some(text) => buffers.insert(path, text),
                 None => buffers.remove(&path),

@@ -12,7 +12,6 @@ mod calls;
 mod compact;
 mod dispatch;
 mod editor;
-pub mod event;
 mod output;
 pub mod recorded;
 mod repeat;
@@ -23,19 +22,19 @@ use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::protocol::event::{Event, Events, Outcome};
 use calls::{AfterCalls, Answering};
 pub use dispatch::ToolRunner;
 pub use editor::{Editor, EditorFiles};
-use event::{Event, Events, Outcome};
 pub use output::{MAX_CORRECTIONS, OutputSchema};
 use repeat::{RepeatGuard, Repetition};
 pub use replay::{replay, replay_keeping_open_calls};
 
-use crate::cli::TextToolCalls;
 use crate::model::wire::{Message, Usage};
 use crate::model::{
     ModelClient, ModelError, Piece, Progress, RetryNotice, Turn, WrittenCalls, recover_text_calls,
 };
+use crate::protocol::modes::TextToolCalls;
 use compact::ContextTracker;
 
 /// Sent when a turn without tool calls ended at the output token limit.

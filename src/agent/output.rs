@@ -10,7 +10,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
-use crate::cli::ProviderKind;
+use crate::protocol::modes::ProviderKind;
 
 /// How many times an invalid answer is sent back before the run gives up.
 pub const MAX_CORRECTIONS: u32 = 3;

@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 use crate::agent::OutputSchema;
-use crate::cli::{EditFormat, SandboxSetting};
+use crate::protocol::modes::{EditFormat, SandboxSetting};
 use crate::review::ApprovalMode;
 
 /// One task of a batch.

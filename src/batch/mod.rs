@@ -18,10 +18,10 @@ use anyhow::{Context, Result, bail};
 
 use crate::cli::{BatchArgs, BatchCommand, ReviewArgs, Shard};
 use crate::config::{FileConfig, Settings};
-use crate::exit;
 use crate::isolate::review_and_apply;
 use crate::model::{ModelClient, settle_for_server};
 use crate::policy::{approval_mode, approver, confinement, sandbox};
+use crate::protocol::exit::Exit;
 use crate::review::ApprovalMode;
 use crate::review::Confinement;
 use crate::run::report_window;
@@ -51,7 +51,7 @@ pub async fn batch(args: BatchArgs) -> Result<ExitCode> {
     };
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let config = FileConfig::load(&cwd)?;
-    let mut settings = Settings::resolve(&args.model, None, &config)?;
+    let mut settings = Settings::resolve(&args.model.choice(), None, &config)?;
     settle_for_server(&mut settings).await;
     report_window(&settings);
     let out = args.out.clone().unwrap_or_else(|| default_out(&cwd, file));
@@ -73,7 +73,7 @@ pub async fn batch(args: BatchArgs) -> Result<ExitCode> {
         );
     }
     // Says once, for every task, when the sandbox cannot be enforced here.
-    confinement(&sandbox(&args.sandbox, &config));
+    confinement(&sandbox(args.sandbox.choice(), &config));
     let context = Arc::new(BatchContext {
         client: ModelClient::new(&settings)?,
         config,
@@ -84,16 +84,16 @@ pub async fn batch(args: BatchArgs) -> Result<ExitCode> {
         timeout_secs: args.timeout_secs,
         yes: args.yes,
         running: tokio::sync::Semaphore::new(usize::from(args.jobs)),
-        sandbox: args.sandbox.clone(),
+        sandbox: args.sandbox.choice(),
         heads: tokio::sync::Mutex::default(),
     });
     let finished = run_all(to_run, context, usize::from(args.jobs), &out).await?;
     print_summary(&finished, &out);
     let all_ok = finished.iter().all(|result| result.status == Status::Ok);
     Ok(ExitCode::from(if all_ok {
-        exit::SUCCESS
+        Exit::Success
     } else {
-        exit::BATCH_NOT_ALL_OK
+        Exit::BatchNotAllOk
     }))
 }
 
@@ -120,10 +120,7 @@ async fn run_all(
             let _permit = permits.acquire_owned().await?;
             let bar = progress.task_bar();
             let result = task::run(spec, &context, bar.clone()).await;
-            writer
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .append(&result)?;
+            crate::sync::lock(&writer).append(&result)?;
             progress.finished(&result, bar);
             anyhow::Ok(result)
         });
@@ -218,7 +215,7 @@ pub async fn apply_batch(
     ids: Option<&str>,
     workspace: &crate::cli::WorkspaceArgs,
 ) -> Result<ExitCode> {
-    let mode = approval_mode(workspace, &FileConfig::default());
+    let mode = approval_mode(workspace.approval_flag(), &FileConfig::default());
     let ids: Option<Vec<String>> = ids.map(|ids| {
         ids.split(',')
             .map(|id| id.trim().to_string())
@@ -269,8 +266,8 @@ async fn apply_results(
         }
     }
     Ok(ExitCode::from(if not_applied == 0 {
-        exit::SUCCESS
+        Exit::Success
     } else {
-        exit::DENIED
+        Exit::Denied
     }))
 }

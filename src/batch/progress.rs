@@ -12,7 +12,7 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use super::results::TaskResult;
-use crate::agent::event::{Event, EventSink};
+use crate::protocol::event::{Event, EventSink};
 
 /// What a task's events have told so far.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -42,10 +42,7 @@ impl Tracker {
 
 impl EventSink for Tracker {
     fn emit(&mut self, event: &Event) {
-        let mut state = self
-            .state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut state = crate::sync::lock(&self.state);
         match event {
             Event::TurnStarted { turn } => {
                 state.turns = *turn;
@@ -142,10 +139,7 @@ impl Progress {
 
     pub fn finished(&self, result: &TaskResult, bar: Option<ProgressBar>) {
         let done = {
-            let mut done = self
-                .done
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut done = crate::sync::lock(&self.done);
             *done += 1;
             *done
         };

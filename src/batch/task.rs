@@ -19,15 +19,14 @@ use tokio_util::sync::CancellationToken;
 use super::input::TaskSpec;
 use super::progress::{TaskState, Tracker};
 use super::results::{Status, TaskResult};
-use crate::agent::event::{Events, Outcome};
 use crate::agent::{Agent, Conversation, ToolRunner};
-use crate::cli::SandboxArgs;
 use crate::config::{FileConfig, edit_tools, secret_variables};
 use crate::isolate::{Isolation, Start, starting_commit};
 use crate::mcp::McpTools;
 use crate::model::ModelClient;
 use crate::policy::{approver, sandbox};
-use crate::review::ApprovalMode;
+use crate::protocol::event::{Events, Outcome};
+use crate::protocol::modes::{ApprovalMode, SandboxChoice};
 use crate::review::Confinement;
 use crate::run::{Orientation, report_problem, system_prompt};
 use crate::session::Transcript;
@@ -49,7 +48,7 @@ pub struct BatchContext {
     /// Each workspace's HEAD, read once: every task on a repository starts from the same commit.
     pub heads: tokio::sync::Mutex<HashMap<PathBuf, Option<String>>>,
     /// `--sandbox` / `--network` of the batch.
-    pub sandbox: SandboxArgs,
+    pub sandbox: SandboxChoice,
 }
 
 impl BatchContext {
@@ -75,10 +74,7 @@ pub async fn run(
     let state = Arc::new(Mutex::new(TaskState::default()));
     let tracker = Tracker::new(&spec.id, state.clone(), bar);
     let verdict = attempt(&spec, context, &root, tracker).await;
-    let state = state
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .clone();
+    let state = crate::sync::lock(&state).clone();
     let verdict = verdict.unwrap_or_else(|error| Verdict {
         status: Status::Error,
         check_exit_code: None,
@@ -146,13 +142,13 @@ async fn attempt(
     // Git runs as blocking child processes: keep them off the runtime's few worker threads.
     let base = starting_commit_of(context, &root).await?;
     let isolation = blocking(move || Isolation::create_fresh(&root, &dir, base.as_deref())).await?;
-    let sandbox_args = SandboxArgs {
-        sandbox: spec.sandbox.or(context.sandbox.sandbox),
+    let sandbox_choice = SandboxChoice {
+        setting: spec.sandbox.or(context.sandbox.setting),
         network: context.sandbox.network,
     };
     let workspace = Workspace::new(&isolation.dir)?
         .with_scrubbed_env(secret_variables(&context.api_key))
-        .with_sandbox(sandbox(&sandbox_args, &context.config));
+        .with_sandbox(sandbox(sandbox_choice, &context.config));
     let timeout = Duration::from_secs(spec.timeout_secs.unwrap_or(context.timeout_secs));
     // The worktree was made ahead; the task's time (and its timeout) starts with its turn to run.
     let _running = context.running.acquire().await?;

@@ -19,8 +19,8 @@ use super::accumulate::{Accumulator, Piece, Turn};
 use super::error::{ModelError, Recovery};
 use super::transport::{self, Api, clip};
 use super::wire::{ChatRequest, Chunk, Message, StreamOptions, Thinking, ToolDefinition};
-use crate::cli::{ProviderKind, TextToolCalls};
 use crate::config::Settings;
+use crate::protocol::modes::{ProviderKind, TextToolCalls};
 
 pub const MAX_ATTEMPTS: u32 = 6;
 const MAX_DELAY: Duration = Duration::from_secs(60);
@@ -51,10 +51,7 @@ struct RateGate {
 
 impl RateGate {
     fn resume_at(&self) -> Option<tokio::time::Instant> {
-        *self
-            .resume_at
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        *crate::sync::lock(&self.resume_at)
     }
 
     /// Waits until no pause is in force.
@@ -69,10 +66,7 @@ impl RateGate {
 
     fn pause_for(&self, delay: Duration) {
         let until = tokio::time::Instant::now() + delay;
-        let mut resume_at = self
-            .resume_at
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut resume_at = crate::sync::lock(&self.resume_at);
         if resume_at.is_none_or(|current| current < until) {
             *resume_at = Some(until);
         }
@@ -85,10 +79,7 @@ impl RateGate {
         static GATES: std::sync::OnceLock<
             std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<RateGate>>>,
         > = std::sync::OnceLock::new();
-        let mut gates = GATES
-            .get_or_init(Default::default)
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut gates = crate::sync::lock(GATES.get_or_init(Default::default));
         std::sync::Arc::clone(gates.entry(base_url.to_string()).or_default())
     }
 }

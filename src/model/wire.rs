@@ -7,42 +7,7 @@ Chat-completions wire types, our own rather than async-openai's typed ones: GLM 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-/// One message of the conversation, as sent to the API.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "role", rename_all = "lowercase")]
-pub enum Message {
-    System {
-        content: String,
-    },
-    User {
-        content: String,
-    },
-    Assistant {
-        content: String,
-        #[serde(skip_serializing_if = "Option::is_none", default)]
-        reasoning_content: Option<String>,
-        #[serde(skip_serializing_if = "Vec::is_empty", default)]
-        tool_calls: Vec<ToolCallMessage>,
-    },
-    Tool {
-        tool_call_id: String,
-        content: String,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ToolCallMessage {
-    pub id: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub function: FunctionCall,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FunctionCall {
-    pub name: String,
-    pub arguments: String,
-}
+pub use crate::protocol::messages::{FunctionCall, Message, ToolCallMessage, Usage};
 
 /// A tool as advertised: `{"type": "function", "function": {...}}`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -161,20 +126,6 @@ pub struct FunctionDelta {
     pub arguments: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Usage {
-    #[serde(default)]
-    pub prompt_tokens: u64,
-    #[serde(default)]
-    pub completion_tokens: u64,
-    #[serde(
-        default,
-        deserialize_with = "cached_tokens",
-        rename(deserialize = "prompt_tokens_details")
-    )]
-    pub cached_tokens: u64,
-}
-
 /// `{"error": {"code": "1302" | 1302, "message": "...", "type": "..."}}`, in an HTTP body or a
 /// stream frame (`type` is what OpenAI-compatible servers such as llama.cpp classify by).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -198,11 +149,4 @@ fn string_or_json<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<S
         Some(Value::String(text)) => Some(text),
         Some(other) => Some(other.to_string()),
     })
-}
-
-fn cached_tokens<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
-    let details = Option::<Value>::deserialize(deserializer)?;
-    Ok(details
-        .and_then(|details| details.get("cached_tokens").and_then(Value::as_u64))
-        .unwrap_or(0))
 }

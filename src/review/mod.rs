@@ -11,10 +11,9 @@ mod remote;
 mod render;
 
 use agent_tools::PreparedEdit;
-use serde::Serialize;
 
-pub use crate::cli::ApprovalMode;
 use crate::mcp::McpTool;
+pub use crate::protocol::modes::{ApprovalMode, DecidedBy};
 pub use hunks::hunks as split_hunks;
 use interactive::{CommandAnswer, EditAnswer};
 pub use readonly::is_read_only;
@@ -45,15 +44,6 @@ pub enum Placement {
     InsideSandbox,
     /// The model asked to leave the sandbox: only a person may allow that.
     OutsideSandbox,
-}
-
-/// Who made a decision: the user at a prompt (who saw the diff or command), or the settings
-/// (mode, rules, read-only check) without a question.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DecidedBy {
-    User,
-    Settings,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::cli::ApprovalMode;
+use crate::protocol::modes::ApprovalMode;
 use crate::review::Answer;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

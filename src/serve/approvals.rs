@@ -18,7 +18,7 @@ use super::api::AnswerApproval;
 use super::routes::{failure, reopened};
 use super::store::Delivery;
 use super::turns::{self, Work};
-use crate::live::lock;
+use crate::sync::lock;
 
 /// The questions waiting for an answer.
 #[utoipa::path(get, path = "/v1/sessions/{id}/approvals", params(("id" = String, Path, description = "session id")), responses(

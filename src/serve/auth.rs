@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::Daemon;
-use crate::live::lock;
+use crate::sync::lock;
 
 /// How long a sign-in code may wait to be used.
 const CODE_LIFETIME: Duration = Duration::from_secs(15 * 60);

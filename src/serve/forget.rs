@@ -16,7 +16,7 @@ use serde_json::json;
 use super::Daemon;
 use super::routes::failure;
 use super::store::Isolated;
-use crate::live::lock;
+use crate::sync::lock;
 
 /// Forgets a session that runs no turn; its worktree is deleted, its transcript kept.
 #[utoipa::path(delete, path = "/v1/sessions/{id}", params(("id" = String, Path, description = "session id")), responses(
@@ -33,7 +33,7 @@ pub async fn forget(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>) -
             "a turn is running or queued; cancel it first",
         )
     };
-    if matches!(row.state.as_str(), "running" | "queued") {
+    if row.state.is_busy() {
         return busy();
     }
     // Held until the session is gone, so no turn can begin on it meanwhile.

@@ -16,8 +16,9 @@ use tokio::sync::oneshot;
 use super::api::stored_answer;
 use super::store::{Asked, Store};
 use crate::agent::Editor;
-use crate::live::{Front, Stop, lock};
+use crate::live::{Front, Stop};
 use crate::review::{Answer, Asker, Question, split_hunks};
+use crate::sync::lock;
 
 /// Open questions, by (session id, call id), each waiting for its first answer.
 pub type Waiters = Arc<Mutex<HashMap<(String, String), oneshot::Sender<Answer>>>>;

@@ -14,7 +14,7 @@ use axum::response::sse::Event as SseEvent;
 use futures_util::Stream;
 use tokio::sync::broadcast;
 
-use crate::agent::event::{Event, EventSink};
+use crate::protocol::event::{Event, EventSink};
 use crate::session::Redactor;
 
 /// How many live events a client may fall behind before it is dropped.
@@ -47,10 +47,7 @@ impl Hub {
 
     /// The redaction of the session now open on this hub.
     pub fn set_redactor(&self, redactor: Redactor) {
-        *self
-            .redactor
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = redactor;
+        *crate::sync::lock(&self.redactor) = redactor;
     }
 
     /// The sink that numbers and publishes events; it runs after the transcript's own sink, so
@@ -96,11 +93,7 @@ impl EventSink for Hub {
         let Ok(line) = serde_json::to_string(event) else {
             return;
         };
-        let line = self
-            .redactor
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .redact(line);
+        let line = crate::sync::lock(&self.redactor).redact(line);
         let id = self.lines.fetch_add(1, Ordering::SeqCst) + 1;
         let _ = self.sender.send((id, Arc::from(line)));
     }

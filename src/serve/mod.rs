@@ -25,7 +25,8 @@ use anyhow::{Context, Result, bail};
 
 use crate::cli::ServeArgs;
 use crate::live::Session;
-use crate::live::lock;
+use crate::protocol::state::SessionState;
+use crate::sync::lock;
 use front::{HttpFront, Waiters};
 use hub::Hub;
 use store::Store;
@@ -58,7 +59,7 @@ pub struct Daemon {
     /// The daemon's own origins: the only ones a browser may call it from (its address first).
     origins: Vec<String>,
     login_codes: auth::LoginCodes,
-    model: crate::cli::ModelArgs,
+    model: crate::config::ModelChoice,
     /// Turns that may run at once (`--max-running`).
     running: Arc<tokio::sync::Semaphore>,
     /// One lock per directory sessions work in: one turn at a time edits a directory.
@@ -93,7 +94,7 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
         token,
         origins: auth::own_origins(address),
         login_codes: auth::LoginCodes::default(),
-        model: args.model.clone(),
+        model: args.model.choice(),
         running: Arc::new(tokio::sync::Semaphore::new(usize::from(args.max_running))),
         directories: Mutex::default(),
         data_dir,
@@ -134,7 +135,7 @@ async fn stop_sessions(daemon: &Daemon) {
             open.session.lock().await.close().await;
             continue;
         }
-        let _ = lock(&daemon.store).set_state(&id, "interrupted");
+        let _ = lock(&daemon.store).set_state(&id, SessionState::Interrupted);
         let waiting = lock(&daemon.waiters)
             .keys()
             .any(|(session, _)| *session == id);

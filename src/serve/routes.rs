@@ -24,8 +24,9 @@ use super::page::{self, __path_new_login};
 use super::store::SessionRow;
 use super::turns::{self, Start, Work, open_session};
 use super::{Daemon, Open};
-use crate::cli::ApprovalMode;
-use crate::live::lock;
+use crate::protocol::modes::ApprovalMode;
+use crate::protocol::state::SessionState;
+use crate::sync::lock;
 
 /// The API, as OpenAPI 3.1 (served at `/openapi.json`; `openapi.json` in the repository is
 /// this document, checked by a test).
@@ -176,7 +177,7 @@ async fn create(State(daemon): State<Arc<Daemon>>, Json(body): Json<CreateSessio
         id: session.id.clone(),
         workspace: body.workspace.display().to_string(),
         task: body.task.clone(),
-        state: "queued".into(),
+        state: SessionState::Queued,
         transcript: session.transcript_path().display().to_string(),
         worktree: isolated.as_ref().map(|isolated| isolated.dir.clone()),
     };
@@ -250,8 +251,8 @@ fn shown(daemon: &Daemon, mut row: SessionRow) -> SessionRow {
     let waiting = lock(&daemon.waiters)
         .keys()
         .any(|(session, _)| *session == row.id);
-    if row.state == "running" && waiting {
-        row.state = "waiting_for_approval".into();
+    if row.state == SessionState::Running && waiting {
+        row.state = SessionState::WaitingForApproval;
     }
     row
 }

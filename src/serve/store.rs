@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use super::turns::Work;
 use crate::isolate::Isolation;
+use crate::protocol::state::SessionState;
 
 /// A session as the daemon lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -21,8 +22,7 @@ pub struct SessionRow {
     pub id: String,
     pub workspace: String,
     pub task: String,
-    /// queued, running, waiting_for_approval, idle, interrupted, failed.
-    pub state: String,
+    pub state: SessionState,
     /// Where an isolated session works (a worktree of `workspace`); none when it works in place.
     pub worktree: Option<String>,
     /// The session's transcript: its events, one a line.
@@ -195,7 +195,7 @@ impl Store {
                 row.id,
                 row.workspace,
                 row.task,
-                row.state,
+                row.state.name(),
                 row.transcript,
                 row.worktree,
                 isolation.map(|isolated| &isolated.base),
@@ -276,10 +276,10 @@ impl Store {
         Ok(())
     }
 
-    pub fn set_state(&self, id: &str, state: &str) -> Result<()> {
+    pub fn set_state(&self, id: &str, state: SessionState) -> Result<()> {
         self.db.execute(
             "UPDATE sessions SET state = ?2 WHERE id = ?1",
-            params![id, state],
+            params![id, state.name()],
         )?;
         Ok(())
     }
@@ -362,13 +362,24 @@ fn add_column(db: &Connection, table: &str, column: &str) -> Result<()> {
     Ok(())
 }
 
+/// The state a stored name stands for; an unknown name is a corrupt row.
+fn state_of(name: String) -> rusqlite::Result<SessionState> {
+    SessionState::named(&name).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            3,
+            rusqlite::types::Type::Text,
+            format!("unknown session state `{name}`").into(),
+        )
+    })
+}
+
 /// A session from a row of `SELECT id, workspace, task, state, transcript, worktree`.
 fn session_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRow> {
     Ok(SessionRow {
         id: row.get(0)?,
         workspace: row.get(1)?,
         task: row.get(2)?,
-        state: row.get(3)?,
+        state: state_of(row.get(3)?)?,
         transcript: row.get(4)?,
         worktree: row.get(5)?,
     })

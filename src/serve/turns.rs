@@ -16,8 +16,10 @@ use tokio::sync::OwnedMutexGuard;
 
 use super::store::Isolated;
 use super::{Daemon, Open};
-use crate::agent::event::{Event, EventSink};
-use crate::live::{Begin, Ending, Opening, Session, lock};
+use crate::live::{Begin, Ending, Opening, Session};
+use crate::protocol::event::{Event, EventSink};
+use crate::protocol::state::SessionState;
+use crate::sync::lock;
 
 /// What a turn does. Kept in the database from when it is accepted until it begins, so that
 /// work accepted before a restart runs after it.
@@ -159,9 +161,9 @@ pub async fn start(daemon: &Arc<Daemon>, id: &str, open: &Open, work: Work) -> b
         };
         let state = match ended {
             // Cut short by the daemon stopping: a message continues it after the restart.
-            Ok(Ending::Cancelled) if daemon.stopping.is_cancelled() => "interrupted",
-            Ok(Ending::EndTurn | Ending::TurnLimit | Ending::Cancelled) => "idle",
-            Err(_) => "failed",
+            Ok(Ending::Cancelled) if daemon.stopping.is_cancelled() => SessionState::Interrupted,
+            Ok(Ending::EndTurn | Ending::TurnLimit | Ending::Cancelled) => SessionState::Idle,
+            Err(_) => SessionState::Failed,
         };
         if let Some(isolated) = isolated {
             save_patch(isolated, session.transcript_path()).await;
@@ -202,7 +204,7 @@ pub async fn run_queued(daemon: &Arc<Daemon>) -> Result<usize> {
             }
         };
         if !started {
-            let _ = lock(&daemon.store).set_state(&row.id, "failed");
+            let _ = lock(&daemon.store).set_state(&row.id, SessionState::Failed);
         }
     }
     Ok(count)

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::agent::event::{Event, EventSink};
+use crate::protocol::event::{Event, EventSink};
 pub use journal::{EditJournal, JOURNAL_SUFFIX, UndoScope, diff, undo};
 pub use list::{find_transcript, session_id, sessions};
 pub use redact::Redactor;

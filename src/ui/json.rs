@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use crate::agent::event::{Event, EventSink};
+use crate::protocol::event::{Event, EventSink};
 
 pub struct JsonLines;
 

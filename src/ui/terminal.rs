@@ -10,7 +10,7 @@ use std::io::{IsTerminal, Write};
 
 use console::style;
 
-use crate::agent::event::{ApprovalAction, Event, EventSink, Outcome};
+use crate::protocol::event::{ApprovalAction, Event, EventSink, Outcome};
 use crate::review::DecidedBy;
 use agent_tools::ToolStatus;
 

@@ -6,8 +6,8 @@ Events are plain data; the loop emits them and never looks at who listens.
 use agent_tools::ToolStatus;
 use serde::Serialize;
 
-use crate::model::wire::ToolCallMessage;
-use crate::review::DecidedBy;
+use super::messages::ToolCallMessage;
+use super::modes::DecidedBy;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
