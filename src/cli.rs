@@ -1,6 +1,9 @@
 /*! Command-line definitions (clap). Parsing only; `main.rs` dispatches. */
 
+mod input;
 mod values;
+
+pub use input::{open_workspace, read_stdin};
 
 use std::path::PathBuf;
 

@@ -7,15 +7,15 @@ use std::path::{Path, PathBuf};
 use agent_tools::Workspace;
 use anyhow::{Context, Result};
 
+use crate::cli::open_workspace;
 use crate::cli::{HistoryArgs, PatchArgs, SessionsArgs};
 use crate::config::{FileConfig, sessions_dir};
 use crate::isolate::review_and_apply;
 use crate::policy::{approval_mode, approver};
 use crate::protocol::exit::Exit;
+use crate::records::EditJournal;
+use crate::records::{self, UndoScope};
 use crate::review::Confinement;
-use crate::run::open_workspace;
-use crate::session::EditJournal;
-use crate::session::{self, UndoScope};
 
 pub fn undo(args: HistoryArgs) -> Result<ExitCode> {
     let workspace = open_workspace(args.workspace.as_deref())?;
@@ -30,7 +30,7 @@ pub fn undo(args: HistoryArgs) -> Result<ExitCode> {
     };
     println!(
         "{}",
-        session::undo(&dir, &workspace, args.session.as_deref(), scope)?
+        records::undo(&dir, &workspace, args.session.as_deref(), scope)?
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -43,7 +43,7 @@ pub fn diff(args: HistoryArgs) -> Result<ExitCode> {
     );
     print!(
         "{}",
-        session::diff(&dir, &workspace, args.session.as_deref())?
+        records::diff(&dir, &workspace, args.session.as_deref())?
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -56,7 +56,7 @@ pub fn list_sessions(args: SessionsArgs) -> Result<ExitCode> {
         &FileConfig::load(workspace.root())?,
     );
     let only_in = (!args.all).then(|| workspace.root());
-    for found in session::sessions(&dir, only_in) {
+    for found in records::sessions(&dir, only_in) {
         let task = found.task.lines().next().unwrap_or_default();
         let clipped: String = task.chars().take(72).collect();
         let ellipsis = if clipped.len() < found.task.len() {

@@ -20,8 +20,8 @@ use std::process::Command;
 use agent_tools::{Workspace, apply_diff};
 use anyhow::{Context, Result, bail};
 
+use crate::records::EditJournal;
 use crate::review::{Approver, Decision};
-use crate::session::EditJournal;
 
 /// What the isolated tree starts from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,6 +114,14 @@ impl Isolation {
     /// The repository the tree is a worktree of; none for a copy of a plain directory.
     pub fn repository(&self) -> Option<&Path> {
         self.repository.as_deref()
+    }
+
+    /// A tree at `into` holding the workspace's current state, untracked files included.
+    pub fn of_current_state(workspace: &Path, into: &Path) -> Result<Self> {
+        let base = starting_commit(workspace, Start::CurrentState)?;
+        let mut isolation = Self::create(workspace, into, base.as_deref())?;
+        isolation.carry_untracked(workspace)?;
+        Ok(isolation)
     }
 
     /// Creates the isolated tree at `into`, first clearing what a crashed run may have left there.

@@ -1,138 +1,79 @@
 /*!
-`agent run`: wires settings, the model client, the tools, the event sinks and Ctrl-C handling
-around one [`Agent`] run, and turns its outcome into an exit code.
+`agent run`: one task in one session of the core, shown on the terminal (or as `--json` lines),
+with Ctrl-C handling; an isolated run's change is reviewed at the end. The outcome becomes the
+exit code.
 */
 
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use agent_tools::{EditTools, Workspace, run_command};
+use agent_tools::{Workspace, run_command};
 use anyhow::{Context, Result, bail};
-use tokio_util::sync::CancellationToken;
 
-use crate::agent::{Agent, Conversation, OutputSchema, ToolRunner, replay};
-use crate::cli::RunArgs;
-use crate::config::{FileConfig, Settings, secret_variables};
-use crate::isolate::{Isolation, Start, review_and_apply, starting_commit};
-use crate::mcp::McpTools;
-use crate::model::wire::Message;
-use crate::model::{ModelClient, settle_for_server};
-use crate::policy::{approval_mode, approver, confinement, sandbox};
-use crate::protocol::event::{Event, EventSink, Events, Outcome};
+use crate::agent::OutputSchema;
+use crate::cli::{RunArgs, open_workspace, read_stdin};
+use crate::config::FileConfig;
+use crate::isolate::{Isolation, review_and_apply};
+use crate::policy::{approval_mode, approver, confinement};
+use crate::protocol::event::{EventSink, Outcome};
 use crate::protocol::exit::Exit;
-use crate::protocol::modes::{ProviderKind, TextToolCalls};
+use crate::records::{EditJournal, journal_path};
 use crate::review::Approver;
 use crate::session::{
-    EditJournal, Redactor, Transcript, find_transcript, new_session_id, session_id,
+    Begin, Journal, LocalFront, ModelSource, Opening, Place, Session, Snapshot, Stop,
 };
+use crate::sync::lock;
 use crate::ui::{JsonLines, TerminalView};
-
-const SYSTEM_PROMPT: &str = include_str!("../prompts/system.md");
 
 pub async fn run(args: RunArgs) -> Result<ExitCode> {
     let task = read_task(&args.task)?;
     let real = open_workspace(args.workspace.workspace.as_deref())?;
-    let config = FileConfig::load(real.root())?;
-    let mut settings =
-        Settings::resolve(&args.model.choice(), args.sessions_dir.as_deref(), &config)?;
-    settle_for_server(&mut settings).await;
-    report_window(&settings);
     let output_schema = args
         .output_schema
         .as_deref()
         .map(OutputSchema::load)
         .transpose()?;
-
-    let now = jiff::Zoned::now();
-    let (session_id, transcript, resumed) = open_session(&args, &settings, real.root(), &now)?;
-    announce_transcript(&args, transcript.path());
-    let journal_path = transcript.journal_path();
-    let patch_path = transcript.path().with_extension("patch");
-    let worktree = transcript.path().with_extension("worktree");
-    let isolation = match args.isolate {
-        true => Some(isolate(&real, &worktree)?),
-        false => None,
+    let place = match args.isolate {
+        true => Place::Isolate(real.root().to_path_buf()),
+        false => Place::Workspace(real.root().to_path_buf()),
     };
-    let workspace = match &isolation {
-        Some(isolation) => open_workspace(Some(&isolation.dir))?,
-        None => real.clone(),
+    let mut opening = Opening::new(&LocalFront, place, ModelSource::Choice(args.model.choice()));
+    opening.begin = match (&args.resume, args.continue_last) {
+        (Some(id), _) => Begin::Resume(id.clone()),
+        (None, true) => Begin::ContinueLatest,
+        (None, false) => Begin::New,
+    };
+    opening.sessions_dir = args.sessions_dir.clone();
+    opening.approval = args.workspace.approval_flag();
+    if args.isolate {
+        opening.journal = Journal::NotKept;
     }
-    .with_scrubbed_env(secret_variables(&settings.api_key))
-    .with_sandbox(sandbox(args.sandbox.choice(), &config));
-    let confinement = confinement(workspace.sandbox());
-    let mcp = Arc::new(McpTools::start(&config.mcp_servers, &workspace, report_problem).await);
-    let client = ModelClient::new(&settings)?.with_extra_tools(mcp.definitions());
-
+    opening.sandbox = args.sandbox.choice();
+    if args.no_snapshot {
+        opening.snapshot = Snapshot::Off;
+    }
+    opening.output_schema = output_schema;
+    let mut session = Session::open(opening).await?;
+    announce_transcript(&args, session.transcript_path());
     let front: Box<dyn EventSink> = match args.json {
         true => Box::new(JsonLines),
         false => Box::new(TerminalView::new()),
     };
-    let is_resumed = resumed.is_some();
-    let conversation = match resumed {
-        Some(mut conversation) => {
-            conversation.history.push(Message::User {
-                content: task.clone(),
-            });
-            conversation
-        }
-        None => {
-            let orientation = Orientation::chosen(&task, args.no_snapshot, &config);
-            let system = system_prompt(workspace.root(), &now, orientation, &client);
-            Conversation::new(system, task.clone())
-        }
-    };
-    let mut events = Events::new(vec![Box::new(transcript), front]);
-    events.emit(Event::SessionStarted {
-        session_id: session_id.clone(),
-        model: settings.model.clone(),
-        base_url: settings.base_url.clone(),
-        provider_kind: settings.kind.name().into(),
-        workspace: workspace.root().display().to_string(),
-        task,
-        system_prompt: conversation.system_prompt().unwrap_or_default().to_string(),
-        resumed: is_resumed,
-    });
-
-    let stop = CancellationToken::new();
-    let hard_stop = CancellationToken::new();
-    watch_ctrl_c(stop.clone(), hard_stop.clone());
-    let mode = approval_mode(args.workspace.approval_flag(), &config);
-    let tools = match &isolation {
-        // Inside the isolated tree edits apply freely: the whole change is reviewed at the end.
-        Some(_) => ToolRunner::new(
-            workspace,
-            approver(mode.inside_isolation(), &config, confinement),
-            hard_stop,
-        ),
-        None => ToolRunner::new(
-            workspace.clone(),
-            approver(mode, &config, confinement),
-            hard_stop,
-        )
-        .with_journal(EditJournal::create(&journal_path, &workspace)?),
-    }
-    .with_mcp(Arc::clone(&mcp));
-    let mut agent = Agent {
-        client: &client,
-        tools,
-        events,
-        max_turns: settings.max_turns,
-        stop,
-        output_schema,
-    };
-    let outcome = agent.run(conversation).await.outcome;
-    let mut denied = agent.tools.denied_actions();
-    drop(agent);
-    McpTools::shutdown_shared(mcp).await;
-    if let Some(isolation) = isolation {
+    watch_ctrl_c(Arc::clone(&session.stop), Arc::clone(&session.hard_stop));
+    let outcome = session.prompt(task, front).await?.outcome;
+    let mut denied = session.denied_actions();
+    session.close().await;
+    if let Some(isolation) = session.take_isolation() {
+        let transcript = session.transcript_path();
         let saved = SavedPatch {
-            path: &patch_path,
-            session_id: &session_id,
+            path: &transcript.with_extension("patch"),
+            session_id: &session.id,
         };
-        let journal = EditJournal::create(&journal_path, &real)?;
-        let mut approver = approver(mode, &config, confinement);
+        let journal = EditJournal::create(&journal_path(transcript), &real)?;
+        let config = FileConfig::load(real.root())?;
+        let mode = approval_mode(args.workspace.approval_flag(), &config);
+        let mut approver = approver(mode, &config, confinement(real.sandbox()));
         if !end_isolation(isolation, &real, saved, &mut approver, journal).await? {
             denied += 1;
         }
@@ -154,73 +95,10 @@ async fn end_isolation(
     bring_back(real, &patch, saved, approver, journal).await
 }
 
-/// The session's id and transcript, new or resumed (then with its conversation so far).
-fn open_session(
-    args: &RunArgs,
-    settings: &Settings,
-    workspace: &Path,
-    now: &jiff::Zoned,
-) -> Result<(String, Transcript, Option<Conversation>)> {
-    let id = match (&args.resume, args.continue_last) {
-        (Some(id), _) => Some(Some(id.as_str())),
-        (None, true) => Some(None),
-        (None, false) => None,
-    };
-    match id {
-        Some(id) => {
-            let (session_id, path, conversation) = resume(settings, workspace, id)?;
-            let transcript = Transcript::open(&path, &settings.api_key)?;
-            Ok((session_id, transcript, Some(conversation)))
-        }
-        None => {
-            let session_id = new_session_id(now);
-            let transcript =
-                Transcript::create(&settings.sessions_dir, now, &session_id, &settings.api_key)?;
-            Ok((session_id, transcript, None))
-        }
-    }
-}
-
-/// A worktree (or copy) of the workspace's current state at `into`, untracked files included.
-pub fn isolate(real: &Workspace, into: &Path) -> Result<Isolation> {
-    let base = starting_commit(real.root(), Start::CurrentState)?;
-    let mut isolation = Isolation::create(real.root(), into, base.as_deref())?;
-    isolation.carry_untracked(real.root())?;
-    Ok(isolation)
-}
-
 /// Where an isolated run's change is saved, and the session it came from.
 struct SavedPatch<'a> {
     path: &'a Path,
     session_id: &'a str,
-}
-
-/// Says on stderr which context window is used, for servers other than GLM's (where it is known).
-pub fn report_window(settings: &Settings) {
-    if settings.kind == ProviderKind::Openai {
-        eprintln!("{}", console::style(settings.describe_window()).dim());
-    }
-}
-
-/// Says on stderr what went wrong outside the session's own events (an MCP server left out).
-pub fn report_problem(problem: String) {
-    eprintln!("{}", console::style(problem).yellow());
-}
-
-/// The session to resume (the latest of this workspace when `id` is None): its id, transcript
-/// and conversation.
-fn resume(
-    settings: &Settings,
-    workspace: &Path,
-    id: Option<&str>,
-) -> Result<(String, PathBuf, Conversation)> {
-    let path = find_transcript(&settings.sessions_dir, workspace, id)?;
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    let text = Redactor::new(&settings.api_key).restore(&text);
-    let conversation =
-        replay(&text).with_context(|| format!("cannot resume from {}", path.display()))?;
-    Ok((session_id(&path), path, conversation))
 }
 
 /// Offers the isolated run's change for review; saves it as a patch when it is not (all) applied.
@@ -278,15 +156,6 @@ fn announce_transcript(args: &RunArgs, path: &Path) {
     }
 }
 
-/// All of stdin, for arguments given as `-`; `what` names it in the error.
-pub fn read_stdin(what: &str) -> Result<String> {
-    let mut text = String::new();
-    std::io::stdin()
-        .read_to_string(&mut text)
-        .with_context(|| format!("cannot read {what} from stdin"))?;
-    Ok(text)
-}
-
 fn read_task(task: &str) -> Result<String> {
     let task = if task == "-" {
         read_stdin("the task")?
@@ -299,83 +168,13 @@ fn read_task(task: &str) -> Result<String> {
     Ok(task)
 }
 
-pub fn open_workspace(dir: Option<&Path>) -> Result<Workspace> {
-    let dir = match dir {
-        Some(dir) => dir.to_path_buf(),
-        None => std::env::current_dir().context("cannot read the current directory")?,
-    };
-    Workspace::new(&dir).with_context(|| format!("workspace {}", dir.display()))
-}
-
-/// Whether the system prompt carries a snapshot of the workspace (see [`crate::snapshot`]).
-#[derive(Debug, Clone, Copy)]
-pub enum Orientation<'a> {
-    /// A snapshot taken for this task.
-    SnapshotFor(&'a str),
-    NoSnapshot,
-}
-
-impl<'a> Orientation<'a> {
-    /// `--no-snapshot` or `snapshot = false` turn it off.
-    pub fn chosen(task: &'a str, no_snapshot_flag: bool, config: &FileConfig) -> Self {
-        match no_snapshot_flag || config.snapshot == Some(false) {
-            true => Orientation::NoSnapshot,
-            false => Orientation::SnapshotFor(task),
-        }
-    }
-}
-
-/// The system prompt with the workspace facts filled in, how to edit with the tools `client`
-/// offers, then the project's AGENTS.md if any.
-pub fn system_prompt(
-    root: &Path,
-    now: &jiff::Zoned,
-    orientation: Orientation<'_>,
-    client: &ModelClient,
-) -> String {
-    let mut prompt = SYSTEM_PROMPT
-        .replace("{editing}", editing_prompt(client).trim_end())
-        .replace("{workspace}", &root.display().to_string())
-        .replace("{os}", std::env::consts::OS)
-        .replace("{date}", &now.strftime("%Y-%m-%d").to_string());
-    let agents: PathBuf = root.join("AGENTS.md");
-    if let Ok(text) = std::fs::read_to_string(&agents) {
-        prompt.push_str("\n\n# Project instructions (AGENTS.md)\n\n");
-        prompt.push_str(text.trim_end());
-        prompt.push('\n');
-    }
-    match orientation {
-        Orientation::SnapshotFor(task) => {
-            prompt.push_str("\n\n");
-            prompt.push_str(&crate::snapshot::snapshot(root, task));
-        }
-        Orientation::NoSnapshot => {}
-    }
-    prompt
-}
-
-/// How to edit, for the edit tools `client` offers; a model whose calls may come as text also
-/// learns the SEARCH/REPLACE block, which needs no JSON.
-fn editing_prompt(client: &ModelClient) -> String {
-    let tools = match client.edit_tools() {
-        EditTools::Diff => include_str!("../prompts/editing/diff.md"),
-        EditTools::Replace => include_str!("../prompts/editing/replace.md"),
-        EditTools::DiffAndReplace => include_str!("../prompts/editing/diff_and_replace.md"),
-        EditTools::Whole => include_str!("../prompts/editing/whole.md"),
-    };
-    match client.text_tool_calls() {
-        TextToolCalls::Auto => format!("{tools}{}", include_str!("../prompts/editing/text.md")),
-        TextToolCalls::Off => tools.to_string(),
-    }
-}
-
 /// First Ctrl-C: finish the running tool, then stop. Second: kill running commands, exit now.
-fn watch_ctrl_c(stop: CancellationToken, hard_stop: CancellationToken) {
+fn watch_ctrl_c(stop: Stop, hard_stop: Stop) {
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_err() {
             return;
         }
-        stop.cancel();
+        lock(&stop).cancel();
         eprintln!(
             "\n{}",
             console::style("stopping after the running tool (Ctrl-C again to quit now)").yellow()
@@ -383,7 +182,7 @@ fn watch_ctrl_c(stop: CancellationToken, hard_stop: CancellationToken) {
         if tokio::signal::ctrl_c().await.is_err() {
             return;
         }
-        hard_stop.cancel();
+        lock(&hard_stop).cancel();
         run_command::kill_running_commands();
         std::process::exit(i32::from(Exit::Interrupted.code()));
     });

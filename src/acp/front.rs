@@ -14,9 +14,9 @@ use super::files::AcpFiles;
 use super::updates::PermissionAsker;
 use crate::agent::Editor;
 use crate::config::McpServerConfig;
-use crate::live::{Front, Stop};
 use crate::protocol::modes::ApprovalMode;
-use crate::review::Asker;
+use crate::review::Interaction;
+use crate::session::{Front, Stop};
 
 /// The approval modes an editor can switch between (ACP session modes).
 pub const MODES: [(ApprovalMode, &str, &str); 4] = [
@@ -60,12 +60,12 @@ pub enum Files {
 }
 
 impl Front for AcpFront {
-    fn asker(&self, session_id: &str, stop: Stop) -> Arc<dyn Asker> {
-        Arc::new(PermissionAsker {
+    fn interaction(&self, session_id: &str, stop: Stop) -> Interaction {
+        Interaction::Remote(Arc::new(PermissionAsker {
             connection: self.connection.clone(),
             session_id: session_id.to_string(),
             stop,
-        })
+        }))
     }
 
     fn editor(&self, session_id: &str) -> Option<Editor> {

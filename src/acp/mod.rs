@@ -33,7 +33,7 @@ use tokio_util::sync::CancellationToken;
 use crate::cli::AcpArgs;
 use crate::config::FileConfig;
 use crate::config::ModelChoice;
-use crate::live::{Begin, Ending, Opening, Session};
+use crate::session::{Begin, Ended, Ending, ModelSource, Opening, Place, Session};
 use crate::sync::lock;
 use front::{AcpFront, Files, MODES, editor_servers, mode_id, user_message};
 use updates::Updates;
@@ -84,17 +84,20 @@ impl Sessions {
             connection,
             files: self.files(),
         };
-        let opening = Opening {
-            front: &front,
-            cwd,
-            model,
-            mcp_servers: editor_servers(servers),
-        };
-        let begin = match resumed {
-            Some(id) => Begin::Resume(id),
+        if !cwd.is_absolute() {
+            return Err(invalid(format!(
+                "cwd must be an absolute path, not `{}`",
+                cwd.display()
+            )));
+        }
+        let place = Place::Workspace(cwd.to_path_buf());
+        let mut opening = Opening::new(&front, place, ModelSource::Choice(model.clone()));
+        opening.mcp_servers = editor_servers(servers);
+        opening.begin = match resumed {
+            Some(id) => Begin::Resume(id.to_string()),
             None => Begin::New,
         };
-        Session::open(opening, begin)
+        Session::open(opening)
             .await
             .map_err(|error| invalid(format!("{error:#}")))
     }
@@ -175,7 +178,7 @@ pub async fn acp(args: AcpArgs) -> Result<ExitCode> {
                     .await;
                 match opened {
                     Ok(session) => {
-                        for update in updates::replayed(&session.transcript_text()) {
+                        for update in updates::replayed(&session.transcript_text().await) {
                             let _ = connection
                                 .send_notification(SessionNotification::new(id.clone(), update));
                         }
@@ -256,7 +259,11 @@ pub async fn acp(args: AcpArgs) -> Result<ExitCode> {
                         ));
                     };
                     let text = user_message(&request.prompt);
-                    match session.prompt(text, Box::new(updates)).await {
+                    match session
+                        .prompt(text, Box::new(updates))
+                        .await
+                        .and_then(Ended::ending)
+                    {
                         Ok(ending) => responder.respond(PromptResponse::new(stop_reason(ending))),
                         Err(error) => responder.respond_with_error(
                             agent_client_protocol::Error::internal_error()
@@ -363,7 +370,7 @@ fn listed(request: &ListSessionsRequest) -> ListSessionsResponse {
         .and_then(|cwd| FileConfig::load(cwd).ok())
         .unwrap_or_default();
     let dir = crate::config::sessions_dir(None, &config);
-    let sessions = crate::session::sessions(&dir, cwd.as_deref())
+    let sessions = crate::records::sessions(&dir, cwd.as_deref())
         .into_iter()
         .map(|summary| {
             SessionInfo::new(summary.id, std::path::PathBuf::from(summary.workspace))

@@ -21,7 +21,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::recorded::{Recorded, recorded};
-use crate::protocol::event::{ApprovalAction, Event, EventSink};
+use crate::protocol::event::{ApprovalAction, Event, EventSink, NoticeSubject};
 use crate::review::{Answer, Asker, Question};
 
 /// Sends a session's events to the editor as they happen.
@@ -75,7 +75,18 @@ fn live_update(event: &Event) -> Option<SessionUpdate> {
                 fields,
             )))
         }
+        // What an editor cannot show elsewhere: a tool source or the sandbox is missing.
+        Event::Notice {
+            about: NoticeSubject::McpServer | NoticeSubject::Sandbox,
+            message,
+        } => Some(SessionUpdate::AgentMessageChunk(chunk(&format!(
+            "warning: {message}\n\n"
+        )))),
         Event::SessionStarted { .. }
+        | Event::Notice {
+            about: NoticeSubject::ContextWindow,
+            ..
+        }
         | Event::TurnStarted { .. }
         | Event::Retrying { .. }
         | Event::AssistantTurn { .. }

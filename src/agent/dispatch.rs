@@ -13,8 +13,8 @@ use tokio_util::sync::CancellationToken;
 use super::editor::Editor;
 use crate::mcp::{McpTool, McpTools};
 use crate::protocol::event::{ApprovalAction, Event, Events};
+use crate::records::EditJournal;
 use crate::review::{Approver, DecidedBy, Decision, Placement};
-use crate::session::EditJournal;
 
 pub struct ToolRunner {
     workspace: Workspace,

@@ -28,7 +28,7 @@ pub use dispatch::ToolRunner;
 pub use editor::{Editor, EditorFiles};
 pub use output::{MAX_CORRECTIONS, OutputSchema};
 use repeat::{RepeatGuard, Repetition};
-pub use replay::{replay, replay_keeping_open_calls};
+pub use replay::replay_keeping_open_calls;
 
 use crate::model::wire::{Message, Usage};
 use crate::model::{

@@ -21,14 +21,6 @@ pub enum ReplayError {
     NoStart,
 }
 
-/// The conversation a transcript (JSON lines) records, ready to take a follow-up: calls of the
-/// last turn that never got a result are answered as not run.
-pub fn replay(transcript: &str) -> Result<Conversation, ReplayError> {
-    let mut conversation = replay_keeping_open_calls(transcript)?;
-    conversation.close_open_calls();
-    Ok(conversation)
-}
-
 /// The conversation a transcript records, with the calls of its last turn that never got a
 /// result left open: running them continues the turn (see [`Conversation::open_calls`]).
 pub fn replay_keeping_open_calls(transcript: &str) -> Result<Conversation, ReplayError> {
@@ -167,6 +159,14 @@ impl Conversation {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The conversation a transcript (JSON lines) records, ready to take a follow-up: calls of the
+    /// last turn that never got a result are answered as not run.
+    fn replay(transcript: &str) -> Result<Conversation, ReplayError> {
+        let mut conversation = replay_keeping_open_calls(transcript)?;
+        conversation.close_open_calls();
+        Ok(conversation)
+    }
     use serde_json::json;
 
     fn lines(events: &[serde_json::Value]) -> String {

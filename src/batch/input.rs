@@ -63,7 +63,7 @@ struct TomlBatch {
 /// Reads and checks a batch file (`-` for stdin).
 pub fn load(file: &str) -> Result<Vec<TaskSpec>> {
     let text = if file == "-" {
-        crate::run::read_stdin("the batch")?
+        crate::cli::read_stdin("the batch")?
     } else {
         std::fs::read_to_string(file).with_context(|| format!("cannot read {file}"))?
     };

@@ -22,10 +22,10 @@ use crate::isolate::review_and_apply;
 use crate::model::{ModelClient, settle_for_server};
 use crate::policy::{approval_mode, approver, confinement, sandbox};
 use crate::protocol::exit::Exit;
+use crate::records::EditJournal;
 use crate::review::ApprovalMode;
 use crate::review::Confinement;
-use crate::run::report_window;
-use crate::session::EditJournal;
+use crate::ui::report_window;
 use input::TaskSpec;
 use progress::Progress;
 pub use results::RESULTS_FILE;
@@ -76,11 +76,9 @@ pub async fn batch(args: BatchArgs) -> Result<ExitCode> {
     confinement(&sandbox(args.sandbox.choice(), &config));
     let context = Arc::new(BatchContext {
         client: ModelClient::new(&settings)?,
-        config,
-        api_key: settings.api_key.clone(),
+        settings,
         cwd,
         out: out.clone(),
-        max_turns: settings.max_turns,
         timeout_secs: args.timeout_secs,
         yes: args.yes,
         running: tokio::sync::Semaphore::new(usize::from(args.jobs)),
@@ -246,7 +244,7 @@ async fn apply_results(
             continue;
         };
         eprintln!("== {} ({}) ==", result.id, result.status.as_str());
-        let workspace = crate::run::open_workspace(Some(Path::new(&result.workspace)))?;
+        let workspace = crate::cli::open_workspace(Some(Path::new(&result.workspace)))?;
         let config = FileConfig::load(workspace.root())?;
         let text = std::fs::read_to_string(dir.join(patch))
             .with_context(|| format!("cannot read {patch}"))?;

@@ -12,7 +12,7 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use super::results::TaskResult;
-use crate::protocol::event::{Event, EventSink};
+use crate::protocol::event::{Event, EventSink, NoticeSubject};
 
 /// What a task's events have told so far.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -80,7 +80,22 @@ impl EventSink for Tracker {
                     ));
                 }
             }
+            // The sandbox and the context window are the batch's, said once by it.
+            Event::Notice {
+                about: NoticeSubject::McpServer,
+                message,
+            } => {
+                let line = format!("{}: {message}", self.id);
+                match &self.bar {
+                    Some(bar) => bar.println(line),
+                    None => eprintln!("{line}"),
+                }
+            }
             Event::SessionStarted { .. }
+            | Event::Notice {
+                about: NoticeSubject::Sandbox | NoticeSubject::ContextWindow,
+                ..
+            }
             | Event::Reasoning { .. }
             | Event::Content { .. }
             | Event::Retrying { .. }

@@ -91,7 +91,7 @@ pub struct ResultsWriter {
 impl ResultsWriter {
     pub fn open(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let file = crate::session::open_for_append(&dir.join(RESULTS_FILE))?;
+        let file = crate::records::open_for_append(&dir.join(RESULTS_FILE))?;
         Ok(Self { file })
     }
 

@@ -14,31 +14,27 @@ use agent_tools::Workspace;
 use agent_tools::run_command::{self, RunCommandArgs};
 use anyhow::{Context, Result};
 use serde_json::Value;
-use tokio_util::sync::CancellationToken;
 
 use super::input::TaskSpec;
 use super::progress::{TaskState, Tracker};
 use super::results::{Status, TaskResult};
-use crate::agent::{Agent, Conversation, ToolRunner};
-use crate::config::{FileConfig, edit_tools, secret_variables};
+use crate::agent::OutputSchema;
+use crate::config::{Settings, edit_tools, secret_variables};
 use crate::isolate::{Isolation, Start, starting_commit};
-use crate::mcp::McpTools;
 use crate::model::ModelClient;
-use crate::policy::{approver, sandbox};
-use crate::protocol::event::{Events, Outcome};
+use crate::protocol::event::Outcome;
 use crate::protocol::modes::{ApprovalMode, SandboxChoice};
-use crate::review::Confinement;
-use crate::run::{Orientation, report_problem, system_prompt};
-use crate::session::Transcript;
+use crate::session::{
+    Ended, Journal, LocalFront, ModelSource, Opening, Place, Records, Resolved, Session,
+};
 
 /// What every task of a batch shares.
 pub struct BatchContext {
+    /// Resolved once, the server asked once; a task may name another model.
+    pub settings: Settings,
     pub client: ModelClient,
-    pub config: FileConfig,
-    pub api_key: String,
     pub cwd: PathBuf,
     pub out: PathBuf,
-    pub max_turns: u32,
     pub timeout_secs: u64,
     /// `--yes`: tasks without an `approval` field may run commands.
     pub yes: bool,
@@ -49,17 +45,6 @@ pub struct BatchContext {
     pub heads: tokio::sync::Mutex<HashMap<PathBuf, Option<String>>>,
     /// `--sandbox` / `--network` of the batch.
     pub sandbox: SandboxChoice,
-}
-
-impl BatchContext {
-    /// How a task's commands are confined. The sandbox cannot change from task to task on one
-    /// machine, so an unenforceable one is reported once, by the batch.
-    fn confinement_of(&self, workspace: &Workspace) -> Confinement {
-        match workspace.sandbox().mechanism() {
-            Ok(_) => Confinement::Sandboxed,
-            Err(_) => Confinement::Unenforceable,
-        }
-    }
 }
 
 pub async fn run(
@@ -141,19 +126,16 @@ async fn attempt(
     let dir = context.out.join(format!("{}.worktree", spec.id));
     // Git runs as blocking child processes: keep them off the runtime's few worker threads.
     let base = starting_commit_of(context, &root).await?;
-    let isolation = blocking(move || Isolation::create_fresh(&root, &dir, base.as_deref())).await?;
-    let sandbox_choice = SandboxChoice {
-        setting: spec.sandbox.or(context.sandbox.setting),
-        network: context.sandbox.network,
-    };
+    let real = root.clone();
+    let isolation = blocking(move || Isolation::create_fresh(&real, &dir, base.as_deref())).await?;
+    // For the batch file's own setup and check commands (the session confines the model's).
     let workspace = Workspace::new(&isolation.dir)?
-        .with_scrubbed_env(secret_variables(&context.api_key))
-        .with_sandbox(sandbox(sandbox_choice, &context.config));
+        .with_scrubbed_env(secret_variables(&context.settings.api_key));
     let timeout = Duration::from_secs(spec.timeout_secs.unwrap_or(context.timeout_secs));
     // The worktree was made ahead; the task's time (and its timeout) starts with its turn to run.
     let _running = context.running.acquire().await?;
     let started = Instant::now();
-    let work = work(spec, context, workspace, tracker);
+    let work = work(spec, context, &root, workspace, tracker);
     let ended = tokio::time::timeout(timeout, work).await;
     let seconds = started.elapsed().as_secs_f64();
     drop(_running);
@@ -193,6 +175,7 @@ async fn attempt(
 async fn work(
     spec: &TaskSpec,
     context: &BatchContext,
+    root: &Path,
     workspace: Workspace,
     tracker: Tracker,
 ) -> Result<Worked> {
@@ -210,49 +193,11 @@ async fn work(
             ));
         }
     }
-    let transcript = Transcript::open(
-        &context.out.join(format!("{}.jsonl", spec.id)),
-        &context.api_key,
-    )?;
-    // Each task has its own MCP servers, working in its own tree.
-    let report = |problem| report_problem(format!("{}: {problem}", spec.id));
-    let mcp = Arc::new(McpTools::start(&context.config.mcp_servers, &workspace, report).await);
-    let client = match &spec.model {
-        Some(model) => context.client.for_model(model),
-        None => context.client.clone(),
-    }
-    .with_extra_tools(mcp.definitions());
-    let client = match spec.edit_format {
-        Some(format) => client.with_edit_tools(edit_tools(format, client.kind())),
-        None => client,
+    let place = Place::Isolated {
+        real: root.to_path_buf(),
+        tree: workspace.root().to_path_buf(),
     };
-    let default_mode = if context.yes {
-        ApprovalMode::All
-    } else {
-        ApprovalMode::Edits
-    };
-    let mode = spec.approval.unwrap_or(default_mode).inside_isolation();
-    let orientation = Orientation::chosen(&spec.task, false, &context.config);
-    let system = system_prompt(workspace.root(), &jiff::Zoned::now(), orientation, &client);
-    let tools = ToolRunner::new(
-        workspace.clone(),
-        approver(mode, &context.config, context.confinement_of(&workspace)),
-        CancellationToken::new(),
-    )
-    .with_mcp(Arc::clone(&mcp));
-    let mut agent = Agent {
-        client: &client,
-        tools,
-        events: Events::new(vec![Box::new(transcript), Box::new(tracker)]),
-        max_turns: spec.max_turns.unwrap_or(context.max_turns),
-        stop: CancellationToken::new(),
-        output_schema,
-    };
-    let ended = agent
-        .run(Conversation::new(system, spec.task.clone()))
-        .await;
-    drop(agent);
-    McpTools::shutdown_shared(mcp).await;
+    let ended = agent_session(spec, context, place, output_schema, tracker).await?;
     let (status, error) = match ended.outcome {
         Outcome::Completed => (Status::Ok, None),
         Outcome::TurnLimit { .. }
@@ -286,6 +231,48 @@ async fn work(
         ));
     }
     Ok(worked)
+}
+
+/// The task's session in the core: in the worktree, recorded in the results directory, with no
+/// edit journal (the patch is the change).
+async fn agent_session(
+    spec: &TaskSpec,
+    context: &BatchContext,
+    place: Place,
+    output_schema: Option<OutputSchema>,
+    tracker: Tracker,
+) -> Result<Ended> {
+    let mut settings = context.settings.clone();
+    let client = match &spec.model {
+        Some(model) => {
+            settings.model.clone_from(model);
+            context.client.for_model(model)
+        }
+        None => context.client.clone(),
+    };
+    let client = match spec.edit_format {
+        Some(format) => client.with_edit_tools(edit_tools(format, client.kind())),
+        None => client,
+    };
+    let model = ModelSource::Resolved(Box::new(Resolved { settings, client }));
+    let mut opening = Opening::new(&LocalFront, place, model);
+    opening.records = Records::At(context.out.join(format!("{}.jsonl", spec.id)));
+    opening.journal = Journal::NotKept;
+    let default_mode = match context.yes {
+        true => ApprovalMode::All,
+        false => ApprovalMode::Edits,
+    };
+    opening.approval = Some(spec.approval.unwrap_or(default_mode).inside_isolation());
+    opening.sandbox = SandboxChoice {
+        setting: spec.sandbox.or(context.sandbox.setting),
+        network: context.sandbox.network,
+    };
+    opening.output_schema = output_schema;
+    opening.max_turns = spec.max_turns;
+    let mut session = Session::open(opening).await?;
+    let ended = session.prompt(spec.task.clone(), Box::new(tracker)).await;
+    session.close().await;
+    ended
 }
 
 /// Runs a setup or check command in the worktree (bounded by the task's own timeout).

@@ -61,6 +61,12 @@ pub enum Event {
     Note {
         content: String,
     },
+    /// Something the user should know that is not part of the conversation: the context window
+    /// assumed, an MCP server left out, a sandbox that cannot be enforced.
+    Notice {
+        about: NoticeSubject,
+        message: String,
+    },
     ToolCallStarted {
         id: String,
         name: String,
@@ -116,6 +122,18 @@ pub enum Event {
         #[serde(skip_serializing_if = "Option::is_none")]
         output: Option<serde_json::Value>,
     },
+}
+
+/// What a notice is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeSubject {
+    /// The context window used, and where it comes from (for information).
+    ContextWindow,
+    /// The sandbox cannot be enforced here: every command needs a person's yes (a warning).
+    Sandbox,
+    /// An MCP server or tool was left out (a warning).
+    McpServer,
 }
 
 /// What needs approval.

@@ -16,8 +16,8 @@ use tokio::sync::oneshot;
 use super::api::stored_answer;
 use super::store::{Asked, Store};
 use crate::agent::Editor;
-use crate::live::{Front, Stop};
-use crate::review::{Answer, Asker, Question, split_hunks};
+use crate::review::{Answer, Asker, Interaction, Question, split_hunks};
+use crate::session::{Front, Stop};
 use crate::sync::lock;
 
 /// Open questions, by (session id, call id), each waiting for its first answer.
@@ -29,13 +29,13 @@ pub struct HttpFront {
 }
 
 impl Front for HttpFront {
-    fn asker(&self, session_id: &str, stop: Stop) -> Arc<dyn Asker> {
-        Arc::new(HttpAsker {
+    fn interaction(&self, session_id: &str, stop: Stop) -> Interaction {
+        Interaction::Remote(Arc::new(HttpAsker {
             session_id: session_id.to_string(),
             store: Arc::clone(&self.store),
             waiters: Arc::clone(&self.waiters),
             stop,
-        })
+        }))
     }
 
     fn editor(&self, _session_id: &str) -> Option<Editor> {

@@ -15,7 +15,7 @@ use futures_util::Stream;
 use tokio::sync::broadcast;
 
 use crate::protocol::event::{Event, EventSink};
-use crate::session::Redactor;
+use crate::records::Redactor;
 
 /// How many live events a client may fall behind before it is dropped.
 const LAG_LIMIT: usize = 4096;

@@ -1,7 +1,7 @@
 /*!
 `agent serve`: sessions for other programs over HTTP + SSE (a script, a bot, a phone). Every route
 but `/health` needs the bearer token; requests from a web page of another origin are refused.
-Sessions are the same long-lived sessions editors drive ([`crate::live`]); their events are the
+Sessions are the same long-lived sessions editors drive ([`crate::session`]); their events are the
 objects `agent run --json` prints, numbered by their line in the session's transcript.
 */
 
@@ -24,8 +24,8 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context, Result, bail};
 
 use crate::cli::ServeArgs;
-use crate::live::Session;
 use crate::protocol::state::SessionState;
+use crate::session::Session;
 use crate::sync::lock;
 use front::{HttpFront, Waiters};
 use hub::Hub;
@@ -35,8 +35,8 @@ use store::Store;
 #[derive(Clone)]
 struct Open {
     session: Arc<tokio::sync::Mutex<Session>>,
-    stop: crate::live::Stop,
-    hard_stop: crate::live::Stop,
+    stop: crate::session::Stop,
+    hard_stop: crate::session::Stop,
     hub: Hub,
     /// Whether its last turn has sent `finished` (it lets go of the session just after).
     finished: Arc<std::sync::atomic::AtomicBool>,
@@ -195,7 +195,7 @@ impl Daemon {
         lock(&self.hubs)
             .entry(id.to_string())
             .or_insert_with(|| {
-                Hub::new(transcript.to_path_buf(), crate::session::Redactor::new(""))
+                Hub::new(transcript.to_path_buf(), crate::records::Redactor::new(""))
             })
             .clone()
     }

@@ -2,7 +2,6 @@
 The HTTP routes of the daemon, under `/v1` (JSON), and `/health`.
 */
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -159,15 +158,10 @@ async fn create(State(daemon): State<Arc<Daemon>>, Json(body): Json<CreateSessio
         },
         false => None,
     };
-    let workdir = isolated
-        .as_ref()
-        .map_or(body.workspace.clone(), |isolated| {
-            PathBuf::from(&isolated.dir)
-        });
     let start = Start::New {
         model: body.model.clone(),
     };
-    let open = match open_session(&daemon, &workdir, start, isolated.clone()).await {
+    let open = match open_session(&daemon, &body.workspace, start, isolated.clone()).await {
         Ok(open) => open,
         Err(error) => return failure(StatusCode::BAD_REQUEST, format!("{error:#}")),
     };
@@ -196,12 +190,12 @@ pub async fn reopened(daemon: &Daemon, row: &SessionRow) -> anyhow::Result<Open>
         return Ok(open);
     }
     let isolated = lock(&daemon.store).isolation(&row.id)?;
-    let workdir = row.worktree.as_ref().unwrap_or(&row.workspace);
     let start = Start::Reopen {
         id: &row.id,
         transcript: std::path::Path::new(&row.transcript),
     };
-    let open = open_session(daemon, std::path::Path::new(workdir), start, isolated).await?;
+    let workspace = std::path::Path::new(&row.workspace);
+    let open = open_session(daemon, workspace, start, isolated).await?;
     // A task that never ran begins its transcript now, on the day it runs.
     let transcript = open
         .session
@@ -359,7 +353,7 @@ async fn diff(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>) -> Resp
     let sessions_dir = transcript.parent().and_then(std::path::Path::parent);
     let workspace = agent_tools::Workspace::new(std::path::Path::new(&row.workspace));
     match (sessions_dir, workspace) {
-        (Some(dir), Ok(workspace)) => match crate::session::diff(dir, &workspace, Some(&id)) {
+        (Some(dir), Ok(workspace)) => match crate::records::diff(dir, &workspace, Some(&id)) {
             Ok(diff) => ([("content-type", "text/x-diff")], diff).into_response(),
             // No edit journal yet: nothing changed.
             Err(_) => ([("content-type", "text/x-diff")], String::new()).into_response(),

@@ -6,7 +6,7 @@ others wait, queued. An isolated session's change is saved as a patch after ever
 `agent apply ID` finds it.
 */
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -16,9 +16,9 @@ use tokio::sync::OwnedMutexGuard;
 
 use super::store::Isolated;
 use super::{Daemon, Open};
-use crate::live::{Begin, Ending, Opening, Session};
 use crate::protocol::event::{Event, EventSink};
 use crate::protocol::state::SessionState;
+use crate::session::{Begin, Ended, Ending, ModelSource, Opening, Place, Session};
 use crate::sync::lock;
 
 /// What a turn does. Kept in the database from when it is accepted until it begins, so that
@@ -45,30 +45,34 @@ pub enum Start<'a> {
     },
 }
 
-/// Opens a session working in `workdir`, with the daemon as its front end.
+/// Opens a session working in `workspace` (or in its worktree, when isolated), with the daemon
+/// as its front end.
 pub async fn open_session(
     daemon: &Daemon,
-    workdir: &Path,
+    workspace: &Path,
     start: Start<'_>,
     isolated: Option<Isolated>,
 ) -> Result<Open> {
     let front = daemon.front();
-    let mut model_args = daemon.model.clone();
+    let mut choice = daemon.model.clone();
     let begin = match start {
         Start::New { model } => {
-            model_args.model = model.or(model_args.model);
+            choice.model = model.or(choice.model);
             Begin::New
         }
-        Start::Reopen { id, transcript } if transcript.exists() => Begin::Resume(id),
-        Start::Reopen { id, .. } => Begin::NewWithId(id),
+        Start::Reopen { id, transcript } if transcript.exists() => Begin::Resume(id.to_string()),
+        Start::Reopen { id, .. } => Begin::NewWithId(id.to_string()),
     };
-    let opening = Opening {
-        front: &front,
-        cwd: workdir,
-        model: &model_args,
-        mcp_servers: Vec::new(),
+    let place = match &isolated {
+        Some(isolated) => Place::Isolated {
+            real: workspace.to_path_buf(),
+            tree: PathBuf::from(&isolated.dir),
+        },
+        None => Place::Workspace(workspace.to_path_buf()),
     };
-    let session = Session::open(opening, begin).await?;
+    let mut opening = Opening::new(&front, place, ModelSource::Choice(choice));
+    opening.begin = begin;
+    let session = Session::open(opening).await?;
     let hub = daemon.hub(&session.id, session.transcript_path());
     hub.set_redactor(session.redactor());
     Ok(Open {
@@ -98,7 +102,7 @@ pub async fn isolate(daemon: &Daemon, workspace: &Path) -> Result<Isolated> {
                 real.root().display()
             );
         }
-        crate::run::isolate(&real, &into)
+        crate::isolate::Isolation::of_current_state(real.root(), &into)
     })
     .await
     .context("making the worktree stopped")??;
@@ -158,7 +162,8 @@ pub async fn start(daemon: &Arc<Daemon>, id: &str, open: &Open, work: Work) -> b
         let ended = match work {
             Work::Prompt(text) => session.prompt(text, sink).await,
             Work::OpenCalls => session.continue_open_calls(sink).await,
-        };
+        }
+        .and_then(Ended::ending);
         let state = match ended {
             // Cut short by the daemon stopping: a message continues it after the restart.
             Ok(Ending::Cancelled) if daemon.stopping.is_cancelled() => SessionState::Interrupted,

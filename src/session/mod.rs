@@ -1,91 +1,462 @@
 /*!
-Session transcripts: every event of a session appended as one JSON line to
-`<sessions_dir>/<date>/<session-id>.jsonl`, flushed per event so a crash loses nothing.
+The session core every front end goes through: `agent run`, `agent batch`, editors over ACP and
+the daemon all open, drive and close sessions here, and give it only what is their own (a
+[`Front`]: how questions are asked, which editor holds the files; and a sink for the events).
+
+A session is a workspace confined as the settings say, the model client, the tools with their
+approver, the transcript and edit journal, and the conversation, which every prompt extends.
+Sessions share transcripts and journals whoever opened them: one started in an editor continues
+with `agent run --resume ID`, and the other way round. The core never prints: what it has to say
+is an event.
 */
 
-mod journal;
-mod list;
-mod redact;
+mod front;
+mod prompt;
+mod setup;
 
-use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
-use anyhow::{Context, Result};
+use anyhow::{Result, bail};
+use tokio_util::sync::CancellationToken;
 
-use crate::protocol::event::{Event, EventSink};
-pub use journal::{EditJournal, JOURNAL_SUFFIX, UndoScope, diff, undo};
-pub use list::{find_transcript, session_id, sessions};
-pub use redact::Redactor;
+use crate::agent::{Agent, Conversation, OutputSchema, ToolRunner};
+use crate::config::{McpServerConfig, ModelChoice, Settings, secret_variables};
+use crate::isolate::Isolation;
+use crate::mcp::McpTools;
+use crate::model::ModelClient;
+use crate::model::wire::Message;
+use crate::policy::{approval_mode, sandbox};
+use crate::protocol::event::{Event, EventSink, Events, NoticeSubject, Outcome};
+use crate::protocol::modes::{ApprovalMode, SandboxChoice};
+use crate::records::{Redactor, Transcript};
+use crate::review::{Approver, CommandRules, Confinement};
+use crate::sync::lock;
+pub use front::{Front, LocalFront, Stop};
+pub use prompt::Snapshot;
+use setup::Notices;
+pub use setup::blocking;
 
-/// Opens `path` for appending, creating it if needed: how every JSONL file of ours is written.
-pub fn open_for_append(path: &Path) -> Result<File> {
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .with_context(|| format!("cannot open {}", path.display()))
+/// Where a session works.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// In the workspace itself.
+    Workspace(PathBuf),
+    /// In a tree apart made before (a worktree of `real`); the settings still come from `real`.
+    Isolated { real: PathBuf, tree: PathBuf },
+    /// In a worktree (or copy) of the workspace's current state, made beside the transcript
+    /// when the session opens; [`Session::take_isolation`] hands it back at the end.
+    Isolate(PathBuf),
 }
 
-/// A new session's id: its start time and a random suffix, sortable and unique enough.
-pub fn new_session_id(now: &jiff::Zoned) -> String {
-    format!(
-        "{}-{:06x}",
-        now.strftime("%Y%m%d-%H%M%S"),
-        fastrand::u32(..0x100_0000)
-    )
-}
-
-pub struct Transcript {
-    file: File,
-    path: PathBuf,
-    /// Keeps the API key off the disk, even if a tool printed it.
-    redactor: Redactor,
-}
-
-impl Transcript {
-    pub fn create(
-        sessions_dir: &Path,
-        now: &jiff::Zoned,
-        session_id: &str,
-        secret: &str,
-    ) -> Result<Self> {
-        let dir = sessions_dir.join(now.strftime("%Y-%m-%d").to_string());
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
-        Self::open(&dir.join(format!("{session_id}.jsonl")), secret)
+impl Place {
+    /// The directory edits and commands change.
+    pub fn dir(&self) -> &Path {
+        match self {
+            Place::Workspace(dir) | Place::Isolated { tree: dir, .. } | Place::Isolate(dir) => dir,
+        }
     }
 
-    /// A transcript at an explicit path (batch tasks keep theirs in the results directory).
-    pub fn open(path: &Path, secret: &str) -> Result<Self> {
-        let file = open_for_append(path)?;
+    /// The workspace whose settings apply.
+    fn settings_dir(&self) -> &Path {
+        match self {
+            Place::Workspace(dir) | Place::Isolated { real: dir, .. } | Place::Isolate(dir) => dir,
+        }
+    }
+}
+
+/// Which session to open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Begin {
+    New,
+    /// A new session under an id given before (the daemon took its task, then restarted before
+    /// the task ran).
+    NewWithId(String),
+    /// The session with this id, continued from its transcript.
+    Resume(String),
+    /// The latest session of this workspace, continued.
+    ContinueLatest,
+}
+
+/// Which model, and how.
+pub enum ModelSource {
+    /// The front end's choice over the config files; the server is asked what it can do.
+    Choice(ModelChoice),
+    /// Settings resolved and a client made before (a batch asks its server once).
+    Resolved(Box<Resolved>),
+}
+
+pub struct Resolved {
+    pub settings: Settings,
+    pub client: ModelClient,
+}
+
+/// Where the transcript goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Records {
+    /// `<sessions dir>/<date>/<id>.jsonl`, found again by `--resume`, `agent sessions`, `undo`.
+    InSessionsDir,
+    /// A file of the front end's (a batch keeps each task's in its results directory).
+    At(PathBuf),
+}
+
+/// Whether edits are journaled for `agent undo` and `agent diff`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Journal {
+    Kept,
+    /// An isolated session's change is reviewed as a whole instead.
+    NotKept,
+}
+
+/// What opens a session. [`Opening::new`] gives the usual defaults; front ends change fields.
+pub struct Opening<'a> {
+    pub front: &'a dyn Front,
+    pub place: Place,
+    pub begin: Begin,
+    pub model: ModelSource,
+    /// Overrides the settings' sessions directory (`--sessions-dir`).
+    pub sessions_dir: Option<PathBuf>,
+    pub records: Records,
+    pub journal: Journal,
+    /// The front end's choice; None: the config's, else `ask`.
+    pub approval: Option<ApprovalMode>,
+    pub sandbox: SandboxChoice,
+    pub snapshot: Snapshot,
+    /// MCP servers the front end adds to the configured ones (an editor's).
+    pub mcp_servers: Vec<(String, McpServerConfig)>,
+    pub output_schema: Option<OutputSchema>,
+    /// Overrides the settings' turn limit.
+    pub max_turns: Option<u32>,
+}
+
+impl<'a> Opening<'a> {
+    pub fn new(front: &'a dyn Front, place: Place, model: ModelSource) -> Self {
+        Self {
+            front,
+            place,
+            begin: Begin::New,
+            model,
+            sessions_dir: None,
+            records: Records::InSessionsDir,
+            journal: Journal::Kept,
+            approval: None,
+            sandbox: SandboxChoice::default(),
+            snapshot: Snapshot::ForTask,
+            mcp_servers: Vec::new(),
+            output_schema: None,
+            max_turns: None,
+        }
+    }
+}
+
+/// How a prompt ended.
+pub struct Ended {
+    pub outcome: Outcome,
+    /// The final answer's value, under an output schema.
+    pub output: Option<serde_json::Value>,
+}
+
+/// How a prompt of a session ended, for front ends that keep the session going.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// The model answered without a tool call (or the run was stopped for repeating itself).
+    EndTurn,
+    TurnLimit,
+    Cancelled,
+}
+
+impl Ended {
+    /// The ending, or the error that ended the prompt.
+    pub fn ending(self) -> Result<Ending> {
+        Ok(match self.outcome {
+            Outcome::Completed | Outcome::RepeatedCall { .. } | Outcome::InvalidOutput { .. } => {
+                Ending::EndTurn
+            }
+            Outcome::TurnLimit { .. } => Ending::TurnLimit,
+            Outcome::Interrupted | Outcome::Quit => Ending::Cancelled,
+            Outcome::Error { message } => bail!("{message}"),
+        })
+    }
+}
+
+pub struct Session {
+    pub id: String,
+    /// The directory the session's edits and commands change.
+    pub workspace: PathBuf,
+    settings: Settings,
+    client: ModelClient,
+    mcp: Arc<McpTools>,
+    transcript: PathBuf,
+    /// Out while a prompt runs (the loop owns it then).
+    tools: Option<ToolRunner>,
+    snapshot: Snapshot,
+    conversation: Option<Conversation>,
+    output_schema: Option<OutputSchema>,
+    /// The tree made for [`Place::Isolate`].
+    isolation: Option<Isolation>,
+    max_turns: u32,
+    /// Said at the start of the next prompt (what happened while the session opened).
+    notices: Notices,
+    /// The running prompt's stop (cancel ends the model stream and the loop).
+    pub stop: Stop,
+    /// The running prompt's hard stop (cancel kills running commands).
+    pub hard_stop: Stop,
+}
+
+impl Session {
+    /// A new session, or one continued from its transcript.
+    pub async fn open(opening: Opening<'_>) -> Result<Self> {
+        let notices = Notices::default();
+        let (workspace, config) = setup::workspace_and_config(
+            opening.place.dir().to_path_buf(),
+            opening.place.settings_dir().to_path_buf(),
+            opening.mcp_servers,
+        )
+        .await?;
+        let (settings, client) = setup::model(
+            opening.model,
+            opening.sessions_dir.as_deref(),
+            &config,
+            &notices,
+        )
+        .await?;
+        let recorded =
+            setup::records(opening.begin, opening.records, &settings, workspace.root()).await?;
+        let (workspace, isolation) = match &opening.place {
+            Place::Isolate(_) => {
+                let isolation = setup::isolate(&workspace, &recorded.transcript).await?;
+                (
+                    setup::workspace(isolation.dir.clone()).await?,
+                    Some(isolation),
+                )
+            }
+            Place::Workspace(_) | Place::Isolated { .. } => (workspace, None),
+        };
+        let workspace = workspace
+            .with_scrubbed_env(secret_variables(&settings.api_key))
+            .with_sandbox(sandbox(opening.sandbox, &config));
+        let confinement = match workspace.sandbox().mechanism() {
+            Ok(_) => Confinement::Sandboxed,
+            Err(error) => {
+                lock(&notices).push((NoticeSubject::Sandbox, error.to_string()));
+                Confinement::Unenforceable
+            }
+        };
+        let mcp = Arc::new(setup::mcp(&config, &workspace, &notices).await);
+        let client = client.with_extra_tools(mcp.definitions());
+        let stop = Arc::new(Mutex::new(CancellationToken::new()));
+        let hard_stop = Arc::new(Mutex::new(CancellationToken::new()));
+        let interaction = opening.front.interaction(&recorded.id, Arc::clone(&stop));
+        let mode = approval_mode(opening.approval, &config);
+        let mode = match opening.place {
+            // Edits there apply freely: the whole change is reviewed when it comes back.
+            Place::Isolate(_) => mode.inside_isolation(),
+            Place::Workspace(_) | Place::Isolated { .. } => mode,
+        };
+        let approver = Approver::new(
+            mode,
+            interaction,
+            CommandRules::from_strings(&config.allow_commands, &config.deny_commands),
+        )
+        .with_allowed_tools(config.allow_tools.clone())
+        .with_confinement(confinement);
+        let tools = ToolRunner::new(workspace.clone(), approver, CancellationToken::new())
+            .with_mcp(Arc::clone(&mcp));
+        let tools = match opening.journal {
+            Journal::Kept => {
+                tools.with_journal(setup::journal(&recorded.transcript, &workspace).await?)
+            }
+            Journal::NotKept => tools,
+        };
+        let tools = match opening.front.editor(&recorded.id) {
+            Some(editor) => tools.with_editor(editor),
+            None => tools,
+        };
+        let snapshot = match config.snapshot {
+            Some(false) => Snapshot::Off,
+            Some(true) | None => opening.snapshot,
+        };
         Ok(Self {
-            file,
-            path: path.to_path_buf(),
-            redactor: Redactor::new(secret),
+            id: recorded.id,
+            workspace: workspace.root().to_path_buf(),
+            max_turns: opening.max_turns.unwrap_or(settings.max_turns),
+            settings,
+            client,
+            mcp,
+            transcript: recorded.transcript,
+            tools: Some(tools),
+            snapshot,
+            conversation: recorded.conversation,
+            output_schema: opening.output_schema,
+            isolation,
+            notices,
+            stop,
+            hard_stop,
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// The isolated tree made for the session, to take its change back (once).
+    pub fn take_isolation(&mut self) -> Option<Isolation> {
+        self.isolation.take()
     }
 
-    /// Where this session's edit journal goes.
-    pub fn journal_path(&self) -> PathBuf {
-        self.path
-            .with_extension("")
-            .with_extension(JOURNAL_SUFFIX.trim_start_matches('.'))
+    pub fn mode(&self) -> ApprovalMode {
+        self.tools
+            .as_ref()
+            .map_or(ApprovalMode::Ask, ToolRunner::approval_mode)
     }
-}
 
-impl EventSink for Transcript {
-    fn emit(&mut self, event: &Event) {
-        let Ok(line) = serde_json::to_string(event) else {
-            return;
+    pub fn set_mode(&mut self, mode: ApprovalMode) {
+        if let Some(tools) = &mut self.tools {
+            tools.set_approval_mode(mode);
+        }
+    }
+
+    /// Edits and commands not approved so far.
+    pub fn denied_actions(&self) -> u32 {
+        self.tools.as_ref().map_or(0, ToolRunner::denied_actions)
+    }
+
+    /// Where the session's events are written, one a line.
+    pub fn transcript_path(&self) -> &Path {
+        &self.transcript
+    }
+
+    /// What keeps the API key out of anything written or sent of this session.
+    pub fn redactor(&self) -> Redactor {
+        Redactor::new(&self.settings.api_key)
+    }
+
+    /// The transcript, for `session/load` to show.
+    pub async fn transcript_text(&self) -> String {
+        let path = self.transcript.clone();
+        blocking(move || Ok(std::fs::read_to_string(path)?))
+            .await
+            .unwrap_or_default()
+    }
+
+    /// Runs one prompt to its end, streaming its events to `front_end` too.
+    pub async fn prompt(&mut self, text: String, front_end: Box<dyn EventSink>) -> Result<Ended> {
+        if text.trim().is_empty() {
+            bail!("the prompt has no text");
+        }
+        let resumed = self.conversation.is_some();
+        let conversation = match self.conversation.take() {
+            Some(mut conversation) => {
+                // Calls a stop left waiting are moot once the person says something new.
+                conversation.close_open_calls();
+                conversation.history.push(Message::User {
+                    content: text.clone(),
+                });
+                conversation
+            }
+            None => Conversation::new(self.first_system_prompt(&text).await?, text.clone()),
         };
-        let mut line = self.redactor.redact(line);
-        line.push('\n');
-        // A full disk must not kill the session; the terminal still shows everything.
-        let _ = self.file.write_all(line.as_bytes());
+        let started = Event::SessionStarted {
+            session_id: self.id.clone(),
+            model: self.settings.model.clone(),
+            base_url: self.settings.base_url.clone(),
+            provider_kind: self.settings.kind.name().into(),
+            workspace: self.workspace.display().to_string(),
+            task: text,
+            system_prompt: conversation.system_prompt().unwrap_or_default().to_string(),
+            resumed,
+        };
+        self.run(conversation, Some(started), front_end).await
+    }
+
+    /// The system prompt of a new session, with the snapshot taken for its first task.
+    async fn first_system_prompt(&self, task: &str) -> Result<String> {
+        let (root, client, task) = (
+            self.workspace.clone(),
+            self.client.clone(),
+            task.to_string(),
+        );
+        let snapshot = self.snapshot;
+        blocking(move || {
+            let snapshot_for = match snapshot {
+                Snapshot::ForTask => Some(task.as_str()),
+                Snapshot::Off => None,
+            };
+            Ok(prompt::system_prompt(
+                &root,
+                &jiff::Zoned::now(),
+                snapshot_for,
+                &client,
+            ))
+        })
+        .await
+    }
+
+    /// Whether the last turn left calls waiting (the session stopped while one waited for
+    /// approval): [`Session::continue_open_calls`] runs them.
+    pub fn has_open_calls(&self) -> bool {
+        self.conversation
+            .as_ref()
+            .is_some_and(|conversation| !conversation.open_calls().is_empty())
+    }
+
+    /// Runs the calls the last turn left waiting, then goes on with the model as the turn would
+    /// have.
+    pub async fn continue_open_calls(&mut self, front_end: Box<dyn EventSink>) -> Result<Ended> {
+        let Some(conversation) = self.conversation.take() else {
+            bail!("the session has no conversation to continue");
+        };
+        self.run(conversation, None, front_end).await
+    }
+
+    /// Runs the loop on `conversation`, recording its events after `started` (when given).
+    async fn run(
+        &mut self,
+        conversation: Conversation,
+        started: Option<Event>,
+        front_end: Box<dyn EventSink>,
+    ) -> Result<Ended> {
+        let Some(mut tools) = self.tools.take() else {
+            self.conversation = Some(conversation);
+            bail!("a prompt is already running in this session");
+        };
+        let stop = CancellationToken::new();
+        let hard_stop = CancellationToken::new();
+        *lock(&self.stop) = stop.clone();
+        *lock(&self.hard_stop) = hard_stop.clone();
+        tools.set_hard_stop(hard_stop);
+        let transcript = Transcript::open(&self.transcript, &self.settings.api_key);
+        let transcript = match transcript {
+            Ok(transcript) => transcript,
+            Err(error) => {
+                self.tools = Some(tools);
+                self.conversation = Some(conversation);
+                return Err(error);
+            }
+        };
+        let mut events = Events::new(vec![Box::new(transcript), front_end]);
+        if let Some(started) = started {
+            events.emit(started);
+        }
+        for (about, message) in std::mem::take(&mut *lock(&self.notices)) {
+            events.emit(Event::Notice { about, message });
+        }
+        let mut agent = Agent {
+            client: &self.client,
+            tools,
+            events,
+            max_turns: self.max_turns,
+            stop,
+            output_schema: self.output_schema.clone(),
+        };
+        let ended = agent.run(conversation).await;
+        self.tools = Some(agent.tools);
+        self.conversation = Some(ended.conversation);
+        Ok(Ended {
+            outcome: ended.outcome,
+            output: ended.output,
+        })
+    }
+
+    /// Ends the session's MCP servers (the tools hold the other handle on them).
+    pub async fn close(&mut self) {
+        self.tools = None;
+        McpTools::shutdown_shared(std::mem::take(&mut self.mcp)).await;
     }
 }

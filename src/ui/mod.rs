@@ -1,5 +1,6 @@
 /*!
-Front ends that render the event stream: the human terminal view and `--json` lines.
+The terminal front ends: the human view of the event stream, `--json` lines, and the lines
+the command-line front ends say on stderr outside any session.
 */
 
 mod json;
@@ -7,3 +8,15 @@ mod terminal;
 
 pub use json::JsonLines;
 pub use terminal::TerminalView;
+
+/// Says on stderr which context window is used, for servers other than GLM's (where it is known).
+pub fn report_window(settings: &crate::config::Settings) {
+    if settings.kind == crate::protocol::modes::ProviderKind::Openai {
+        eprintln!("{}", console::style(settings.describe_window()).dim());
+    }
+}
+
+/// Says on stderr what went wrong outside the session's own events (an MCP server left out).
+pub fn report_problem(problem: String) {
+    eprintln!("{}", console::style(problem).yellow());
+}

@@ -10,7 +10,7 @@ use std::io::{IsTerminal, Write};
 
 use console::style;
 
-use crate::protocol::event::{ApprovalAction, Event, EventSink, Outcome};
+use crate::protocol::event::{ApprovalAction, Event, EventSink, NoticeSubject, Outcome};
 use crate::review::DecidedBy;
 use agent_tools::ToolStatus;
 
@@ -101,6 +101,15 @@ impl EventSink for TerminalView {
         match event {
             Event::Reasoning { text } => self.stream(Stream::Reasoning, text),
             Event::Content { text } => self.stream(Stream::Content, text),
+            Event::Notice { about, message } => {
+                self.end_stream();
+                match about {
+                    NoticeSubject::ContextWindow => eprintln!("{}", style(message).dim()),
+                    NoticeSubject::Sandbox | NoticeSubject::McpServer => {
+                        eprintln!("{}", style(format!("warning: {message}")).yellow());
+                    }
+                }
+            }
             Event::Retrying {
                 attempt,
                 delay_ms,
