@@ -10,12 +10,10 @@ use anyhow::{Context, Result};
 use crate::cli::open_workspace;
 use crate::cli::{HistoryArgs, PatchArgs, SessionsArgs};
 use crate::config::{FileConfig, sessions_dir};
-use crate::isolate::review_and_apply;
-use crate::policy::{approval_mode, approver};
+use crate::isolate::{Offered, offer};
 use crate::protocol::exit::Exit;
-use crate::records::EditJournal;
-use crate::records::{self, UndoScope};
-use crate::review::Confinement;
+use crate::records::{self, UndoScope, journal_path};
+use crate::ui::report_offered;
 
 pub fn undo(args: HistoryArgs) -> Result<ExitCode> {
     let workspace = open_workspace(args.workspace.as_deref())?;
@@ -87,21 +85,21 @@ pub async fn apply(args: PatchArgs) -> Result<ExitCode> {
     if as_dir.join(crate::batch::RESULTS_FILE).is_file() {
         return crate::batch::apply_batch(as_dir, args.ids.as_deref(), &args.workspace).await;
     }
-    let (workspace, config, patch_path) = locate_patch(&args)?;
+    let (workspace, _, patch_path) = locate_patch(&args)?;
     let patch = std::fs::read_to_string(&patch_path)
         .with_context(|| format!("cannot read {}", patch_path.display()))?;
-    let mut approver = approver(
-        approval_mode(args.workspace.approval_flag(), &config),
-        &config,
-        Confinement::Sandboxed,
-    );
-    let journal = EditJournal::create(&patch_path.with_extension("edits.jsonl"), &workspace)?;
-    if review_and_apply(&workspace, &patch, &mut approver, journal).await? {
-        std::fs::rename(&patch_path, patch_path.with_extension("patch.applied"))?;
-        Ok(ExitCode::SUCCESS)
-    } else {
-        eprintln!("not applied; the change stays in {}", patch_path.display());
-        Ok(ExitCode::from(Exit::Denied))
+    let journal = journal_path(&patch_path);
+    let offered = offer(&workspace, &patch, &journal, args.workspace.approval_flag()).await?;
+    report_offered(workspace.root(), &offered);
+    match offered {
+        Offered::Applied { .. } => {
+            std::fs::rename(&patch_path, patch_path.with_extension("patch.applied"))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Offered::NotApplied | Offered::Quit => {
+            eprintln!("not applied; the change stays in {}", patch_path.display());
+            Ok(ExitCode::from(Exit::Denied))
+        }
     }
 }
 

@@ -20,8 +20,11 @@ use std::process::Command;
 use agent_tools::{Workspace, apply_diff};
 use anyhow::{Context, Result, bail};
 
+use crate::config::FileConfig;
+use crate::policy::{approval_mode, approver};
+use crate::protocol::modes::ApprovalMode;
 use crate::records::EditJournal;
-use crate::review::{Approver, Decision};
+use crate::review::{Approver, Confinement, Decision};
 
 /// What the isolated tree starts from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -287,14 +290,44 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
+/// How offering a saved change ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Offered {
+    /// Applied (all of it, or the hunks the user kept): what changed, and a note on what was
+    /// left out.
+    Applied {
+        summary: String,
+        note: Option<String>,
+    },
+    NotApplied,
+    /// Not applied, and the user wants to stop (`q`).
+    Quit,
+}
+
+/// Offers a saved change (an isolated session's, a batch task's) for review in the real
+/// `workspace`, in approval `mode` (None: the workspace's config decides), and applies what is
+/// accepted, journaled at `journal` for `agent undo`.
+pub async fn offer(
+    workspace: &Workspace,
+    patch: &str,
+    journal: &Path,
+    mode: Option<ApprovalMode>,
+) -> Result<Offered> {
+    let config = FileConfig::load(workspace.root())?;
+    let mode = approval_mode(mode, &config);
+    let mut approver = approver(mode, &config, Confinement::Sandboxed);
+    let journal = EditJournal::create(journal, workspace)?;
+    review_and_apply(workspace, patch, &mut approver, journal).await
+}
+
 /// Reviews `patch` against the real workspace with `approver` and applies what is accepted,
-/// recording it in `journal` for undo. Returns whether anything was applied.
-pub async fn review_and_apply(
+/// recording it in `journal` for undo.
+async fn review_and_apply(
     workspace: &Workspace,
     patch: &str,
     approver: &mut Approver,
     mut journal: EditJournal,
-) -> Result<bool> {
+) -> Result<Offered> {
     use apply_diff::{ApplyError, ParseError};
     let edit = apply_diff::prepare(workspace, patch).map_err(|error| {
         // What is not text (the parser's messages for these speak to the model, not the user).
@@ -324,16 +357,12 @@ pub async fn review_and_apply(
             let applied = reviewed.unwrap_or(edit);
             applied.commit()?;
             journal.record(0, &applied)?;
-            eprintln!(
-                "applied to {}:\n{}",
-                workspace.root().display(),
-                applied.summary()
-            );
-            if let Some(note) = note {
-                eprintln!("({note})");
-            }
-            Ok(true)
+            Ok(Offered::Applied {
+                summary: applied.summary(),
+                note,
+            })
         }
-        Decision::Denied { .. } | Decision::Quit => Ok(false),
+        Decision::Denied { .. } => Ok(Offered::NotApplied),
+        Decision::Quit => Ok(Offered::Quit),
     }
 }

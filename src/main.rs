@@ -2,13 +2,19 @@
 `agent`: a coding agent for GLM and any OpenAI-compatible endpoint.
 
 This file parses the command line, dispatches, and maps errors to exit codes; nothing else.
+
+Printing is denied everywhere but in the front ends that own a terminal (and here): the core says
+what it has to say as events, which each front end shows its own way.
 */
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod acp;
 mod agent;
+#[allow(clippy::print_stdout, clippy::print_stderr)]
 mod batch;
 mod cli;
 mod config;
+#[allow(clippy::print_stdout, clippy::print_stderr)]
 mod history;
 mod isolate;
 mod mcp;
@@ -17,13 +23,18 @@ mod policy;
 mod protocol;
 mod records;
 mod review;
+#[allow(clippy::print_stdout, clippy::print_stderr)]
 mod run;
+#[allow(clippy::print_stdout, clippy::print_stderr)]
 mod sandbox_exec;
+#[allow(clippy::print_stdout, clippy::print_stderr)]
 mod serve;
 mod session;
 mod snapshot;
 mod sync;
+#[allow(clippy::print_stdout, clippy::print_stderr)]
 mod tools_cmd;
+#[allow(clippy::print_stdout, clippy::print_stderr)]
 mod ui;
 
 use std::process::ExitCode;
@@ -75,6 +86,7 @@ fn main() -> ExitCode {
 }
 
 /// Help and version print as usual; a usage mistake gets one line and exit code 2.
+#[allow(clippy::print_stderr)]
 fn usage_error(error: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     match error.kind() {
@@ -95,6 +107,7 @@ fn usage_error(error: clap::Error) -> ExitCode {
     }
 }
 
+#[allow(clippy::print_stderr)]
 fn fail(error: &anyhow::Error) -> ExitCode {
     let chain: Vec<String> = error.chain().map(ToString::to_string).collect();
     eprintln!("error: {}", chain.join(": "));

@@ -79,13 +79,11 @@ pub fn sandbox(choice: SandboxChoice, config: &FileConfig) -> Sandbox {
     }
 }
 
-/// How commands will be confined; says so once when the sandbox cannot be enforced.
-pub fn confinement(sandbox: &Sandbox) -> Confinement {
+/// How commands will be confined, and, when the sandbox cannot be enforced here, why (for the
+/// front end to say).
+pub fn confinement(sandbox: &Sandbox) -> (Confinement, Option<String>) {
     match sandbox.mechanism() {
-        Ok(_) => Confinement::Sandboxed,
-        Err(error) => {
-            eprintln!("{}", console::style(format!("warning: {error}")).yellow());
-            Confinement::Unenforceable
-        }
+        Ok(_) => (Confinement::Sandboxed, None),
+        Err(error) => (Confinement::Unenforceable, Some(error.to_string())),
     }
 }

@@ -13,18 +13,16 @@ use anyhow::{Context, Result, bail};
 
 use crate::agent::OutputSchema;
 use crate::cli::{RunArgs, open_workspace, read_stdin};
-use crate::config::FileConfig;
-use crate::isolate::{Isolation, review_and_apply};
-use crate::policy::{approval_mode, approver, confinement};
+use crate::isolate::{Isolation, Offered, offer};
 use crate::protocol::event::{EventSink, Outcome};
 use crate::protocol::exit::Exit;
-use crate::records::{EditJournal, journal_path};
-use crate::review::Approver;
+use crate::protocol::modes::ApprovalMode;
+use crate::records::journal_path;
 use crate::session::{
     Begin, Journal, LocalFront, ModelSource, Opening, Place, Session, Snapshot, Stop,
 };
 use crate::sync::lock;
-use crate::ui::{JsonLines, TerminalView};
+use crate::ui::{JsonLines, TerminalView, report_offered};
 
 pub async fn run(args: RunArgs) -> Result<ExitCode> {
     let task = read_task(&args.task)?;
@@ -68,58 +66,48 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         let transcript = session.transcript_path();
         let saved = SavedPatch {
             path: &transcript.with_extension("patch"),
+            transcript,
             session_id: &session.id,
         };
-        let journal = EditJournal::create(&journal_path(transcript), &real)?;
-        let config = FileConfig::load(real.root())?;
-        let mode = approval_mode(args.workspace.approval_flag(), &config);
-        let mut approver = approver(mode, &config, confinement(real.sandbox()));
-        if !end_isolation(isolation, &real, saved, &mut approver, journal).await? {
+        let mode = args.workspace.approval_flag();
+        if !bring_back(isolation, &real, saved, mode).await? {
             denied += 1;
         }
     }
     Ok(exit_code(&outcome, denied))
 }
 
-/// Takes the isolated run's change, removes its tree, and offers the change for the real
-/// workspace. Returns false when it was left unapplied.
-async fn end_isolation(
-    isolation: Isolation,
-    real: &Workspace,
-    saved: SavedPatch<'_>,
-    approver: &mut Approver,
-    journal: EditJournal,
-) -> Result<bool> {
-    let patch = isolation.patch()?;
-    isolation.remove()?;
-    bring_back(real, &patch, saved, approver, journal).await
-}
-
 /// Where an isolated run's change is saved, and the session it came from.
 struct SavedPatch<'a> {
     path: &'a Path,
+    transcript: &'a Path,
     session_id: &'a str,
 }
 
-/// Offers the isolated run's change for review; saves it as a patch when it is not (all) applied.
-/// Returns false when a change was left unapplied.
+/// Takes the isolated run's change, removes its tree, and offers the change for the real
+/// workspace; saves it as a patch when it is not (all) applied. Returns false when a change was
+/// left unapplied.
 async fn bring_back(
+    isolation: Isolation,
     real: &Workspace,
-    patch: &str,
     saved: SavedPatch<'_>,
-    approver: &mut Approver,
-    journal: EditJournal,
+    mode: Option<ApprovalMode>,
 ) -> Result<bool> {
+    let patch = isolation.patch()?;
+    isolation.remove()?;
     let (patch_path, session_id) = (saved.path, saved.session_id);
     if patch.trim().is_empty() {
         eprintln!("isolated run: no changes");
         return Ok(true);
     }
-    std::fs::write(patch_path, patch)
+    std::fs::write(patch_path, &patch)
         .with_context(|| format!("cannot save {}", patch_path.display()))?;
-    match review_and_apply(real, patch, approver, journal).await {
-        Ok(true) => return Ok(true),
-        Ok(false) => eprintln!(
+    match offer(real, &patch, &journal_path(saved.transcript), mode).await {
+        Ok(offered @ Offered::Applied { .. }) => {
+            report_offered(real.root(), &offered);
+            return Ok(true);
+        }
+        Ok(Offered::NotApplied | Offered::Quit) => eprintln!(
             "the isolated change was not applied; it is saved in {}\nreview it later with `agent apply {session_id}`, or drop it with `agent discard {session_id}`",
             patch_path.display()
         ),

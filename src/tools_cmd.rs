@@ -48,7 +48,10 @@ pub async fn tools(args: ToolsArgs) -> Result<ExitCode> {
             let root = root
                 .with_scrubbed_env(secret_variables(""))
                 .with_sandbox(sandbox(sandbox_args.choice(), &config));
-            let confinement = confinement(root.sandbox());
+            let (confinement, why_not) = confinement(root.sandbox());
+            if let Some(why_not) = why_not {
+                report_problem(format!("warning: {why_not}"));
+            }
             let approver = approver(
                 approval_mode(workspace.approval_flag(), &config),
                 &config,

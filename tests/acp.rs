@@ -602,3 +602,26 @@ async fn an_edit_file_call_is_an_edit_with_its_diff_for_the_editor() {
     );
     assert_eq!(sandbox.read("a.py"), "def f():\n    return 2\n");
 }
+
+#[tokio::test]
+async fn an_mcp_server_that_cannot_start_is_said_to_the_editor() {
+    let sandbox = Sandbox::new(&[(
+        ".agent/config.toml",
+        "[mcp_servers.broken]\ncommand = \"/nonexistent/mcp-server\"\n",
+    )]);
+    let mock = MockGlm::start(vec![turn().content("done").reply()]).await;
+    let mut editor = Editor::start(&sandbox, &mock).await;
+    let session = editor.new_session(&sandbox).await;
+    let done = editor.prompt(&session, "hello").await;
+    assert_eq!(done["result"]["stopReason"], "end_turn", "{done}");
+    let said: Vec<String> = editor
+        .updates_of_kind("agent_message_chunk")
+        .iter()
+        .map(|update| update["content"]["text"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        said[0].starts_with("warning: MCP server `broken` left out"),
+        "{said:?}"
+    );
+    assert_eq!(said[1], "done");
+}

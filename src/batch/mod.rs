@@ -18,14 +18,12 @@ use anyhow::{Context, Result, bail};
 
 use crate::cli::{BatchArgs, BatchCommand, ReviewArgs, Shard};
 use crate::config::{FileConfig, Settings};
-use crate::isolate::review_and_apply;
+use crate::isolate::{Offered, offer};
 use crate::model::{ModelClient, settle_for_server};
-use crate::policy::{approval_mode, approver, confinement, sandbox};
+use crate::policy::{approval_mode, confinement, sandbox};
 use crate::protocol::exit::Exit;
-use crate::records::EditJournal;
-use crate::review::ApprovalMode;
-use crate::review::Confinement;
-use crate::ui::report_window;
+use crate::protocol::modes::ApprovalMode;
+use crate::ui::{report_offered, report_problem, report_window};
 use input::TaskSpec;
 use progress::Progress;
 pub use results::RESULTS_FILE;
@@ -72,8 +70,10 @@ pub async fn batch(args: BatchArgs) -> Result<ExitCode> {
             out.display()
         );
     }
-    // Says once, for every task, when the sandbox cannot be enforced here.
-    confinement(&sandbox(args.sandbox.choice(), &config));
+    // Said once, for every task, when the sandbox cannot be enforced here.
+    if let (_, Some(why_not)) = confinement(&sandbox(args.sandbox.choice(), &config)) {
+        report_problem(format!("warning: {why_not}"));
+    }
     let context = Arc::new(BatchContext {
         client: ModelClient::new(&settings)?,
         settings,
@@ -245,22 +245,20 @@ async fn apply_results(
         };
         eprintln!("== {} ({}) ==", result.id, result.status.as_str());
         let workspace = crate::cli::open_workspace(Some(Path::new(&result.workspace)))?;
-        let config = FileConfig::load(workspace.root())?;
         let text = std::fs::read_to_string(dir.join(patch))
             .with_context(|| format!("cannot read {patch}"))?;
-        let journal =
-            EditJournal::create(&dir.join(format!("{}.edits.jsonl", result.id)), &workspace)?;
-        let mut approver = approver(mode, &config, Confinement::Sandboxed);
-        match review_and_apply(&workspace, &text, &mut approver, journal).await {
-            Ok(true) => {}
-            Ok(false) => not_applied += 1,
+        let journal = dir.join(format!("{}.edits.jsonl", result.id));
+        match offer(&workspace, &text, &journal, Some(mode)).await {
+            Ok(offered @ Offered::Applied { .. }) => report_offered(workspace.root(), &offered),
+            Ok(Offered::NotApplied) => not_applied += 1,
+            Ok(Offered::Quit) => {
+                not_applied += 1;
+                break;
+            }
             Err(error) => {
                 eprintln!("{}: {error:#}", result.id);
                 not_applied += 1;
             }
-        }
-        if approver.quit_requested() {
-            break;
         }
     }
     Ok(ExitCode::from(if not_applied == 0 {

@@ -18,7 +18,6 @@ pub use hunks::hunks as split_hunks;
 use interactive::{CommandAnswer, EditAnswer};
 pub use readonly::is_read_only;
 pub use remote::{Answer, Asker, FileDiff, Question};
-pub use render::render_edit;
 
 /// Whether someone can answer questions, and where.
 #[derive(Clone)]
@@ -151,13 +150,11 @@ impl Approver {
 
     pub async fn review_edit(&mut self, call_id: &str, edit: &PreparedEdit) -> Decision {
         let decision = match (self.mode, self.interaction.clone()) {
-            (ApprovalMode::None, _) => {
-                eprintln!("{}", render_edit(edit));
-                Decision::Denied {
-                    reason: "dry run (--approval none): edits are shown, never applied".into(),
-                    by: DecidedBy::Settings,
-                }
-            }
+            // The edit is shown by the front end, from the approval request's diff.
+            (ApprovalMode::None, _) => Decision::Denied {
+                reason: "dry run (--approval none): edits are shown, never applied".into(),
+                by: DecidedBy::Settings,
+            },
             (ApprovalMode::All | ApprovalMode::Edits, _) => approved(),
             (ApprovalMode::Ask, _) if self.accept_all_edits => approved(),
             (ApprovalMode::Ask, _) if self.reject_all_edits => rejected_for_the_session(),

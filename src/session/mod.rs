@@ -26,11 +26,11 @@ use crate::isolate::Isolation;
 use crate::mcp::McpTools;
 use crate::model::ModelClient;
 use crate::model::wire::Message;
-use crate::policy::{approval_mode, sandbox};
+use crate::policy::{approval_mode, confinement, sandbox};
 use crate::protocol::event::{Event, EventSink, Events, NoticeSubject, Outcome};
 use crate::protocol::modes::{ApprovalMode, SandboxChoice};
 use crate::records::{Redactor, Transcript};
-use crate::review::{Approver, CommandRules, Confinement};
+use crate::review::{Approver, CommandRules};
 use crate::sync::lock;
 pub use front::{Front, LocalFront, Stop};
 pub use prompt::Snapshot;
@@ -235,13 +235,10 @@ impl Session {
         let workspace = workspace
             .with_scrubbed_env(secret_variables(&settings.api_key))
             .with_sandbox(sandbox(opening.sandbox, &config));
-        let confinement = match workspace.sandbox().mechanism() {
-            Ok(_) => Confinement::Sandboxed,
-            Err(error) => {
-                lock(&notices).push((NoticeSubject::Sandbox, error.to_string()));
-                Confinement::Unenforceable
-            }
-        };
+        let (confinement, why_not) = confinement(workspace.sandbox());
+        if let Some(why_not) = why_not {
+            lock(&notices).push((NoticeSubject::Sandbox, why_not));
+        }
         let mcp = Arc::new(setup::mcp(&config, &workspace, &notices).await);
         let client = client.with_extra_tools(mcp.definitions());
         let stop = Arc::new(Mutex::new(CancellationToken::new()));

@@ -20,3 +20,17 @@ pub fn report_window(settings: &crate::config::Settings) {
 pub fn report_problem(problem: String) {
     eprintln!("{}", console::style(problem).yellow());
 }
+
+/// Says on stderr what a saved change that was offered for review did to `workspace`.
+pub fn report_offered(workspace: &std::path::Path, offered: &crate::isolate::Offered) {
+    use crate::isolate::Offered;
+    match offered {
+        Offered::Applied { summary, note } => {
+            eprintln!("applied to {}:\n{summary}", workspace.display());
+            if let Some(note) = note {
+                eprintln!("({note})");
+            }
+        }
+        Offered::NotApplied | Offered::Quit => {}
+    }
+}

@@ -153,9 +153,15 @@ impl EventSink for TerminalView {
             Event::ApprovalDecided {
                 approved: false,
                 reason,
+                by,
                 ..
             } => {
-                self.pending_diff = None;
+                // Refused without a question (a dry run, no terminal to ask on): the diff was
+                // not on screen yet, and shows what was not done.
+                let pending = self.pending_diff.take();
+                if let (DecidedBy::Settings, Some(diff)) = (by, pending) {
+                    eprint!("{}", colored_unified(&diff));
+                }
                 eprintln!(
                     "  {}",
                     style(format!(
