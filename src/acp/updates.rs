@@ -77,7 +77,7 @@ fn live_update(event: &Event) -> Option<SessionUpdate> {
         }
         // What an editor cannot show elsewhere: a tool source or the sandbox is missing.
         Event::Notice {
-            about: NoticeSubject::McpServer | NoticeSubject::Sandbox,
+            about: NoticeSubject::McpServer | NoticeSubject::Sandbox | NoticeSubject::Daemon,
             message,
         } => Some(SessionUpdate::AgentMessageChunk(chunk(&format!(
             "warning: {message}\n\n"

@@ -93,7 +93,7 @@ impl EventSink for Tracker {
             }
             Event::SessionStarted { .. }
             | Event::Notice {
-                about: NoticeSubject::Sandbox | NoticeSubject::ContextWindow,
+                about: NoticeSubject::Sandbox | NoticeSubject::ContextWindow | NoticeSubject::Daemon,
                 ..
             }
             | Event::Reasoning { .. }

@@ -134,6 +134,9 @@ pub enum NoticeSubject {
     Sandbox,
     /// An MCP server or tool was left out (a warning).
     McpServer,
+    /// The daemon could not record something about the session in its database (a warning:
+    /// after a restart the session may not be as it is now).
+    Daemon,
 }
 
 /// What needs approval.

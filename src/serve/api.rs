@@ -7,8 +7,11 @@ answer given while the daemon was down, or before a restart continued the turn, 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::protocol::modes::ApprovalMode;
 use crate::review::Answer;
@@ -114,6 +117,11 @@ pub fn stored_answer(stored: &str) -> Answer {
     serde_json::from_str::<AnswerApproval>(stored)
         .map(|answer| answer.to_answer())
         .unwrap_or(Answer::RejectOnce { reason: None })
+}
+
+/// An error answer: `{"error": message}` with `status`.
+pub fn failure(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({"error": message.into()}))).into_response()
 }
 
 #[cfg(test)]

@@ -13,11 +13,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::Daemon;
-use super::api::AnswerApproval;
-use super::routes::{failure, reopened};
+use super::api::{AnswerApproval, failure};
+use super::daemon::Daemon;
 use super::store::Delivery;
-use super::turns::{self, Work};
+use super::store::Work;
+use super::turns::{self, Started, reopened, saved};
 use crate::sync::lock;
 
 /// The questions waiting for an answer.
@@ -101,7 +101,9 @@ async fn continue_stopped_turn(
     let waiting = session.has_open_calls();
     drop(session);
     if !waiting {
-        let _ = lock(&daemon.store).expire_approvals(id);
+        if let Err(error) = saved(daemon, |store| store.expire_approvals(id)).await {
+            return failure(StatusCode::INTERNAL_SERVER_ERROR, format!("{error:#}"));
+        }
         return failure(
             StatusCode::CONFLICT,
             "the turn that asked has ended; send a message to continue the session",
@@ -111,10 +113,16 @@ async fn continue_stopped_turn(
         return refusal;
     }
     match turns::start(daemon, id, &open, Work::OpenCalls).await {
-        true => Json(json!({"answered": body.decision, "continued": true})).into_response(),
-        false => failure(
+        Ok(Started::Running) => {
+            Json(json!({"answered": body.decision, "continued": true})).into_response()
+        }
+        Ok(Started::Busy) => failure(
             StatusCode::CONFLICT,
             "a turn is running and this question is not its own",
+        ),
+        Err(error) => failure(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the answer is kept, but the turn could not be continued: {error:#}"),
         ),
     }
 }

@@ -7,11 +7,9 @@ survive restarts. Every request but `/health` must come from no page or from the
 origin: a web page elsewhere cannot drive the daemon through the user's browser.
 */
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use axum::extract::{Query, Request, State};
@@ -20,48 +18,16 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::Daemon;
+use super::daemon::Daemon;
+use super::login_codes::secret;
 use crate::sync::lock;
 
-/// How long a sign-in code may wait to be used.
-const CODE_LIFETIME: Duration = Duration::from_secs(15 * 60);
 /// How long a browser stays signed in.
 const LOGIN_LIFETIME_SECS: u64 = 30 * 24 * 3600;
 const COOKIE: &str = "agent_login";
 
 /// Paths anyone may fetch: the page's shell (it holds no data) and the sign-in itself.
 const PUBLIC: [&str; 5] = ["/health", "/", "/app.js", "/app.css", "/login"];
-
-/// The one-time sign-in codes not used yet, with when they were made.
-#[derive(Default)]
-pub struct LoginCodes {
-    codes: Mutex<HashMap<String, Instant>>,
-}
-
-impl LoginCodes {
-    /// A new code, good for one sign-in within [`CODE_LIFETIME`].
-    pub fn issue(&self) -> String {
-        let code = secret(2);
-        let mut codes = lock(&self.codes);
-        codes.retain(|_, made| made.elapsed() < CODE_LIFETIME);
-        codes.insert(code.clone(), Instant::now());
-        code
-    }
-
-    /// Whether `code` was issued and not used or expired; it cannot be used again.
-    fn redeem(&self, code: &str) -> bool {
-        lock(&self.codes)
-            .remove(code)
-            .is_some_and(|made| made.elapsed() < CODE_LIFETIME)
-    }
-}
-
-/// `count` × 64 random bits, in hex.
-fn secret(count: usize) -> String {
-    (0..count)
-        .map(|_| format!("{:016x}", fastrand::u64(..)))
-        .collect()
-}
 
 /// The bearer token: `AGENT_SERVE_TOKEN` when set, else the one in the data dir (made on first
 /// start, 0600, printed once). Off loopback only a configured token is accepted.

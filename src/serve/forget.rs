@@ -13,8 +13,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::Daemon;
-use super::routes::failure;
+use super::api::failure;
+use super::daemon::Daemon;
 use super::store::Isolated;
 use crate::sync::lock;
 

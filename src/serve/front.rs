@@ -77,7 +77,13 @@ impl Asker for HttpAsker {
                 () = stop.cancelled() => {
                     lock(&waiters).remove(&key);
                     // The turn that asked is over: the question is no longer open.
-                    let _ = lock(&store).expire_approvals(&key.0);
+                    // Left open, it is expired by the next message or the next start.
+                    if let Err(error) = lock(&store).expire_approvals(&key.0) {
+                        eprintln!(
+                            "agent serve: session {}: its question not expired: {error:#}",
+                            key.0
+                        );
+                    }
                     Answer::Cancelled
                 }
             }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::response::sse::Event as SseEvent;
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use tokio::sync::broadcast;
 
 use crate::protocol::event::{Event, EventSink};
@@ -32,10 +32,8 @@ pub struct Hub {
 }
 
 impl Hub {
-    pub fn new(transcript: PathBuf, redactor: Redactor) -> Self {
-        let lines = std::fs::read_to_string(&transcript)
-            .map(|text| text.lines().count() as u64)
-            .unwrap_or(0);
+    /// The hub of the session recorded in `transcript`, whose events so far are `lines` lines.
+    pub fn new(transcript: PathBuf, lines: u64, redactor: Redactor) -> Self {
         let (sender, _) = broadcast::channel(LAG_LIMIT);
         Self {
             sender,
@@ -50,42 +48,65 @@ impl Hub {
         *crate::sync::lock(&self.redactor) = redactor;
     }
 
+    /// Records `event` in the session's transcript and publishes it: the daemon's own word to
+    /// the session's clients, between turns (a turn's events come through [`Hub::sink`]).
+    pub fn tell(&self, event: &Event) -> anyhow::Result<()> {
+        let line = crate::sync::lock(&self.redactor).redact(serde_json::to_string(event)?);
+        let mut file = crate::records::open_for_append(&self.transcript)?;
+        std::io::Write::write_all(&mut file, format!("{line}\n").as_bytes())?;
+        self.clone().emit(event);
+        Ok(())
+    }
+
     /// The sink that numbers and publishes events; it runs after the transcript's own sink, so
     /// an event is on disk before any client sees it.
     pub fn sink(&self) -> Box<dyn EventSink> {
         Box::new(self.clone())
     }
 
-    /// The events after `after`: first from the transcript, then live.
+    /// The events after `after`: first from the transcript (read off the runtime's threads),
+    /// then live.
     pub fn stream(&self, after: u64) -> impl Stream<Item = Result<SseEvent, Infallible>> + use<> {
         // Subscribe before reading the file: an event is either in what is read, or arrives.
         let live = self.sender.subscribe();
-        let backlog: Vec<(u64, String)> = std::fs::read_to_string(&self.transcript)
-            .unwrap_or_default()
-            .lines()
-            .enumerate()
-            .map(|(index, line)| (index as u64 + 1, line.to_string()))
-            .filter(|(id, _)| *id > after)
-            .collect();
-        let last = backlog.last().map_or(after, |(id, _)| *id);
-        let state = (backlog.into_iter(), live, last);
-        futures_util::stream::unfold(state, |(mut backlog, mut live, mut last)| async move {
-            if let Some((id, line)) = backlog.next() {
-                return Some((Ok(sse(id, &line)), (backlog, live, last)));
-            }
-            loop {
-                match live.recv().await {
-                    Ok((id, _)) if id <= last => continue,
-                    Ok((id, line)) => {
-                        last = id;
-                        return Some((Ok(sse(id, &line)), (backlog, live, last)));
-                    }
-                    // Too slow, or the session's hub is gone: the client comes back with its id.
-                    Err(_) => return None,
-                }
-            }
-        })
+        let transcript = self.transcript.clone();
+        let backlog = async move {
+            let text = tokio::fs::read_to_string(&transcript)
+                .await
+                .unwrap_or_default();
+            let lines: Vec<(u64, String)> = text
+                .lines()
+                .enumerate()
+                .map(|(index, line)| (index as u64 + 1, line.to_string()))
+                .filter(|(id, _)| *id > after)
+                .collect();
+            let last = lines.last().map_or(after, |(id, _)| *id);
+            let backlog =
+                futures_util::stream::iter(lines.into_iter().map(|(id, line)| Ok(sse(id, &line))));
+            backlog.chain(live_after(live, last))
+        };
+        futures_util::stream::once(backlog).flatten()
     }
+}
+
+/// The live events numbered after `last`.
+fn live_after(
+    live: broadcast::Receiver<(u64, Arc<str>)>,
+    last: u64,
+) -> impl Stream<Item = Result<SseEvent, Infallible>> {
+    futures_util::stream::unfold((live, last), |(mut live, mut last)| async move {
+        loop {
+            match live.recv().await {
+                Ok((id, _)) if id <= last => continue,
+                Ok((id, line)) => {
+                    last = id;
+                    return Some((Ok(sse(id, &line)), (live, last)));
+                }
+                // Too slow, or the session's hub is gone: the client comes back with its id.
+                Err(_) => return None,
+            }
+        }
+    })
 }
 
 impl EventSink for Hub {

@@ -8,16 +8,17 @@ objects `agent run --json` prints, numbered by their line in the session's trans
 mod api;
 mod approvals;
 mod auth;
+mod daemon;
 mod forget;
 mod front;
 mod hub;
+mod login_codes;
 mod page;
 mod routes;
 mod store;
 mod turns;
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
@@ -25,47 +26,9 @@ use anyhow::{Context, Result, bail};
 
 use crate::cli::ServeArgs;
 use crate::protocol::state::SessionState;
-use crate::session::Session;
 use crate::sync::lock;
-use front::{HttpFront, Waiters};
-use hub::Hub;
+use daemon::{Daemon, Open};
 use store::Store;
-
-/// A session the daemon holds open.
-#[derive(Clone)]
-struct Open {
-    session: Arc<tokio::sync::Mutex<Session>>,
-    stop: crate::session::Stop,
-    hard_stop: crate::session::Stop,
-    hub: Hub,
-    /// Whether its last turn has sent `finished` (it lets go of the session just after).
-    finished: Arc<std::sync::atomic::AtomicBool>,
-    /// The directory its edits and commands change.
-    workdir: PathBuf,
-    /// Its worktree, when it is isolated.
-    isolated: Option<store::Isolated>,
-}
-
-pub struct Daemon {
-    store: Arc<Mutex<Store>>,
-    waiters: Waiters,
-    open: Mutex<HashMap<String, Open>>,
-    /// Each session's events hub, kept for as long as the daemon runs: a client following a
-    /// session keeps following it when it is opened again.
-    hubs: Mutex<HashMap<String, Hub>>,
-    token: String,
-    /// Fired by SIGTERM or Ctrl-C: event streams end, so the server can stop.
-    stopping: tokio_util::sync::CancellationToken,
-    /// The daemon's own origins: the only ones a browser may call it from (its address first).
-    origins: Vec<String>,
-    login_codes: auth::LoginCodes,
-    model: crate::config::ModelChoice,
-    /// Turns that may run at once (`--max-running`).
-    running: Arc<tokio::sync::Semaphore>,
-    /// One lock per directory sessions work in: one turn at a time edits a directory.
-    directories: Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>,
-    data_dir: PathBuf,
-}
 
 /// How long running tools may take to finish when the daemon is told to stop.
 const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
@@ -93,7 +56,7 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
         stopping: tokio_util::sync::CancellationToken::new(),
         token,
         origins: auth::own_origins(address),
-        login_codes: auth::LoginCodes::default(),
+        login_codes: login_codes::LoginCodes::default(),
         model: args.model.choice(),
         running: Arc::new(tokio::sync::Semaphore::new(usize::from(args.max_running))),
         directories: Mutex::default(),
@@ -135,7 +98,14 @@ async fn stop_sessions(daemon: &Daemon) {
             open.session.lock().await.close().await;
             continue;
         }
-        let _ = lock(&daemon.store).set_state(&id, SessionState::Interrupted);
+        // A failed write is made good at the next start, which interrupts every running session.
+        if let Err(error) = turns::saved(daemon, |store| {
+            store.set_state(&id, SessionState::Interrupted)
+        })
+        .await
+        {
+            eprintln!("agent serve: session {id}: not marked interrupted: {error:#}");
+        }
         let waiting = lock(&daemon.waiters)
             .keys()
             .any(|(session, _)| *session == id);
@@ -187,37 +157,4 @@ async fn shutdown_signal(stopping: tokio_util::sync::CancellationToken) {
         () = term => {}
     }
     stopping.cancel();
-}
-
-impl Daemon {
-    /// The hub of session `id`, made on first use.
-    fn hub(&self, id: &str, transcript: &Path) -> Hub {
-        lock(&self.hubs)
-            .entry(id.to_string())
-            .or_insert_with(|| {
-                Hub::new(transcript.to_path_buf(), crate::records::Redactor::new(""))
-            })
-            .clone()
-    }
-
-    /// The daemon's own origin, its address.
-    fn origin(&self) -> &str {
-        self.origins.first().map_or("", String::as_str)
-    }
-
-    /// The lock of the directory a session works in.
-    fn directory(&self, workdir: &Path) -> Arc<tokio::sync::Mutex<()>> {
-        Arc::clone(
-            lock(&self.directories)
-                .entry(workdir.to_path_buf())
-                .or_default(),
-        )
-    }
-
-    fn front(&self) -> HttpFront {
-        HttpFront {
-            store: Arc::clone(&self.store),
-            waiters: Arc::clone(&self.waiters),
-        }
-    }
 }

@@ -15,14 +15,14 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::api::{CreateSession, SendMessage};
+use super::api::{CreateSession, SendMessage, failure};
 use super::approvals::{__path_answer, __path_approvals, answer, approvals};
 use super::auth;
+use super::daemon::Daemon;
 use super::forget::{__path_forget, forget};
 use super::page::{self, __path_new_login};
-use super::store::SessionRow;
-use super::turns::{self, Start, Work, open_session};
-use super::{Daemon, Open};
+use super::store::{SessionRow, Work};
+use super::turns::{self, Start, Started, open_session, reopened};
 use crate::protocol::modes::ApprovalMode;
 use crate::protocol::state::SessionState;
 use crate::sync::lock;
@@ -132,10 +132,6 @@ struct After {
     after: Option<u64>,
 }
 
-pub fn failure(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({"error": message.into()}))).into_response()
-}
-
 /// Starts a session on a task.
 #[utoipa::path(post, path = "/v1/sessions", request_body = CreateSession, responses(
     (status = 201, description = "started", body = SessionRow),
@@ -180,39 +176,13 @@ async fn create(State(daemon): State<Arc<Daemon>>, Json(body): Json<CreateSessio
         return failure(StatusCode::INTERNAL_SERVER_ERROR, format!("{error:#}"));
     }
     lock(&daemon.open).insert(row.id.clone(), open.clone());
-    turns::start(&daemon, &row.id, &open, Work::Prompt(body.task)).await;
+    if let Err(error) = turns::start(&daemon, &row.id, &open, Work::Prompt(body.task)).await {
+        return failure(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the session was made, but its task could not be recorded: {error:#}"),
+        );
+    }
     (StatusCode::CREATED, Json(row)).into_response()
-}
-
-/// The session `id` held open, opened from its transcript when a restart closed it.
-pub async fn reopened(daemon: &Daemon, row: &SessionRow) -> anyhow::Result<Open> {
-    if let Some(open) = lock(&daemon.open).get(&row.id).cloned() {
-        return Ok(open);
-    }
-    let isolated = lock(&daemon.store).isolation(&row.id)?;
-    let start = Start::Reopen {
-        id: &row.id,
-        transcript: std::path::Path::new(&row.transcript),
-    };
-    let workspace = std::path::Path::new(&row.workspace);
-    let open = open_session(daemon, workspace, start, isolated).await?;
-    // A task that never ran begins its transcript now, on the day it runs.
-    let transcript = open
-        .session
-        .lock()
-        .await
-        .transcript_path()
-        .display()
-        .to_string();
-    if transcript != row.transcript {
-        lock(&daemon.store).set_transcript(&row.id, &transcript)?;
-    }
-    // Two requests may have opened it at once: the first one kept is the one used.
-    let kept = lock(&daemon.open)
-        .entry(row.id.clone())
-        .or_insert(open)
-        .clone();
-    Ok(kept)
 }
 
 /// Every session, with its state.
@@ -275,11 +245,20 @@ async fn message(
         Ok(false) => {}
         Err(error) => return failure(StatusCode::INTERNAL_SERVER_ERROR, format!("{error:#}")),
     }
-    if !turns::start(&daemon, &id, &open, Work::Prompt(body.text)).await {
-        return failure(
-            StatusCode::CONFLICT,
-            "a turn is running; send the message when it ends",
-        );
+    match turns::start(&daemon, &id, &open, Work::Prompt(body.text)).await {
+        Ok(Started::Running) => {}
+        Ok(Started::Busy) => {
+            return failure(
+                StatusCode::CONFLICT,
+                "a turn is running; send the message when it ends",
+            );
+        }
+        Err(error) => {
+            return failure(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the message could not be recorded, and was not sent: {error:#}"),
+            );
+        }
     }
     // Taken once its turn is under way (a retry meanwhile found the session busy). The turn
     // runs either way, so the answer is 202 even if the id could not be kept.
@@ -318,12 +297,16 @@ async fn events(
         .and_then(|value| value.trim().parse().ok())
         .or(query.after)
         .unwrap_or(0);
-    let hub = match lock(&daemon.open).get(&id) {
-        Some(open) => open.hub.clone(),
-        None => match lock(&daemon.store).session(&id) {
-            Ok(Some(row)) => daemon.hub(&id, std::path::Path::new(&row.transcript)),
-            _ => return failure(StatusCode::NOT_FOUND, format!("no session `{id}`")),
-        },
+    let held = lock(&daemon.open).get(&id).map(|open| open.hub.clone());
+    let hub = match held {
+        Some(hub) => hub,
+        None => {
+            let row = lock(&daemon.store).session(&id);
+            match row {
+                Ok(Some(row)) => daemon.hub(&id, std::path::Path::new(&row.transcript)).await,
+                _ => return failure(StatusCode::NOT_FOUND, format!("no session `{id}`")),
+            }
+        }
     };
     let stream = hub
         .stream(after)

@@ -10,11 +10,21 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::turns::Work;
 use crate::isolate::Isolation;
 use crate::protocol::state::SessionState;
+
+/// What a turn does. Kept in the database from when it is accepted until it begins, so that
+/// work accepted before a restart runs after it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Work {
+    /// A prompt: the task, or a follow-up.
+    Prompt(String),
+    /// The calls a stop left waiting, now that the approval one of them waited for is answered.
+    OpenCalls,
+}
 
 /// A session as the daemon lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -77,6 +87,8 @@ impl Store {
     pub fn open(path: &Path) -> Result<Self> {
         let db =
             Connection::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        // Another process reading the file (a backup, `sqlite3`) makes writes wait, not fail.
+        db.busy_timeout(std::time::Duration::from_secs(5))?;
         db.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;

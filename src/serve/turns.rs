@@ -9,28 +9,18 @@ others wait, queued. An isolated session's change is saved as a patch after ever
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
-use serde::{Deserialize, Serialize};
 use tokio::sync::OwnedMutexGuard;
 
-use super::store::Isolated;
-use super::{Daemon, Open};
-use crate::protocol::event::{Event, EventSink};
+use super::daemon::{Daemon, Open};
+use super::hub::Hub;
+use super::store::{Isolated, SessionRow, Store, Work};
+use crate::protocol::event::{Event, EventSink, NoticeSubject};
 use crate::protocol::state::SessionState;
 use crate::session::{Begin, Ended, Ending, ModelSource, Opening, Place, Session};
 use crate::sync::lock;
-
-/// What a turn does. Kept in the database from when it is accepted until it begins, so that
-/// work accepted before a restart runs after it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Work {
-    /// A prompt: the task, or a follow-up.
-    Prompt(String),
-    /// The calls a stop left waiting, now that the approval one of them waited for is answered.
-    OpenCalls,
-}
 
 /// How a session is opened.
 pub enum Start<'a> {
@@ -73,7 +63,7 @@ pub async fn open_session(
     let mut opening = Opening::new(&front, place, ModelSource::Choice(choice));
     opening.begin = begin;
     let session = Session::open(opening).await?;
-    let hub = daemon.hub(&session.id, session.transcript_path());
+    let hub = daemon.hub(&session.id, session.transcript_path()).await;
     hub.set_redactor(session.redactor());
     Ok(Open {
         stop: Arc::clone(&session.stop),
@@ -84,6 +74,37 @@ pub async fn open_session(
         hub,
         isolated,
     })
+}
+
+/// The session `id` held open, opened from its transcript when a restart closed it.
+pub async fn reopened(daemon: &Daemon, row: &SessionRow) -> anyhow::Result<Open> {
+    if let Some(open) = lock(&daemon.open).get(&row.id).cloned() {
+        return Ok(open);
+    }
+    let isolated = lock(&daemon.store).isolation(&row.id)?;
+    let start = Start::Reopen {
+        id: &row.id,
+        transcript: std::path::Path::new(&row.transcript),
+    };
+    let workspace = std::path::Path::new(&row.workspace);
+    let open = open_session(daemon, workspace, start, isolated).await?;
+    // A task that never ran begins its transcript now, on the day it runs.
+    let transcript = open
+        .session
+        .lock()
+        .await
+        .transcript_path()
+        .display()
+        .to_string();
+    if transcript != row.transcript {
+        lock(&daemon.store).set_transcript(&row.id, &transcript)?;
+    }
+    // Two requests may have opened it at once: the first one kept is the one used.
+    let kept = lock(&daemon.open)
+        .entry(row.id.clone())
+        .or_insert(open)
+        .clone();
+    Ok(kept)
 }
 
 /// A worktree of `workspace` (its current state, untracked files included) under the data dir.
@@ -134,18 +155,29 @@ async fn idle_session(open: &Open) -> Option<OwnedMutexGuard<Session>> {
     }
 }
 
-/// Runs `work` in the background; false when the session is busy with a turn.
-pub async fn start(daemon: &Arc<Daemon>, id: &str, open: &Open, work: Work) -> bool {
+/// Whether work was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Started {
+    /// Queued in the database, and it runs in the background.
+    Running,
+    /// A turn of the session runs: nothing was taken.
+    Busy,
+}
+
+/// Runs `work` in the background, once the database holds it (so a restart runs it if this
+/// daemon does not); an error when the database cannot take it, and then nothing runs.
+pub async fn start(daemon: &Arc<Daemon>, id: &str, open: &Open, work: Work) -> Result<Started> {
     let Some(mut session) = idle_session(open).await else {
-        return false;
+        return Ok(Started::Busy);
     };
-    open.finished.store(false, Ordering::SeqCst);
     if let Work::Prompt(_) = work {
         // Questions a stopped turn left open are moot once the person says something new.
-        let _ = lock(&daemon.store).expire_approvals(id);
+        saved(daemon, |store| store.expire_approvals(id)).await?;
     }
-    let _ = lock(&daemon.store).queue(id, &work);
+    saved(daemon, |store| store.queue(id, &work)).await?;
+    open.finished.store(false, Ordering::SeqCst);
     let directory = daemon.directory(&open.workdir);
+    let hub = open.hub.clone();
     let sink = Box::new(Watched {
         hub: open.hub.sink(),
         finished: Arc::clone(&open.finished),
@@ -158,7 +190,12 @@ pub async fn start(daemon: &Arc<Daemon>, id: &str, open: &Open, work: Work) -> b
         let Ok(_slot) = Arc::clone(&daemon.running).acquire_owned().await else {
             return;
         };
-        let _ = lock(&daemon.store).begin(&id);
+        if let Err(error) = saved(&daemon, |store| store.begin(&id)).await {
+            // Still queued in the database: a restart runs it, so running it now could run it
+            // twice.
+            unsaved(&hub, &id, "the start of its work", &error);
+            return;
+        }
         let ended = match work {
             Work::Prompt(text) => session.prompt(text, sink).await,
             Work::OpenCalls => session.continue_open_calls(sink).await,
@@ -173,9 +210,42 @@ pub async fn start(daemon: &Arc<Daemon>, id: &str, open: &Open, work: Work) -> b
         if let Some(isolated) = isolated {
             save_patch(isolated, session.transcript_path()).await;
         }
-        let _ = lock(&daemon.store).set_state(&id, state);
+        if let Err(error) = saved(&daemon, |store| store.set_state(&id, state)).await {
+            unsaved(&hub, &id, &format!("its state ({})", state.name()), &error);
+        }
     });
-    true
+    Ok(Started::Running)
+}
+
+/// A write to the daemon's database, tried again after a pause when it fails (a busy or a
+/// briefly failing disk); the last error when it never succeeds.
+pub async fn saved<T>(daemon: &Daemon, write: impl Fn(&Store) -> Result<T>) -> Result<T> {
+    let mut pause = Duration::from_millis(50);
+    for _ in 0..SAVE_ATTEMPTS - 1 {
+        let written = write(&lock(&daemon.store));
+        match written {
+            Ok(value) => return Ok(value),
+            Err(_) => tokio::time::sleep(pause).await,
+        }
+        pause *= 4;
+    }
+    write(&lock(&daemon.store))
+}
+
+/// How often a database write is tried before it is given up.
+const SAVE_ATTEMPTS: u32 = 4;
+
+/// A database write about session `id` given up on: said in the daemon's log and to the
+/// session's clients, as a notice in its events.
+fn unsaved(hub: &Hub, id: &str, what: &str, error: &anyhow::Error) {
+    let message = format!("the daemon could not record {what}: {error:#}");
+    eprintln!("agent serve: session {id}: {message}");
+    if let Err(error) = hub.tell(&Event::Notice {
+        about: NoticeSubject::Daemon,
+        message,
+    }) {
+        eprintln!("agent serve: session {id}: cannot tell its clients either: {error:#}");
+    }
 }
 
 /// Passes a turn's events on to its hub, noting when the turn has sent `finished`.
@@ -198,18 +268,28 @@ pub async fn run_queued(daemon: &Arc<Daemon>) -> Result<usize> {
     let queued = lock(&daemon.store).queued()?;
     let count = queued.len();
     for (row, work) in queued {
-        let started = match super::routes::reopened(daemon, &row).await {
+        let started = match reopened(daemon, &row).await {
             Ok(open) => start(daemon, &row.id, &open, work).await,
-            Err(error) => {
-                eprintln!(
-                    "agent serve: session {} cannot be reopened: {error:#}",
-                    row.id
-                );
-                false
-            }
+            Err(error) => Err(error.context("it cannot be reopened")),
         };
-        if !started {
-            let _ = lock(&daemon.store).set_state(&row.id, SessionState::Failed);
+        let problem = match started {
+            Ok(Started::Running) => continue,
+            Ok(Started::Busy) => anyhow::anyhow!("a turn already runs"),
+            Err(error) => error,
+        };
+        eprintln!(
+            "agent serve: session {}: its queued work does not run: {problem:#}",
+            row.id
+        );
+        if let Err(error) = saved(daemon, |store| {
+            store.set_state(&row.id, SessionState::Failed)
+        })
+        .await
+        {
+            eprintln!(
+                "agent serve: session {}: not marked failed: {error:#}",
+                row.id
+            );
         }
     }
     Ok(count)

@@ -105,7 +105,7 @@ impl EventSink for TerminalView {
                 self.end_stream();
                 match about {
                     NoticeSubject::ContextWindow => eprintln!("{}", style(message).dim()),
-                    NoticeSubject::Sandbox | NoticeSubject::McpServer => {
+                    NoticeSubject::Sandbox | NoticeSubject::McpServer | NoticeSubject::Daemon => {
                         eprintln!("{}", style(format!("warning: {message}")).yellow());
                     }
                 }

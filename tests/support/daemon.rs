@@ -32,9 +32,19 @@ impl Daemon {
 
     /// A daemon listening on `listen` (a fixed port lets a page follow it across a restart).
     pub async fn start_at(sandbox: &Sandbox, mock: &MockGlm, listen: &str, extra: &[&str]) -> Self {
+        Self::spawn(sandbox, sandbox.agent(mock), listen, extra).await
+    }
+
+    /// `command` (the agent, with its environment) run as `serve` on `listen` with `extra`
+    /// flags and the sandbox's data dir.
+    pub async fn spawn(
+        sandbox: &Sandbox,
+        mut command: tokio::process::Command,
+        listen: &str,
+        extra: &[&str],
+    ) -> Self {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let data_dir = sandbox.dir.path().join("daemon");
-        let mut command = sandbox.agent(mock);
         command
             .args(["serve", "--listen", listen, "--data-dir"])
             .arg(&data_dir)
