@@ -20,15 +20,15 @@ use std::process::Command;
 use agent_tools::{Workspace, apply_diff};
 use anyhow::{Context, Result, bail};
 
+use crate::approval::{Approver, Confinement, Decision};
 use crate::config::FileConfig;
 use crate::policy::{approval_mode, approver};
 use crate::protocol::modes::ApprovalMode;
 use crate::records::EditJournal;
-use crate::review::{Approver, Confinement, Decision};
 
 /// What the isolated tree starts from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Start {
+pub enum StartFrom {
     /// The workspace as it is now, uncommitted changes included.
     CurrentState,
     /// The last commit (batch tasks: every task starts from the same state).
@@ -84,7 +84,7 @@ pub fn is_git_repository(dir: &Path) -> bool {
 
 /// The commit an isolated tree of `workspace` starts from; None when the workspace is not a git
 /// repository with a commit (it is then copied instead).
-pub fn starting_commit(workspace: &Path, start: Start) -> Result<Option<String>> {
+pub fn starting_commit(workspace: &Path, start: StartFrom) -> Result<Option<String>> {
     if !is_git_repository(workspace) {
         return Ok(None);
     }
@@ -92,8 +92,8 @@ pub fn starting_commit(workspace: &Path, start: Start) -> Result<Option<String>>
         return Ok(None);
     };
     let dirty = match start {
-        Start::CurrentState => git(workspace, &["stash", "create"])?,
-        Start::Head => String::new(),
+        StartFrom::CurrentState => git(workspace, &["stash", "create"])?,
+        StartFrom::Head => String::new(),
     };
     Ok(Some(if dirty.is_empty() { head } else { dirty }))
 }
@@ -121,7 +121,7 @@ impl Isolation {
 
     /// A tree at `into` holding the workspace's current state, untracked files included.
     pub fn of_current_state(workspace: &Path, into: &Path) -> Result<Self> {
-        let base = starting_commit(workspace, Start::CurrentState)?;
+        let base = starting_commit(workspace, StartFrom::CurrentState)?;
         let mut isolation = Self::create(workspace, into, base.as_deref())?;
         isolation.carry_untracked(workspace)?;
         Ok(isolation)

@@ -8,40 +8,27 @@ what it has to say as events, which each front end shows its own way.
 */
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
-mod acp;
 mod agent;
-#[allow(clippy::print_stdout, clippy::print_stderr)]
-mod batch;
+mod approval;
 mod cli;
 mod config;
-#[allow(clippy::print_stdout, clippy::print_stderr)]
-mod history;
+mod front;
 mod isolate;
 mod mcp;
 mod model;
 mod policy;
 mod protocol;
 mod records;
-mod review;
-#[allow(clippy::print_stdout, clippy::print_stderr)]
-mod run;
-#[allow(clippy::print_stdout, clippy::print_stderr)]
-mod sandbox_exec;
-#[allow(clippy::print_stdout, clippy::print_stderr)]
-mod serve;
 mod session;
 mod snapshot;
 mod sync;
-#[allow(clippy::print_stdout, clippy::print_stderr)]
-mod tools_cmd;
-#[allow(clippy::print_stdout, clippy::print_stderr)]
-mod ui;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
 use cli::{Cli, Command};
+use front::{acp, batch, run, sandbox_exec, saved, serve, tools};
 use protocol::exit::Exit;
 
 fn main() -> ExitCode {
@@ -64,14 +51,18 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Run(args) => run::run(args).await,
-            Command::Tools(args) => tools_cmd::tools(args).await,
-            Command::Undo(args) => history::undo(args),
-            Command::Diff(args) => history::diff(args),
+            Command::Tools(args) => tools::tools(args).await,
+            Command::Undo(args) => saved::undo(args),
+            Command::Diff(args) => saved::diff(args),
             Command::Batch(args) => batch::batch(args).await,
             Command::Review(args) => batch::review(args).await,
-            Command::Apply(args) => history::apply(args).await,
-            Command::Discard(args) => history::discard(args),
-            Command::Sessions(args) => history::list_sessions(args),
+            // A batch's results directory, or a session's saved change.
+            Command::Apply(args) => match batch::is_results_dir(&args.session) {
+                true => batch::apply_batch(&args).await,
+                false => saved::apply(args).await,
+            },
+            Command::Discard(args) => saved::discard(args),
+            Command::Sessions(args) => saved::list_sessions(args),
             Command::Acp(args) => acp::acp(args).await,
             Command::Serve(args) => serve::serve(args).await,
             Command::SandboxExec(_) => Ok(ExitCode::from(Exit::Failure)),

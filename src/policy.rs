@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 use agent_tools::sandbox::{MechanismChoice, Network, Sandbox, SandboxMode};
 
+use crate::approval::{Approver, CommandRules, Confinement, Interaction};
 use crate::config::{FileConfig, MechanismName, config_home, env};
 use crate::protocol::modes::{self, ApprovalMode, SandboxChoice, SandboxSetting};
-use crate::review::{Approver, CommandRules, Confinement, Interaction};
 
 /// The approval mode of a session: the front end's choice (flags, a request) beats the config;
 /// default `ask`.

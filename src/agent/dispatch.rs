@@ -11,10 +11,10 @@ use agent_tools::{
 use tokio_util::sync::CancellationToken;
 
 use super::editor::Editor;
+use crate::approval::{Approver, DecidedBy, Decision, Placement};
 use crate::mcp::{McpTool, McpTools};
 use crate::protocol::event::{ApprovalAction, Event, Events};
 use crate::records::EditJournal;
-use crate::review::{Approver, DecidedBy, Decision, Placement};
 
 pub struct ToolRunner {
     workspace: Workspace,
@@ -132,11 +132,11 @@ impl ToolRunner {
         &self.workspace
     }
 
-    pub fn approval_mode(&self) -> crate::review::ApprovalMode {
+    pub fn approval_mode(&self) -> crate::approval::ApprovalMode {
         self.approver.mode()
     }
 
-    pub fn set_approval_mode(&mut self, mode: crate::review::ApprovalMode) {
+    pub fn set_approval_mode(&mut self, mode: crate::approval::ApprovalMode) {
         self.approver.set_mode(mode);
     }
 

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::Editor;
-use crate::review::Interaction;
+use crate::approval::Interaction;
 
 /// The running prompt's stop: cancelling it ends the model stream and the loop (or, as the hard
 /// stop, kills running commands). Replaced for every prompt.

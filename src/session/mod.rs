@@ -21,6 +21,7 @@ use anyhow::{Result, bail};
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::{Agent, Conversation, OutputSchema, ToolRunner};
+use crate::approval::{Approver, CommandRules};
 use crate::config::{McpServerConfig, ModelChoice, Settings, secret_variables};
 use crate::isolate::Isolation;
 use crate::mcp::McpTools;
@@ -30,7 +31,6 @@ use crate::policy::{approval_mode, confinement, sandbox};
 use crate::protocol::event::{Event, EventSink, Events, NoticeSubject, Outcome};
 use crate::protocol::modes::{ApprovalMode, SandboxChoice};
 use crate::records::{Redactor, Transcript};
-use crate::review::{Approver, CommandRules};
 use crate::sync::lock;
 pub use front::{Front, LocalFront, Stop};
 pub use prompt::Snapshot;
@@ -146,6 +146,36 @@ impl<'a> Opening<'a> {
             output_schema: None,
             max_turns: None,
         }
+    }
+}
+
+/// A session held open by a front end that keeps it across prompts (an editor, the daemon): the
+/// session behind the lock a prompt takes, and its stops, reachable while the prompt runs.
+#[derive(Clone)]
+pub struct Held {
+    pub session: Arc<tokio::sync::Mutex<Session>>,
+    pub stop: Stop,
+    pub hard_stop: Stop,
+}
+
+impl Held {
+    pub fn new(session: Session) -> Self {
+        Self {
+            stop: Arc::clone(&session.stop),
+            hard_stop: Arc::clone(&session.hard_stop),
+            session: Arc::new(tokio::sync::Mutex::new(session)),
+        }
+    }
+
+    /// Stops the running prompt after its running tool (its model stream ends at once).
+    pub fn stop(&self) {
+        lock(&self.stop).cancel();
+    }
+
+    /// Stops the running prompt now: its running commands are killed too.
+    pub fn cancel(&self) {
+        lock(&self.stop).cancel();
+        lock(&self.hard_stop).cancel();
     }
 }
 

@@ -8,6 +8,7 @@ use std::borrow::Cow;
 
 use super::locate::{Level, Placement};
 use super::parse::{Hunk, HunkLine, LineKind};
+use super::pieces::pieces;
 
 /// A text split into lines, each with its own ending (`""` for a last line without newline).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,20 +64,6 @@ impl<'a> Lines<'a> {
     fn ends_with_newline(&self) -> bool {
         self.endings.last().is_none_or(|ending| !ending.is_empty())
     }
-}
-
-/// The text's lines, each with its `\n` (the last one may have none), as `str::split_inclusive`
-/// gives them, but found with the `memchr` crate's vectorised search: splitting is a good part of
-/// the time a large diff takes.
-pub fn pieces(text: &str) -> impl Iterator<Item = &str> {
-    let ends = memchr::memchr_iter(b'\n', text.as_bytes()).map(|at| at + 1);
-    let ends = ends.chain((!text.ends_with('\n') && !text.is_empty()).then_some(text.len()));
-    // Each end is just past a `\n` (or the text's end), so every slice falls on char boundaries.
-    ends.scan(0, |start, end| {
-        let piece = text.get(*start..end);
-        *start = end;
-        piece
-    })
 }
 
 /// Applies placed hunks, which must be sorted by start and not overlap.
@@ -241,17 +228,6 @@ mod tests {
             shift_indentation("  \t\t\tx", "  \t\t\t\t", "\t\t\t\t"),
             "\t\t\tx"
         );
-    }
-
-    #[test]
-    fn pieces_split_like_split_inclusive() {
-        for text in ["", "\n", "a", "a\n", "a\r\nb", "é\n\n→ x\r\n", "\n\nend"] {
-            assert_eq!(
-                pieces(text).collect::<Vec<_>>(),
-                text.split_inclusive('\n').collect::<Vec<_>>(),
-                "{text:?}"
-            );
-        }
     }
 
     #[test]

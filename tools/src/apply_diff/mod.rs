@@ -10,6 +10,7 @@ mod apply;
 mod files;
 mod locate;
 mod parse;
+mod pieces;
 mod unwrap;
 
 use std::collections::BTreeMap;

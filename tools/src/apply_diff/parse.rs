@@ -184,7 +184,7 @@ struct Parser<'a> {
 const IMPLIED_HEADER: &str = "@@ @@";
 
 pub fn parse(diff: &str) -> Result<Vec<FilePatch<'_>>, ParseError> {
-    let lines: Vec<&str> = super::apply::pieces(diff)
+    let lines: Vec<&str> = super::pieces::pieces(diff)
         // A diff of a CRLF file may itself have been converted to CRLF: drop every trailing CR.
         .map(|line| line.trim_end_matches('\n').trim_end_matches('\r'))
         .filter(|line| !line.starts_with("```"))

@@ -11,15 +11,14 @@ use super::front::{HttpFront, Waiters};
 use super::hub::Hub;
 use super::login_codes::LoginCodes;
 use super::store::{Isolated, Store};
-use crate::session::Session;
+use crate::session::Held;
 use crate::sync::lock;
 
 /// A session the daemon holds open.
 #[derive(Clone)]
 pub struct Open {
-    pub session: Arc<tokio::sync::Mutex<Session>>,
-    pub stop: crate::session::Stop,
-    pub hard_stop: crate::session::Stop,
+    /// The session, and its stops.
+    pub held: Held,
     pub hub: Hub,
     /// Whether its last turn has sent `finished` (it lets go of the session just after).
     pub finished: Arc<std::sync::atomic::AtomicBool>,

@@ -13,6 +13,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::agent::OutputSchema;
 use crate::cli::{RunArgs, open_workspace, read_stdin};
+use crate::front::terminal::{JsonLines, TerminalView, report_offered};
 use crate::isolate::{Isolation, Offered, offer};
 use crate::protocol::event::{EventSink, Outcome};
 use crate::protocol::exit::Exit;
@@ -22,7 +23,6 @@ use crate::session::{
     Begin, Journal, LocalFront, ModelSource, Opening, Place, Session, Snapshot, Stop,
 };
 use crate::sync::lock;
-use crate::ui::{JsonLines, TerminalView, report_offered};
 
 pub async fn run(args: RunArgs) -> Result<ExitCode> {
     let task = read_task(&args.task)?;

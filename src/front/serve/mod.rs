@@ -94,8 +94,8 @@ async fn stop_sessions(daemon: &Daemon) {
     let open: Vec<(String, Open)> = lock(&daemon.open).drain().collect();
     let mut finishing = Vec::new();
     for (id, open) in open {
-        if open.session.try_lock().is_ok() {
-            open.session.lock().await.close().await;
+        if open.held.session.try_lock().is_ok() {
+            open.held.session.lock().await.close().await;
             continue;
         }
         // A failed write is made good at the next start, which interrupts every running session.
@@ -110,14 +110,14 @@ async fn stop_sessions(daemon: &Daemon) {
             .keys()
             .any(|(session, _)| *session == id);
         if !waiting {
-            lock(&open.stop).cancel();
+            open.held.stop();
             finishing.push(open);
         }
     }
     let finished = futures_util::future::join_all(
         finishing
             .iter()
-            .map(|open| async { open.session.lock().await.close().await }),
+            .map(|open| async { open.held.session.lock().await.close().await }),
     );
     let _ = tokio::time::timeout(STOP_GRACE, finished).await;
 }

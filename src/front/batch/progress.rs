@@ -113,14 +113,14 @@ impl EventSink for Tracker {
     }
 }
 
-pub struct Progress {
+pub struct ProgressBars {
     multi: Option<MultiProgress>,
     overall: Option<ProgressBar>,
     total: usize,
     done: Mutex<usize>,
 }
 
-impl Progress {
+impl ProgressBars {
     pub fn new(total: usize, terminal: bool) -> Self {
         if !terminal {
             return Self {

@@ -10,8 +10,8 @@ use std::io::{IsTerminal, Write};
 
 use console::style;
 
+use crate::approval::DecidedBy;
 use crate::protocol::event::{ApprovalAction, Event, EventSink, NoticeSubject, Outcome};
-use crate::review::DecidedBy;
 use agent_tools::ToolStatus;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

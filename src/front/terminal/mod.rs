@@ -4,10 +4,10 @@ the command-line front ends say on stderr outside any session.
 */
 
 mod json;
-mod terminal;
+mod view;
 
 pub use json::JsonLines;
-pub use terminal::TerminalView;
+pub use view::TerminalView;
 
 /// Says on stderr which context window is used, for servers other than GLM's (where it is known).
 pub fn report_window(settings: &crate::config::Settings) {

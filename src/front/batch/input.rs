@@ -10,8 +10,8 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 use crate::agent::OutputSchema;
+use crate::approval::ApprovalMode;
 use crate::protocol::modes::{EditFormat, SandboxSetting};
-use crate::review::ApprovalMode;
 
 /// One task of a batch.
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -20,7 +20,7 @@ use super::progress::{TaskState, Tracker};
 use super::results::{Status, TaskResult};
 use crate::agent::OutputSchema;
 use crate::config::{Settings, edit_tools, secret_variables};
-use crate::isolate::{Isolation, Start, starting_commit};
+use crate::isolate::{Isolation, StartFrom, starting_commit};
 use crate::model::ModelClient;
 use crate::protocol::event::Outcome;
 use crate::protocol::modes::{ApprovalMode, SandboxChoice};
@@ -60,7 +60,7 @@ pub async fn run(
     let tracker = Tracker::new(&spec.id, state.clone(), bar);
     let verdict = attempt(&spec, context, &root, tracker).await;
     let state = crate::sync::lock(&state).clone();
-    let verdict = verdict.unwrap_or_else(|error| Verdict {
+    let verdict = verdict.unwrap_or_else(|error| TaskEnd {
         status: Status::Error,
         check_exit_code: None,
         patch: None,
@@ -85,7 +85,7 @@ pub async fn run(
     }
 }
 
-struct Verdict {
+struct TaskEnd {
     status: Status,
     check_exit_code: Option<i32>,
     patch: Option<String>,
@@ -119,7 +119,7 @@ async fn attempt(
     context: &BatchContext,
     root: &Path,
     tracker: Tracker,
-) -> Result<Verdict> {
+) -> Result<TaskEnd> {
     let root = root
         .canonicalize()
         .with_context(|| format!("workspace {}", root.display()))?;
@@ -161,7 +161,7 @@ async fn attempt(
             .with_context(|| format!("cannot write {name}"))?;
         Some(name)
     };
-    Ok(Verdict {
+    Ok(TaskEnd {
         status: worked.status,
         check_exit_code: worked.check_exit_code,
         patch,
@@ -296,7 +296,7 @@ async fn starting_commit_of(context: &BatchContext, root: &Path) -> Result<Optio
         return Ok(head.clone());
     }
     let owned = root.to_path_buf();
-    let head = blocking(move || starting_commit(&owned, Start::Head)).await?;
+    let head = blocking(move || starting_commit(&owned, StartFrom::Head)).await?;
     heads.insert(root.to_path_buf(), head.clone());
     Ok(head)
 }

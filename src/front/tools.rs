@@ -15,12 +15,12 @@ use crate::agent::ToolRunner;
 use crate::cli::{ToolsAction, ToolsArgs};
 use crate::cli::{open_workspace, read_stdin};
 use crate::config::{FileConfig, secret_variables};
+use crate::front::terminal::report_problem;
 use crate::mcp::McpTools;
 use crate::model::wire::ToolDefinition;
 use crate::policy::{approval_mode, approver, confinement, sandbox};
 use crate::protocol::event::Events;
 use crate::protocol::exit::Exit;
-use crate::ui::report_problem;
 
 pub async fn tools(args: ToolsArgs) -> Result<ExitCode> {
     match args.action {

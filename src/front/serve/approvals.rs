@@ -92,7 +92,7 @@ async fn continue_stopped_turn(
         Ok(open) => open,
         Err(error) => return failure(StatusCode::CONFLICT, format!("{error:#}")),
     };
-    let Ok(session) = open.session.try_lock() else {
+    let Ok(session) = open.held.session.try_lock() else {
         return failure(
             StatusCode::CONFLICT,
             "a turn is running and this question is not its own",

@@ -16,7 +16,7 @@ use tokio::sync::oneshot;
 use super::api::stored_answer;
 use super::store::{Asked, Store};
 use crate::agent::Editor;
-use crate::review::{Answer, Asker, Interaction, Question, split_hunks};
+use crate::approval::{Answer, Asker, Interaction, Question, split_hunks};
 use crate::session::{Front, Stop};
 use crate::sync::lock;
 

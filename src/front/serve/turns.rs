@@ -19,11 +19,11 @@ use super::hub::Hub;
 use super::store::{Isolated, SessionRow, Store, Work};
 use crate::protocol::event::{Event, EventSink, NoticeSubject};
 use crate::protocol::state::SessionState;
-use crate::session::{Begin, Ended, Ending, ModelSource, Opening, Place, Session};
+use crate::session::{Begin, Ended, Ending, Held, ModelSource, Opening, Place, Session};
 use crate::sync::lock;
 
 /// How a session is opened.
-pub enum Start<'a> {
+pub enum OpenAs<'a> {
     New {
         model: Option<String>,
     },
@@ -40,18 +40,18 @@ pub enum Start<'a> {
 pub async fn open_session(
     daemon: &Daemon,
     workspace: &Path,
-    start: Start<'_>,
+    start: OpenAs<'_>,
     isolated: Option<Isolated>,
 ) -> Result<Open> {
     let front = daemon.front();
     let mut choice = daemon.model.clone();
     let begin = match start {
-        Start::New { model } => {
+        OpenAs::New { model } => {
             choice.model = model.or(choice.model);
             Begin::New
         }
-        Start::Reopen { id, transcript } if transcript.exists() => Begin::Resume(id.to_string()),
-        Start::Reopen { id, .. } => Begin::NewWithId(id.to_string()),
+        OpenAs::Reopen { id, transcript } if transcript.exists() => Begin::Resume(id.to_string()),
+        OpenAs::Reopen { id, .. } => Begin::NewWithId(id.to_string()),
     };
     let place = match &isolated {
         Some(isolated) => Place::Isolated {
@@ -66,10 +66,8 @@ pub async fn open_session(
     let hub = daemon.hub(&session.id, session.transcript_path()).await;
     hub.set_redactor(session.redactor());
     Ok(Open {
-        stop: Arc::clone(&session.stop),
-        hard_stop: Arc::clone(&session.hard_stop),
         workdir: session.workspace.clone(),
-        session: Arc::new(tokio::sync::Mutex::new(session)),
+        held: Held::new(session),
         finished: Arc::default(),
         hub,
         isolated,
@@ -82,7 +80,7 @@ pub async fn reopened(daemon: &Daemon, row: &SessionRow) -> anyhow::Result<Open>
         return Ok(open);
     }
     let isolated = lock(&daemon.store).isolation(&row.id)?;
-    let start = Start::Reopen {
+    let start = OpenAs::Reopen {
         id: &row.id,
         transcript: std::path::Path::new(&row.transcript),
     };
@@ -90,6 +88,7 @@ pub async fn reopened(daemon: &Daemon, row: &SessionRow) -> anyhow::Result<Open>
     let open = open_session(daemon, workspace, start, isolated).await?;
     // A task that never ran begins its transcript now, on the day it runs.
     let transcript = open
+        .held
         .session
         .lock()
         .await
@@ -146,11 +145,11 @@ pub async fn isolated_patch(isolated: Isolated) -> Result<String> {
 /// The session, unless a turn runs: a turn that has sent `finished` lets go of it a moment
 /// later, so a client answering `finished` at once is not told the session is busy.
 async fn idle_session(open: &Open) -> Option<OwnedMutexGuard<Session>> {
-    if let Ok(session) = Arc::clone(&open.session).try_lock_owned() {
+    if let Ok(session) = Arc::clone(&open.held.session).try_lock_owned() {
         return Some(session);
     }
     match open.finished.load(Ordering::SeqCst) {
-        true => Some(Arc::clone(&open.session).lock_owned().await),
+        true => Some(Arc::clone(&open.held.session).lock_owned().await),
         false => None,
     }
 }

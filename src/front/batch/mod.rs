@@ -16,16 +16,16 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 
-use crate::cli::{BatchArgs, BatchCommand, ReviewArgs, Shard};
+use crate::cli::{BatchArgs, BatchCommand, PatchArgs, ReviewArgs, Shard};
 use crate::config::{FileConfig, Settings};
+use crate::front::terminal::{report_offered, report_problem, report_window};
 use crate::isolate::{Offered, offer};
 use crate::model::{ModelClient, settle_for_server};
 use crate::policy::{approval_mode, confinement, sandbox};
 use crate::protocol::exit::Exit;
 use crate::protocol::modes::ApprovalMode;
-use crate::ui::{report_offered, report_problem, report_window};
 use input::TaskSpec;
-use progress::Progress;
+use progress::ProgressBars;
 pub use results::RESULTS_FILE;
 use results::{ResultsWriter, Status, TaskResult};
 use task::BatchContext;
@@ -104,7 +104,10 @@ async fn run_all(
     out: &Path,
 ) -> Result<Vec<TaskResult>> {
     let writer = Arc::new(std::sync::Mutex::new(ResultsWriter::open(out)?));
-    let progress = Arc::new(Progress::new(tasks.len(), std::io::stderr().is_terminal()));
+    let progress = Arc::new(ProgressBars::new(
+        tasks.len(),
+        std::io::stderr().is_terminal(),
+    ));
     let permits = Arc::new(tokio::sync::Semaphore::new(2 * jobs.max(1)));
     let mut running = tokio::task::JoinSet::new();
     for spec in tasks {
@@ -207,13 +210,15 @@ pub async fn review(args: ReviewArgs) -> Result<ExitCode> {
     apply_results(&args.dir, None, ApprovalMode::Ask).await
 }
 
+/// Whether `agent apply` names a batch's results directory.
+pub fn is_results_dir(named: &str) -> bool {
+    Path::new(named).join(RESULTS_FILE).is_file()
+}
+
 /// `agent apply DIR [--ids a,b]`: apply chosen patches of a batch (reviewed unless `--yes`).
-pub async fn apply_batch(
-    dir: &Path,
-    ids: Option<&str>,
-    workspace: &crate::cli::WorkspaceArgs,
-) -> Result<ExitCode> {
-    let mode = approval_mode(workspace.approval_flag(), &FileConfig::default());
+pub async fn apply_batch(args: &PatchArgs) -> Result<ExitCode> {
+    let (dir, ids) = (Path::new(&args.session), args.ids.as_deref());
+    let mode = approval_mode(args.workspace.approval_flag(), &FileConfig::default());
     let ids: Option<Vec<String>> = ids.map(|ids| {
         ids.split(',')
             .map(|id| id.trim().to_string())

@@ -10,10 +10,10 @@ use anyhow::{Context, Result};
 use crate::cli::open_workspace;
 use crate::cli::{HistoryArgs, PatchArgs, SessionsArgs};
 use crate::config::{FileConfig, sessions_dir};
+use crate::front::terminal::report_offered;
 use crate::isolate::{Offered, offer};
 use crate::protocol::exit::Exit;
 use crate::records::{self, UndoScope, journal_path};
-use crate::ui::report_offered;
 
 pub fn undo(args: HistoryArgs) -> Result<ExitCode> {
     let workspace = open_workspace(args.workspace.as_deref())?;
@@ -81,10 +81,6 @@ pub fn list_sessions(args: SessionsArgs) -> Result<ExitCode> {
 
 /// `agent apply SESSION`: review the saved change of an isolated session and apply it.
 pub async fn apply(args: PatchArgs) -> Result<ExitCode> {
-    let as_dir = Path::new(&args.session);
-    if as_dir.join(crate::batch::RESULTS_FILE).is_file() {
-        return crate::batch::apply_batch(as_dir, args.ids.as_deref(), &args.workspace).await;
-    }
     let (workspace, _, patch_path) = locate_patch(&args)?;
     let patch = std::fs::read_to_string(&patch_path)
         .with_context(|| format!("cannot read {}", patch_path.display()))?;

@@ -38,7 +38,7 @@ pub async fn forget(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>) -
     }
     // Held until the session is gone, so no turn can begin on it meanwhile.
     let open = lock(&daemon.open).get(&id).cloned();
-    let _idle = match open.map(|open| open.session.try_lock_owned()) {
+    let _idle = match open.map(|open| open.held.session.try_lock_owned()) {
         Some(Err(_)) => return busy(),
         Some(Ok(guard)) => Some(guard),
         None => None,

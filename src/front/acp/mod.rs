@@ -28,36 +28,25 @@ use agent_client_protocol::v1::schema::{
 use agent_client_protocol::v1::schema::{McpServer, StopReason};
 use agent_client_protocol::{Agent, Client, Stdio};
 use anyhow::Result;
-use tokio_util::sync::CancellationToken;
 
 use crate::cli::AcpArgs;
 use crate::config::FileConfig;
 use crate::config::ModelChoice;
-use crate::session::{Begin, Ended, Ending, ModelSource, Opening, Place, Session};
+use crate::session::{Begin, Ended, Ending, Held, ModelSource, Opening, Place, Session};
 use crate::sync::lock;
 use front::{AcpFront, Files, MODES, editor_servers, mode_id, user_message};
 use updates::Updates;
 
-type Token = Arc<Mutex<CancellationToken>>;
-
-/// An open session, and the stops of its running prompt, reachable while the prompt holds it.
-#[derive(Clone)]
-struct Open {
-    session: Arc<tokio::sync::Mutex<Session>>,
-    stop: Token,
-    hard_stop: Token,
-}
-
 /// Every open session, by id, and what the client said it can do.
 #[derive(Default)]
 struct Sessions {
-    open: Mutex<HashMap<String, Open>>,
+    open: Mutex<HashMap<String, Held>>,
     /// The client offers `fs/read_text_file` and `fs/write_text_file`.
     editor_files: std::sync::atomic::AtomicBool,
 }
 
 impl Sessions {
-    fn get(&self, id: &str) -> Result<Open, agent_client_protocol::Error> {
+    fn get(&self, id: &str) -> Result<Held, agent_client_protocol::Error> {
         lock(&self.open)
             .get(id)
             .cloned()
@@ -104,12 +93,7 @@ impl Sessions {
 
     fn add(&self, session: Session) {
         let id = session.id.clone();
-        let open = Open {
-            stop: Arc::clone(&session.stop),
-            hard_stop: Arc::clone(&session.hard_stop),
-            session: Arc::new(tokio::sync::Mutex::new(session)),
-        };
-        lock(&self.open).insert(id, open);
+        lock(&self.open).insert(id, Held::new(session));
     }
 }
 
@@ -222,8 +206,7 @@ pub async fn acp(args: AcpArgs) -> Result<ExitCode> {
                         request.session_id.0
                     )));
                 };
-                lock(&open.stop).cancel();
-                lock(&open.hard_stop).cancel();
+                open.cancel();
                 // A running prompt ends on the cancel and lets go of the session; waiting for
                 // that beside the connection keeps it serving the prompt's last requests.
                 connection.spawn(async move {
@@ -304,8 +287,7 @@ pub async fn acp(args: AcpArgs) -> Result<ExitCode> {
             async move |notification: CancelNotification, _connection| {
                 // The running prompt holds its session: its stops are reached beside it.
                 if let Ok(open) = for_cancel.get(&notification.session_id.0) {
-                    lock(&open.stop).cancel();
-                    lock(&open.hard_stop).cancel();
+                    open.cancel();
                 }
                 Ok(())
             },
@@ -315,9 +297,9 @@ pub async fn acp(args: AcpArgs) -> Result<ExitCode> {
         .await
         .map_err(|error| anyhow::anyhow!("ACP connection: {error}"));
     // The editor is gone: every session's MCP servers end with it.
-    let open: Vec<Open> = lock(&sessions.open).drain().map(|(_, open)| open).collect();
+    let open: Vec<Held> = lock(&sessions.open).drain().map(|(_, open)| open).collect();
     for open in open {
-        lock(&open.stop).cancel();
+        open.stop();
         open.session.lock().await.close().await;
     }
     served?;

@@ -22,7 +22,7 @@ use super::daemon::Daemon;
 use super::forget::{__path_forget, forget};
 use super::page::{self, __path_new_login};
 use super::store::{SessionRow, Work};
-use super::turns::{self, Start, Started, open_session, reopened};
+use super::turns::{self, OpenAs, Started, open_session, reopened};
 use crate::protocol::modes::ApprovalMode;
 use crate::protocol::state::SessionState;
 use crate::sync::lock;
@@ -154,14 +154,14 @@ async fn create(State(daemon): State<Arc<Daemon>>, Json(body): Json<CreateSessio
         },
         false => None,
     };
-    let start = Start::New {
+    let start = OpenAs::New {
         model: body.model.clone(),
     };
     let open = match open_session(&daemon, &body.workspace, start, isolated.clone()).await {
         Ok(open) => open,
         Err(error) => return failure(StatusCode::BAD_REQUEST, format!("{error:#}")),
     };
-    let mut session = open.session.lock().await;
+    let mut session = open.held.session.lock().await;
     session.set_mode(body.approval.unwrap_or(ApprovalMode::Ask));
     let row = SessionRow {
         id: session.id.clone(),
@@ -276,8 +276,7 @@ async fn cancel(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>) -> Re
     let Some(open) = lock(&daemon.open).get(&id).cloned() else {
         return failure(StatusCode::NOT_FOUND, format!("no open session `{id}`"));
     };
-    lock(&open.stop).cancel();
-    lock(&open.hard_stop).cancel();
+    open.held.cancel();
     Json(json!({"cancelled": true})).into_response()
 }
 

@@ -21,8 +21,8 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::recorded::{Recorded, recorded};
+use crate::approval::{Answer, Asker, Question};
 use crate::protocol::event::{ApprovalAction, Event, EventSink, NoticeSubject};
-use crate::review::{Answer, Asker, Question};
 
 /// Sends a session's events to the editor as they happen.
 pub struct Updates {

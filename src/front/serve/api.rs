@@ -13,8 +13,8 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::approval::Answer;
 use crate::protocol::modes::ApprovalMode;
-use crate::review::Answer;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -43,7 +43,9 @@ pub struct SendMessage {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum Decision {
+// Named as before in the API document: clients generated from it keep their type.
+#[schema(as = Decision)]
+pub enum AnswerDecision {
     Approve,
     ApproveAlways,
     Deny,
@@ -52,7 +54,7 @@ pub enum Decision {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AnswerApproval {
-    pub decision: Decision,
+    pub decision: AnswerDecision,
     /// With `approve`, for an edit: apply only these hunks, by file path (the indexes of the
     /// hunks the question lists for that file). A file left out is not changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -66,10 +68,10 @@ impl AnswerApproval {
     /// What the question's session makes of this answer.
     pub fn to_answer(&self) -> Answer {
         match (self.decision, &self.hunks) {
-            (Decision::Approve, Some(hunks)) => Answer::AllowHunks(hunks.clone()),
-            (Decision::Approve, None) => Answer::AllowOnce,
-            (Decision::ApproveAlways, _) => Answer::AllowAlways,
-            (Decision::Deny, _) => Answer::RejectOnce {
+            (AnswerDecision::Approve, Some(hunks)) => Answer::AllowHunks(hunks.clone()),
+            (AnswerDecision::Approve, None) => Answer::AllowOnce,
+            (AnswerDecision::ApproveAlways, _) => Answer::AllowAlways,
+            (AnswerDecision::Deny, _) => Answer::RejectOnce {
                 reason: self.reason.clone(),
             },
         }
@@ -78,15 +80,15 @@ impl AnswerApproval {
     /// What is wrong with this answer to `question` (as [`super::front::described`] shows it).
     pub fn problem(&self, question: &Value) -> Option<String> {
         match (self.decision, &self.hunks, &self.reason) {
-            (Decision::Deny | Decision::ApproveAlways, Some(_), _) => {
+            (AnswerDecision::Deny | AnswerDecision::ApproveAlways, Some(_), _) => {
                 Some("`hunks` goes with `approve` only".into())
             }
-            (Decision::Approve | Decision::ApproveAlways, _, Some(_)) => {
+            (AnswerDecision::Approve | AnswerDecision::ApproveAlways, _, Some(_)) => {
                 Some("`reason` goes with `deny` only".into())
             }
-            (Decision::Approve, Some(hunks), None) => hunk_problem(hunks, question),
-            (Decision::Approve | Decision::ApproveAlways, None, None)
-            | (Decision::Deny, None, _) => None,
+            (AnswerDecision::Approve, Some(hunks), None) => hunk_problem(hunks, question),
+            (AnswerDecision::Approve | AnswerDecision::ApproveAlways, None, None)
+            | (AnswerDecision::Deny, None, _) => None,
         }
     }
 }
@@ -136,7 +138,7 @@ mod tests {
     #[test]
     fn hunks_must_name_what_the_edit_has() {
         let answer = |hunks: Value| AnswerApproval {
-            decision: Decision::Approve,
+            decision: AnswerDecision::Approve,
             hunks: Some(serde_json::from_value(hunks).unwrap()),
             reason: None,
         };
@@ -158,7 +160,7 @@ mod tests {
     #[test]
     fn a_reason_goes_with_a_denial() {
         let denial = AnswerApproval {
-            decision: Decision::Deny,
+            decision: AnswerDecision::Deny,
             hunks: None,
             reason: Some("use the helper".into()),
         };
@@ -171,7 +173,7 @@ mod tests {
         );
         let approval = AnswerApproval {
             reason: Some("why".into()),
-            decision: Decision::Approve,
+            decision: AnswerDecision::Approve,
             hunks: None,
         };
         assert_eq!(

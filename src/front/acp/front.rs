@@ -13,9 +13,9 @@ use agent_tools::Buffers;
 use super::files::AcpFiles;
 use super::updates::PermissionAsker;
 use crate::agent::Editor;
+use crate::approval::Interaction;
 use crate::config::McpServerConfig;
 use crate::protocol::modes::ApprovalMode;
-use crate::review::Interaction;
 use crate::session::{Front, Stop};
 
 /// The approval modes an editor can switch between (ACP session modes).
