@@ -77,7 +77,7 @@ impl AnswerApproval {
         }
     }
 
-    /// What is wrong with this answer to `question` (as [`super::front::described`] shows it).
+    /// What is wrong with this answer to `question` (as clients are shown it).
     pub fn problem(&self, question: &Value) -> Option<String> {
         match (self.decision, &self.hunks, &self.reason) {
             (AnswerDecision::Deny | AnswerDecision::ApproveAlways, Some(_), _) => {
