@@ -20,7 +20,7 @@ use std::process::Command;
 use agent_tools::{Workspace, apply_diff};
 use anyhow::{Context, Result, bail};
 
-use crate::approval::{Approver, Confinement, Decision};
+use crate::approval::{Approver, Confinement, Decision, Interaction};
 use crate::config::FileConfig;
 use crate::policy::{approval_mode, approver};
 use crate::protocol::modes::ApprovalMode;
@@ -305,17 +305,19 @@ pub enum Offered {
 }
 
 /// Offers a saved change (an isolated session's, a batch task's) for review in the real
-/// `workspace`, in approval `mode` (None: the workspace's config decides), and applies what is
-/// accepted, journaled at `journal` for `agent undo`.
+/// `workspace`, in approval `mode` (None: the workspace's config decides) with questions going
+/// where `interaction` says, and applies what is accepted, journaled at `journal` for
+/// `agent undo`.
 pub async fn offer(
     workspace: &Workspace,
     patch: &str,
     journal: &Path,
     mode: Option<ApprovalMode>,
+    interaction: Interaction,
 ) -> Result<Offered> {
     let config = FileConfig::load(workspace.root())?;
     let mode = approval_mode(mode, &config);
-    let mut approver = approver(mode, &config, Confinement::Sandboxed);
+    let mut approver = approver(mode, interaction, &config, Confinement::Sandboxed);
     let journal = EditJournal::create(journal, workspace)?;
     review_and_apply(workspace, patch, &mut approver, journal).await
 }

@@ -19,14 +19,14 @@ pub fn approval_mode(chosen: Option<ApprovalMode>, config: &FileConfig) -> Appro
     chosen.or(config.approval).unwrap_or(ApprovalMode::Ask)
 }
 
-/// The approver for `mode`, with the settings' command rules. Questions go to the terminal only
-/// when stdin is one.
-pub fn approver(mode: ApprovalMode, config: &FileConfig, confinement: Confinement) -> Approver {
-    let interaction = if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-        Interaction::Terminal
-    } else {
-        Interaction::Unattended
-    };
+/// The approver for `mode`, with the settings' command rules; questions go where `interaction`
+/// says.
+pub fn approver(
+    mode: ApprovalMode,
+    interaction: Interaction,
+    config: &FileConfig,
+    confinement: Confinement,
+) -> Approver {
     Approver::new(
         mode,
         interaction,

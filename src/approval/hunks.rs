@@ -1,12 +1,11 @@
 /*!
-A file change split into hunks for per-hunk review, the rebuild of the file from the accepted
-hunks only, and the colored rendering with line numbers.
+A file change split into hunks for per-hunk review, and the rebuild of the file from the accepted
+hunks only. Front ends render the hunks their own way (the terminal in color, with line numbers).
 */
 
 use std::ops::Range;
 
-use agent_tools::{ChangeKind, ExecutableBit, FileChange, PreparedEdit};
-use console::style;
+use agent_tools::{ChangeKind, ExecutableBit, PreparedEdit};
 use similar::{ChangeTag, TextDiff};
 
 /// One reviewable hunk of a file change.
@@ -15,9 +14,19 @@ pub struct Hunk {
     pub header: String,
     old: Range<usize>,
     new: Range<usize>,
-    /// Colored, with old and new line numbers.
-    pub rendered: String,
+    /// Its lines, with their old and new line numbers.
+    pub lines: Vec<HunkLine>,
     /// The hunk as a unified diff has it (header, then ` `, `-`, `+` lines).
+    pub text: String,
+}
+
+/// One line of a hunk: its number (1-based) in the old and the new file where it is there, its
+/// sign (` `, `-`, `+`) and its text without the line ending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HunkLine {
+    pub old_number: Option<usize>,
+    pub new_number: Option<usize>,
+    pub sign: char,
     pub text: String,
 }
 
@@ -37,40 +46,32 @@ pub fn hunks(old: &str, new: &str) -> Vec<Hunk> {
             continue;
         };
         let header = hunk.header().to_string();
-        let mut rendered = format!("{}\n", style(&header).cyan());
         let mut text = format!("{header}\n");
+        let mut lines = Vec::new();
         for op in ops {
             for change in diff.iter_changes(op) {
-                let number = |index: Option<usize>| {
-                    index.map_or("     ".to_string(), |index| format!("{:>5}", index + 1))
-                };
-                let value = change.value().trim_end_matches(['\n', '\r']);
-                let line = format!(
-                    "{} {} ",
-                    number(change.old_index()),
-                    number(change.new_index())
-                );
                 let sign = match change.tag() {
                     ChangeTag::Equal => ' ',
                     ChangeTag::Delete => '-',
                     ChangeTag::Insert => '+',
                 };
-                let plain = format!("{sign}{value}");
-                let body = match change.tag() {
-                    ChangeTag::Equal => plain.clone(),
-                    ChangeTag::Delete => style(&plain).red().to_string(),
-                    ChangeTag::Insert => style(&plain).green().to_string(),
-                };
-                rendered.push_str(&format!("{}{body}\n", style(line).dim()));
-                text.push_str(&plain);
+                let value = change.value().trim_end_matches(['\n', '\r']);
+                text.push(sign);
+                text.push_str(value);
                 text.push('\n');
+                lines.push(HunkLine {
+                    old_number: change.old_index().map(|index| index + 1),
+                    new_number: change.new_index().map(|index| index + 1),
+                    sign,
+                    text: value.to_string(),
+                });
             }
         }
         out.push(Hunk {
             header,
             old: first.old_range().start..last.old_range().end,
             new: first.new_range().start..last.new_range().end,
-            rendered,
+            lines,
             text,
         });
     }
@@ -168,37 +169,6 @@ pub fn picked(edit: &PreparedEdit, picks: &[FilePick]) -> Option<(PreparedEdit, 
         true => None,
         false => Some((PreparedEdit { changes }, notes.join("; "))),
     }
-}
-
-/// A file's header line for review.
-pub fn file_header(change: &FileChange) -> String {
-    let (added, removed) = change.added_removed();
-    let what = match change.kind {
-        ChangeKind::Create => "new file",
-        ChangeKind::Modify => "modified",
-        ChangeKind::Delete => "deleted",
-    };
-    let mode = change
-        .executable
-        .describe()
-        .map(|mode| format!(", {mode}"))
-        .unwrap_or_default();
-    format!(
-        "{} ({what}, +{added} -{removed}{mode})",
-        style(&change.path).bold()
-    )
-}
-
-/// The whole change, colored, with line numbers.
-pub fn render_change(change: &FileChange) -> String {
-    let mut out = format!("{}\n", file_header(change));
-    for hunk in hunks(
-        change.old.as_deref().unwrap_or(""),
-        change.new.as_deref().unwrap_or(""),
-    ) {
-        out.push_str(&hunk.rendered);
-    }
-    out
 }
 
 #[cfg(test)]

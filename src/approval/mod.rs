@@ -1,31 +1,29 @@
 /*!
 Approval of edits and commands: the mode (`--approval ask|edits|all|none`), the read-only
-command allowlist, allow/deny rules from the settings, session-wide "always" answers, and the
-interactive review on a terminal. With no terminal, whatever would be asked is denied.
+command allowlist, allow/deny rules from the settings, and session-wide "always" answers. What
+must be asked goes to the session's front end as a [`Question`] (the terminal's one-key prompts,
+an editor's permission request, the daemon's clients); with no one to ask, it is denied.
 */
 
 mod hunks;
-mod interactive;
 mod readonly;
 mod remote;
-mod render;
 
 use agent_tools::PreparedEdit;
 
 use crate::mcp::McpTool;
 pub use crate::protocol::modes::{ApprovalMode, DecidedBy};
-pub use hunks::hunks as split_hunks;
-use interactive::{CommandAnswer, EditAnswer};
+pub use hunks::{FilePick, Hunk, hunks as split_hunks, picked};
 pub use readonly::is_read_only;
 pub use remote::{Answer, Asker, FileDiff, Question};
 
 /// Whether someone can answer questions, and where.
 #[derive(Clone)]
 pub enum Interaction {
-    Terminal,
+    /// No one: what needs a question is denied.
     Unattended,
-    /// The session's front end (an editor): questions go to it.
-    Remote(std::sync::Arc<dyn Asker>),
+    /// A person, through the session's front end.
+    Asked(std::sync::Arc<dyn Asker>),
 }
 
 /// How the commands of this session are confined, as far as approval is concerned.
@@ -159,10 +157,11 @@ impl Approver {
             (ApprovalMode::Ask, _) if self.accept_all_edits => approved(),
             (ApprovalMode::Ask, _) if self.reject_all_edits => rejected_for_the_session(),
             (ApprovalMode::Ask, Interaction::Unattended) => unattended(),
-            (ApprovalMode::Ask, Interaction::Remote(asker)) => {
+            (ApprovalMode::Ask, Interaction::Asked(asker)) => {
                 let question = Question::Edit {
                     call_id: call_id.to_string(),
                     summary: edit.summary(),
+                    edit: edit.clone(),
                     files: edit
                         .changes
                         .iter()
@@ -175,25 +174,6 @@ impl Approver {
                 };
                 let answer = asker.ask(question).await;
                 self.remote_edit_answer(answer, edit)
-            }
-            (ApprovalMode::Ask, Interaction::Terminal) => {
-                let edit = edit.clone();
-                match tokio::task::spawn_blocking(move || interactive::ask_edit(&edit)).await {
-                    Ok(EditAnswer::Apply { edit, note }) => Decision::Approved {
-                        edit: Some(edit),
-                        note,
-                        by: DecidedBy::User,
-                    },
-                    Ok(EditAnswer::AcceptAll) => {
-                        self.accept_all_edits = true;
-                        approved_by_user()
-                    }
-                    Ok(EditAnswer::Reject { reason }) => Decision::Denied {
-                        reason,
-                        by: DecidedBy::User,
-                    },
-                    Ok(EditAnswer::Quit) | Err(_) => Decision::Quit,
-                }
             }
         };
         self.count(decision)
@@ -248,20 +228,15 @@ impl Approver {
                     approved()
                 }
                 (ApprovalMode::Ask | ApprovalMode::Edits, Interaction::Unattended) => unattended(),
-                (ApprovalMode::Ask | ApprovalMode::Edits, Interaction::Remote(asker)) => {
+                (ApprovalMode::Ask | ApprovalMode::Edits, Interaction::Asked(asker)) => {
                     let question = Question::Command {
                         call_id: call_id.to_string(),
                         command: command.to_string(),
                         outside_sandbox: false,
+                        warning: None,
                     };
                     let answer = asker.ask(question).await;
                     self.remote_command_answer(answer, &words, Placement::InsideSandbox)
-                }
-                (ApprovalMode::Ask | ApprovalMode::Edits, Interaction::Terminal) => {
-                    let shown = command.to_string();
-                    let answer =
-                        tokio::task::spawn_blocking(move || interactive::ask_command(&shown)).await;
-                    answered(answer, || self.session_allowed.push(command_prefix(&words)))
                 }
             }
         };
@@ -285,14 +260,16 @@ impl Approver {
             (ApprovalMode::All, _) => approved(),
             (ApprovalMode::Ask | ApprovalMode::Edits, _) if allowed => approved(),
             (ApprovalMode::Ask | ApprovalMode::Edits, Interaction::Unattended) => unattended(),
-            (ApprovalMode::Ask | ApprovalMode::Edits, Interaction::Remote(asker)) => {
+            (ApprovalMode::Ask | ApprovalMode::Edits, Interaction::Asked(asker)) => {
                 let question = Question::ToolCall {
                     call_id: call_id.to_string(),
                     tool: tool.exposed.clone(),
                     arguments: arguments.to_string(),
                 };
                 match asker.ask(question).await {
-                    Answer::AllowOnce | Answer::AllowHunks(_) => approved_by_user(),
+                    Answer::AllowOnce | Answer::AllowHunks(_) | Answer::AllowChanged { .. } => {
+                        approved_by_user()
+                    }
                     Answer::AllowAlways => {
                         self.tools_allowed.push(tool.exposed.clone());
                         approved_by_user()
@@ -301,13 +278,6 @@ impl Approver {
                     Answer::RejectAlways => rejected_by_user(None),
                     Answer::Cancelled => Decision::Quit,
                 }
-            }
-            (ApprovalMode::Ask | ApprovalMode::Edits, Interaction::Terminal) => {
-                let (name, shown) = (tool.exposed.clone(), arguments.to_string());
-                let answer =
-                    tokio::task::spawn_blocking(move || interactive::ask_tool_call(&name, &shown))
-                        .await;
-                answered(answer, || self.tools_allowed.push(tool.exposed.clone()))
             }
         };
         self.count(decision)
@@ -338,24 +308,6 @@ impl Approver {
 }
 
 /// The decision an answer to "run this?" makes; `allow_always` remembers an "always allow".
-fn answered(
-    answer: Result<CommandAnswer, tokio::task::JoinError>,
-    allow_always: impl FnOnce(),
-) -> Decision {
-    match answer {
-        Ok(CommandAnswer::Run) => approved_by_user(),
-        Ok(CommandAnswer::AlwaysAllowPrefix) => {
-            allow_always();
-            approved_by_user()
-        }
-        Ok(CommandAnswer::Reject { reason }) => Decision::Denied {
-            reason,
-            by: DecidedBy::User,
-        },
-        Ok(CommandAnswer::Quit) | Err(_) => Decision::Quit,
-    }
-}
-
 /// Approved at a prompt.
 fn approved_by_user() -> Decision {
     Decision::Approved {
@@ -368,9 +320,10 @@ fn approved_by_user() -> Decision {
 /// Rejected at a prompt, with the person's reason when they gave one.
 fn rejected_by_user(reason: Option<String>) -> Decision {
     Decision::Denied {
+        // No reason given: the result says the user did not approve, and nothing more.
         reason: reason
             .filter(|reason| !reason.trim().is_empty())
-            .unwrap_or_else(|| "the user rejected it".into()),
+            .unwrap_or_default(),
         by: DecidedBy::User,
     }
 }

@@ -1,7 +1,7 @@
 /*!
-Approval asked of a front end other than the terminal (an editor over ACP, a daemon's clients):
+Approval asked of the session's front end (the terminal, an editor over ACP, a daemon's clients):
 the question goes out as data, the answer may take minutes or never come (the prompt is
-cancelled), and it maps onto the same decisions as the terminal's keys.
+cancelled), and it maps onto the decisions.
 */
 
 use std::collections::BTreeMap;
@@ -12,8 +12,8 @@ use agent_tools::PreparedEdit;
 
 use super::hunks::{FilePick, picked};
 use super::{
-    Approver, DecidedBy, Decision, Interaction, Placement, answered, approved_by_user,
-    command_prefix, interactive, rejected_by_user, split_hunks,
+    Approver, DecidedBy, Decision, Interaction, Placement, approved_by_user, command_prefix,
+    rejected_by_user, split_hunks,
 };
 
 /// A file an edit would change: its path in the workspace, and its text before and after
@@ -31,12 +31,17 @@ pub enum Question {
     Edit {
         call_id: String,
         summary: String,
+        /// The edit itself, for a front end that picks hunks or edits it before applying.
+        edit: PreparedEdit,
         files: Vec<FileDiff>,
     },
     Command {
         call_id: String,
         command: String,
         outside_sandbox: bool,
+        /// Why a person must answer even where a setting would allow it (it leaves the sandbox,
+        /// or no sandbox works here).
+        warning: Option<String>,
     },
     ToolCall {
         call_id: String,
@@ -55,13 +60,18 @@ pub enum Answer {
     /// of its hunks to apply, in the order [`super::split_hunks`] gives them. A file left out is
     /// not changed; a file listed keeps its mode change.
     AllowHunks(BTreeMap<String, Vec<usize>>),
+    /// Apply this edit instead: the person changed it (picked hunks, edited it), and says how.
+    AllowChanged {
+        edit: PreparedEdit,
+        note: String,
+    },
     /// Reject this, with the person's reason for the model when they gave one.
     RejectOnce {
         reason: Option<String>,
     },
     /// Reject this and every later action of its kind in the session.
     RejectAlways,
-    /// The prompt was cancelled while the question was open.
+    /// The person wants to stop (`q`), or the prompt was cancelled while the question was open.
     Cancelled,
 }
 
@@ -88,25 +98,15 @@ impl Approver {
                 reason: format!("{warning}, and no one is at a terminal to allow that"),
                 by: DecidedBy::Settings,
             },
-            Interaction::Remote(asker) => {
+            Interaction::Asked(asker) => {
                 let question = Question::Command {
                     call_id: call_id.to_string(),
                     command: command.to_string(),
                     outside_sandbox: placement == Placement::OutsideSandbox,
+                    warning: Some(warning.to_string()),
                 };
                 let answer = asker.ask(question).await;
                 self.remote_command_answer(answer, words, placement)
-            }
-            Interaction::Terminal => {
-                let shown = format!("{command}\n  ({warning})");
-                let answer =
-                    tokio::task::spawn_blocking(move || interactive::ask_command(&shown)).await;
-                let allow_always = || match placement {
-                    // Leaving the sandbox is asked every time.
-                    Placement::OutsideSandbox => {}
-                    Placement::InsideSandbox => self.session_allowed.push(command_prefix(words)),
-                };
-                answered(answer, allow_always)
             }
         }
     }
@@ -119,7 +119,7 @@ impl Approver {
         placement: Placement,
     ) -> Decision {
         match (answer, placement) {
-            (Answer::AllowOnce | Answer::AllowHunks(_), _)
+            (Answer::AllowOnce | Answer::AllowHunks(_) | Answer::AllowChanged { .. }, _)
             | (Answer::AllowAlways, Placement::OutsideSandbox) => approved_by_user(),
             (Answer::AllowAlways, Placement::InsideSandbox) => {
                 self.session_allowed.push(command_prefix(words));
@@ -140,6 +140,11 @@ impl Approver {
     pub(super) fn remote_edit_answer(&mut self, answer: Answer, edit: &PreparedEdit) -> Decision {
         match answer {
             Answer::AllowOnce => approved_by_user(),
+            Answer::AllowChanged { edit, note } => Decision::Approved {
+                edit: Some(edit),
+                note: Some(note),
+                by: DecidedBy::User,
+            },
             Answer::AllowAlways => {
                 self.accept_all_edits = true;
                 approved_by_user()

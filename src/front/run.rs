@@ -13,15 +13,13 @@ use anyhow::{Context, Result, bail};
 
 use crate::agent::OutputSchema;
 use crate::cli::{RunArgs, open_workspace, read_stdin};
-use crate::front::terminal::{JsonLines, TerminalView, report_offered};
+use crate::front::terminal::{JsonLines, TerminalFront, TerminalView, interaction, report_offered};
 use crate::isolate::{Isolation, Offered, offer};
 use crate::protocol::event::{EventSink, Outcome};
 use crate::protocol::exit::Exit;
 use crate::protocol::modes::ApprovalMode;
 use crate::records::journal_path;
-use crate::session::{
-    Begin, Journal, LocalFront, ModelSource, Opening, Place, Session, Snapshot, Stop,
-};
+use crate::session::{Begin, Journal, ModelSource, Opening, Place, Session, Snapshot, Stop};
 use crate::sync::lock;
 
 pub async fn run(args: RunArgs) -> Result<ExitCode> {
@@ -36,7 +34,11 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         true => Place::Isolate(real.root().to_path_buf()),
         false => Place::Workspace(real.root().to_path_buf()),
     };
-    let mut opening = Opening::new(&LocalFront, place, ModelSource::Choice(args.model.choice()));
+    let mut opening = Opening::new(
+        &TerminalFront,
+        place,
+        ModelSource::Choice(args.model.choice()),
+    );
     opening.begin = match (&args.resume, args.continue_last) {
         (Some(id), _) => Begin::Resume(id.clone()),
         (None, true) => Begin::ContinueLatest,
@@ -102,7 +104,15 @@ async fn bring_back(
     }
     std::fs::write(patch_path, &patch)
         .with_context(|| format!("cannot save {}", patch_path.display()))?;
-    match offer(real, &patch, &journal_path(saved.transcript), mode).await {
+    match offer(
+        real,
+        &patch,
+        &journal_path(saved.transcript),
+        mode,
+        interaction(),
+    )
+    .await
+    {
         Ok(offered @ Offered::Applied { .. }) => {
             report_offered(real.root(), &offered);
             return Ok(true);

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use crate::cli::open_workspace;
 use crate::cli::{HistoryArgs, PatchArgs, SessionsArgs};
 use crate::config::{FileConfig, sessions_dir};
-use crate::front::terminal::report_offered;
+use crate::front::terminal::{interaction, report_offered};
 use crate::isolate::{Offered, offer};
 use crate::protocol::exit::Exit;
 use crate::records::{self, UndoScope, journal_path};
@@ -85,7 +85,14 @@ pub async fn apply(args: PatchArgs) -> Result<ExitCode> {
     let patch = std::fs::read_to_string(&patch_path)
         .with_context(|| format!("cannot read {}", patch_path.display()))?;
     let journal = journal_path(&patch_path);
-    let offered = offer(&workspace, &patch, &journal, args.workspace.approval_flag()).await?;
+    let offered = offer(
+        &workspace,
+        &patch,
+        &journal,
+        args.workspace.approval_flag(),
+        interaction(),
+    )
+    .await?;
     report_offered(workspace.root(), &offered);
     match offered {
         Offered::Applied { .. } => {

@@ -15,7 +15,7 @@ use crate::agent::ToolRunner;
 use crate::cli::{ToolsAction, ToolsArgs};
 use crate::cli::{open_workspace, read_stdin};
 use crate::config::{FileConfig, secret_variables};
-use crate::front::terminal::report_problem;
+use crate::front::terminal::{interaction, report_problem};
 use crate::mcp::McpTools;
 use crate::model::wire::ToolDefinition;
 use crate::policy::{approval_mode, approver, confinement, sandbox};
@@ -54,6 +54,7 @@ pub async fn tools(args: ToolsArgs) -> Result<ExitCode> {
             }
             let approver = approver(
                 approval_mode(workspace.approval_flag(), &config),
+                interaction(),
                 &config,
                 confinement,
             );

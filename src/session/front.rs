@@ -22,21 +22,3 @@ pub trait Front: Send + Sync {
     /// The editor whose buffers the tools read and write, when one does.
     fn editor(&self, session_id: &str) -> Option<Editor>;
 }
-
-/// A front end on this process's own terminal (`agent run`, `agent batch`): questions go to the
-/// terminal when stdin is one; otherwise nothing can be asked, and what needs a question is
-/// denied. Files are on disk.
-pub struct LocalFront;
-
-impl Front for LocalFront {
-    fn interaction(&self, _session_id: &str, _stop: Stop) -> Interaction {
-        match std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-            true => Interaction::Terminal,
-            false => Interaction::Unattended,
-        }
-    }
-
-    fn editor(&self, _session_id: &str) -> Option<Editor> {
-        None
-    }
-}

@@ -32,7 +32,7 @@ use crate::protocol::event::{Event, EventSink, Events, NoticeSubject, Outcome};
 use crate::protocol::modes::{ApprovalMode, SandboxChoice};
 use crate::records::{Redactor, Transcript};
 use crate::sync::lock;
-pub use front::{Front, LocalFront, Stop};
+pub use front::{Front, Stop};
 pub use prompt::Snapshot;
 use setup::Notices;
 pub use setup::blocking;

@@ -61,7 +61,7 @@ pub enum Files {
 
 impl Front for AcpFront {
     fn interaction(&self, session_id: &str, stop: Stop) -> Interaction {
-        Interaction::Remote(Arc::new(PermissionAsker {
+        Interaction::Asked(Arc::new(PermissionAsker {
             connection: self.connection.clone(),
             session_id: session_id.to_string(),
             stop,

@@ -242,6 +242,7 @@ fn permission_request(session_id: &str, question: Question) -> RequestPermission
             call_id,
             summary,
             files,
+            ..
         } => {
             let diffs: Vec<ToolCallContent> = files
                 .into_iter()
@@ -261,6 +262,7 @@ fn permission_request(session_id: &str, question: Question) -> RequestPermission
             call_id,
             command,
             outside_sandbox,
+            ..
         } => {
             let title = match outside_sandbox {
                 true => format!("Run OUTSIDE the sandbox: {command}"),

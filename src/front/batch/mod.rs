@@ -18,7 +18,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::cli::{BatchArgs, BatchCommand, PatchArgs, ReviewArgs, Shard};
 use crate::config::{FileConfig, Settings};
-use crate::front::terminal::{report_offered, report_problem, report_window};
+use crate::front::terminal::{interaction, report_offered, report_problem, report_window};
 use crate::isolate::{Offered, offer};
 use crate::model::{ModelClient, settle_for_server};
 use crate::policy::{approval_mode, confinement, sandbox};
@@ -253,7 +253,7 @@ async fn apply_results(
         let text = std::fs::read_to_string(dir.join(patch))
             .with_context(|| format!("cannot read {patch}"))?;
         let journal = dir.join(format!("{}.edits.jsonl", result.id));
-        match offer(&workspace, &text, &journal, Some(mode)).await {
+        match offer(&workspace, &text, &journal, Some(mode), interaction()).await {
             Ok(offered @ Offered::Applied { .. }) => report_offered(workspace.root(), &offered),
             Ok(Offered::NotApplied) => not_applied += 1,
             Ok(Offered::Quit) => {

@@ -20,13 +20,12 @@ use super::progress::{TaskState, Tracker};
 use super::results::{Status, TaskResult};
 use crate::agent::OutputSchema;
 use crate::config::{Settings, edit_tools, secret_variables};
+use crate::front::terminal::TerminalFront;
 use crate::isolate::{Isolation, StartFrom, starting_commit};
 use crate::model::ModelClient;
 use crate::protocol::event::Outcome;
 use crate::protocol::modes::{ApprovalMode, SandboxChoice};
-use crate::session::{
-    Ended, Journal, LocalFront, ModelSource, Opening, Place, Records, Resolved, Session,
-};
+use crate::session::{Ended, Journal, ModelSource, Opening, Place, Records, Resolved, Session};
 
 /// What every task of a batch shares.
 pub struct BatchContext {
@@ -255,7 +254,7 @@ async fn agent_session(
         None => client,
     };
     let model = ModelSource::Resolved(Box::new(Resolved { settings, client }));
-    let mut opening = Opening::new(&LocalFront, place, model);
+    let mut opening = Opening::new(&TerminalFront, place, model);
     opening.records = Records::At(context.out.join(format!("{}.jsonl", spec.id)));
     opening.journal = Journal::NotKept;
     let default_mode = match context.yes {

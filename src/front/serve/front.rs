@@ -30,7 +30,7 @@ pub struct HttpFront {
 
 impl Front for HttpFront {
     fn interaction(&self, session_id: &str, stop: Stop) -> Interaction {
-        Interaction::Remote(Arc::new(HttpAsker {
+        Interaction::Asked(Arc::new(HttpAsker {
             session_id: session_id.to_string(),
             store: Arc::clone(&self.store),
             waiters: Arc::clone(&self.waiters),
@@ -98,6 +98,7 @@ pub fn described(question: &Question) -> (String, Value) {
             call_id,
             summary,
             files,
+            ..
         } => {
             let files: Vec<Value> = files
                 .iter()
@@ -121,6 +122,7 @@ pub fn described(question: &Question) -> (String, Value) {
             call_id,
             command,
             outside_sandbox,
+            ..
         } => (
             call_id.clone(),
             json!({"kind": "command", "command": command, "outside_sandbox": outside_sandbox}),

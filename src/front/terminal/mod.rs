@@ -4,9 +4,11 @@ the command-line front ends say on stderr outside any session.
 */
 
 mod json;
+mod review;
 mod view;
 
 pub use json::JsonLines;
+
 pub use view::TerminalView;
 
 /// Says on stderr which context window is used, for servers other than GLM's (where it is known).
@@ -32,5 +34,33 @@ pub fn report_offered(workspace: &std::path::Path, offered: &crate::isolate::Off
             }
         }
         Offered::NotApplied | Offered::Quit => {}
+    }
+}
+
+/// How questions are answered here: by the person at this terminal when stdin is one; otherwise
+/// no one can answer, and what needs a question is denied.
+pub fn interaction() -> crate::approval::Interaction {
+    use crate::approval::Interaction;
+    match std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        true => Interaction::Asked(std::sync::Arc::new(review::TerminalAsker)),
+        false => Interaction::Unattended,
+    }
+}
+
+/// The terminal as a session's front end (`agent run`, a batch's tasks): questions as
+/// [`interaction`] says; files are on disk.
+pub struct TerminalFront;
+
+impl crate::session::Front for TerminalFront {
+    fn interaction(
+        &self,
+        _session_id: &str,
+        _stop: crate::session::Stop,
+    ) -> crate::approval::Interaction {
+        interaction()
+    }
+
+    fn editor(&self, _session_id: &str) -> Option<crate::agent::Editor> {
+        None
     }
 }

@@ -1,39 +1,59 @@
 /*!
-The one-key review prompts on the terminal (blocking; run on a blocking thread).
+The terminal as the place approval questions are answered: one-key prompts, read on a blocking
+thread.
 
 Edits: `y` apply, `n` reject, `s` hunk by hunk, `e` edit in `$EDITOR`, `a` accept this and all later
 edits, `d` reject with a reason, `q` reject and stop. Commands: `y`, `n`, `a` (always allow this
 command prefix in this session), `d`, `q`.
 */
 
+use std::future::Future;
 use std::io::Write;
+use std::pin::Pin;
 
 use agent_tools::{ChangeKind, FileChange, PreparedEdit};
 use console::{Term, style};
 
-use super::hunks::{FilePick, file_header, hunks, picked};
-use super::render::render_edit;
+use crate::approval::{Answer, Asker, FilePick, Hunk, Question, picked, split_hunks};
 
-pub enum EditAnswer {
-    Apply {
-        edit: PreparedEdit,
-        note: Option<String>,
-    },
-    AcceptAll,
-    Reject {
-        reason: String,
-    },
-    Quit,
+/// Asks the person at this terminal.
+pub struct TerminalAsker;
+
+impl Asker for TerminalAsker {
+    fn ask(&self, question: Question) -> Pin<Box<dyn Future<Output = Answer> + Send>> {
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || answer(&question))
+                .await
+                .unwrap_or(Answer::Cancelled)
+        })
+    }
 }
 
-pub enum CommandAnswer {
-    Run,
-    AlwaysAllowPrefix,
-    Reject { reason: String },
-    Quit,
+fn answer(question: &Question) -> Answer {
+    match question {
+        Question::Edit { edit, .. } => ask_edit(edit),
+        Question::Command {
+            command, warning, ..
+        } => {
+            let shown = match warning {
+                Some(warning) => format!("$ {command}\n  ({warning})"),
+                None => format!("$ {command}"),
+            };
+            ask_to_run(
+                &shown,
+                "Run? [y]es [n]o [a]lways allow this command [d]eny with reason [q]uit",
+            )
+        }
+        Question::ToolCall {
+            tool, arguments, ..
+        } => ask_to_run(
+            &format!("{tool} {arguments}"),
+            "Call? [y]es [n]o [a]lways allow this tool [d]eny with reason [q]uit",
+        ),
+    }
 }
 
-pub fn ask_edit(edit: &PreparedEdit) -> EditAnswer {
+fn ask_edit(edit: &PreparedEdit) -> Answer {
     let term = Term::stderr();
     let _ = term.write_line(&render_edit(edit));
     loop {
@@ -42,64 +62,36 @@ pub fn ask_edit(edit: &PreparedEdit) -> EditAnswer {
             "Apply? [y]es [n]o [s]plit hunks [e]dit [a]ll edits [d]eny with reason [q]uit",
         );
         match key {
-            Some('y') => {
-                return EditAnswer::Apply {
-                    edit: edit.clone(),
-                    note: None,
-                };
-            }
-            Some('n') => {
-                return EditAnswer::Reject {
-                    reason: String::new(),
-                };
-            }
+            Some('y') => return Answer::AllowOnce,
+            Some('n') => return Answer::RejectOnce { reason: None },
             Some('s') => return by_hunk(&term, edit),
             Some('e') => return in_editor(&term, edit),
-            Some('a') => return EditAnswer::AcceptAll,
+            Some('a') => return Answer::AllowAlways,
             Some('d') => {
-                return EditAnswer::Reject {
-                    reason: read_reason(&term),
+                return Answer::RejectOnce {
+                    reason: Some(read_reason(&term)),
                 };
             }
-            Some('q') | None => return EditAnswer::Quit,
+            Some('q') | None => return Answer::Cancelled,
             Some(_) => {}
         }
     }
 }
 
-pub fn ask_command(command: &str) -> CommandAnswer {
-    ask_to_run(
-        &format!("$ {command}"),
-        "Run? [y]es [n]o [a]lways allow this command [d]eny with reason [q]uit",
-    )
-}
-
-/// Asks whether to call an MCP server's tool with these arguments.
-pub fn ask_tool_call(tool: &str, arguments: &str) -> CommandAnswer {
-    ask_to_run(
-        &format!("{tool} {arguments}"),
-        "Call? [y]es [n]o [a]lways allow this tool [d]eny with reason [q]uit",
-    )
-}
-
-fn ask_to_run(shown: &str, question: &str) -> CommandAnswer {
+fn ask_to_run(shown: &str, question: &str) -> Answer {
     let term = Term::stderr();
     let _ = term.write_line(&style(shown).bold().to_string());
     loop {
         match read_key(&term, question) {
-            Some('y') => return CommandAnswer::Run,
-            Some('n') => {
-                return CommandAnswer::Reject {
-                    reason: String::new(),
-                };
-            }
-            Some('a') => return CommandAnswer::AlwaysAllowPrefix,
+            Some('y') => return Answer::AllowOnce,
+            Some('n') => return Answer::RejectOnce { reason: None },
+            Some('a') => return Answer::AllowAlways,
             Some('d') => {
-                return CommandAnswer::Reject {
-                    reason: read_reason(&term),
+                return Answer::RejectOnce {
+                    reason: Some(read_reason(&term)),
                 };
             }
-            Some('q') | None => return CommandAnswer::Quit,
+            Some('q') | None => return Answer::Cancelled,
             Some(_) => {}
         }
     }
@@ -134,17 +126,17 @@ fn ask_mode_change(term: &Term, change: &FileChange) -> bool {
 }
 
 /// Asks y/n for every hunk of every file; applies only the accepted ones.
-fn by_hunk(term: &Term, edit: &PreparedEdit) -> EditAnswer {
+fn by_hunk(term: &Term, edit: &PreparedEdit) -> Answer {
     let mut picks = Vec::new();
     for change in &edit.changes {
         let _ = term.write_line(&file_header(change));
-        let split = hunks(
+        let split = split_hunks(
             change.old.as_deref().unwrap_or(""),
             change.new.as_deref().unwrap_or(""),
         );
         let mut accepted = Vec::new();
         for hunk in &split {
-            let _ = term.write_line(hunk.rendered.trim_end());
+            let _ = term.write_line(rendered(hunk).trim_end());
             accepted.push(read_key(term, "Apply this hunk? [y/n]") == Some('y'));
         }
         picks.push(FilePick {
@@ -153,18 +145,18 @@ fn by_hunk(term: &Term, edit: &PreparedEdit) -> EditAnswer {
         });
     }
     match picked(edit, &picks) {
-        Some((edit, note)) => EditAnswer::Apply {
+        Some((edit, note)) => Answer::AllowChanged {
             edit,
-            note: Some(format!("the user reviewed hunk by hunk: {note}")),
+            note: format!("the user reviewed hunk by hunk: {note}"),
         },
-        None => EditAnswer::Reject {
-            reason: "the user rejected every hunk".into(),
+        None => Answer::RejectOnce {
+            reason: Some("the user rejected every hunk".into()),
         },
     }
 }
 
 /// Opens each new file content in `$VISUAL`/`$EDITOR` and applies what the user saved.
-fn in_editor(term: &Term, edit: &PreparedEdit) -> EditAnswer {
+fn in_editor(term: &Term, edit: &PreparedEdit) -> Answer {
     let editor = std::env::var("VISUAL")
         .or_else(|_| std::env::var("EDITOR"))
         .unwrap_or_else(|_| "vi".into());
@@ -175,10 +167,10 @@ fn in_editor(term: &Term, edit: &PreparedEdit) -> EditAnswer {
             Err(error) => {
                 let _ =
                     term.write_line(&style(format!("editor failed: {error}")).red().to_string());
-                return EditAnswer::Reject {
-                    reason: format!(
+                return Answer::RejectOnce {
+                    reason: Some(format!(
                         "the user tried to edit the change but the editor failed ({error})"
-                    ),
+                    )),
                 };
             }
         }
@@ -188,9 +180,9 @@ fn in_editor(term: &Term, edit: &PreparedEdit) -> EditAnswer {
         "the user edited your change in their editor before applying it; {} now hold(s) their version, read before editing again",
         paths.join(", ")
     );
-    EditAnswer::Apply {
+    Answer::AllowChanged {
         edit: PreparedEdit { changes },
-        note: Some(note),
+        note,
     }
 }
 
@@ -214,4 +206,61 @@ fn edit_one(editor: &str, change: &FileChange) -> anyhow::Result<FileChange> {
     let mut edited = change.clone();
     edited.new = Some(std::fs::read_to_string(&path)?);
     Ok(edited)
+}
+
+/// The whole edit, colored, with line numbers.
+pub fn render_edit(edit: &PreparedEdit) -> String {
+    edit.changes
+        .iter()
+        .map(render_change)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A file's header line for review.
+fn file_header(change: &FileChange) -> String {
+    let (added, removed) = change.added_removed();
+    let what = match change.kind {
+        ChangeKind::Create => "new file",
+        ChangeKind::Modify => "modified",
+        ChangeKind::Delete => "deleted",
+    };
+    let mode = change
+        .executable
+        .describe()
+        .map(|mode| format!(", {mode}"))
+        .unwrap_or_default();
+    format!(
+        "{} ({what}, +{added} -{removed}{mode})",
+        style(&change.path).bold()
+    )
+}
+
+/// One file's change, colored, with line numbers.
+fn render_change(change: &FileChange) -> String {
+    let mut out = format!("{}\n", file_header(change));
+    for hunk in split_hunks(
+        change.old.as_deref().unwrap_or(""),
+        change.new.as_deref().unwrap_or(""),
+    ) {
+        out.push_str(&rendered(&hunk));
+    }
+    out
+}
+
+/// A hunk, colored, with its old and new line numbers.
+fn rendered(hunk: &Hunk) -> String {
+    let number = |number: Option<usize>| number.map_or("     ".to_string(), |n| format!("{n:>5}"));
+    let mut out = format!("{}\n", style(&hunk.header).cyan());
+    for line in &hunk.lines {
+        let numbers = format!("{} {} ", number(line.old_number), number(line.new_number));
+        let plain = format!("{}{}", line.sign, line.text);
+        let body = match line.sign {
+            '-' => style(&plain).red().to_string(),
+            '+' => style(&plain).green().to_string(),
+            _ => plain,
+        };
+        out.push_str(&format!("{}{body}\n", style(numbers).dim()));
+    }
+    out
 }
