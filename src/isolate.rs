@@ -223,23 +223,45 @@ impl Isolation {
 
     /// Everything changed in the isolated tree since it was created, as a unified diff.
     pub fn patch(&self) -> Result<String> {
-        git(&self.dir, &["add", "-A"])?;
-        let output = Command::new("git")
-            .args([
-                "diff",
-                "--cached",
-                "--no-color",
-                "--no-ext-diff",
-                // Binary files as git's binary patches, so that `git apply` can apply the patch
-                // whole when apply_diff, which edits text, cannot.
-                "--binary",
-                "--src-prefix=a/",
-                "--dst-prefix=b/",
-                &self.base,
-            ])
-            .current_dir(&self.dir)
-            .output()
-            .context("cannot run git diff")?;
+        // Staged in a private copy of the tree's index: two readers at once (the daemon's diff
+        // route and the patch saved after a turn) must not meet on index.lock, and the tree's
+        // own index stays as the session left it.
+        let scratch = tempfile::tempdir().context("cannot make a scratch directory")?;
+        let index = scratch.path().join("index");
+        let own_index = self
+            .dir
+            .join(git(&self.dir, &["rev-parse", "--git-path", "index"])?.trim());
+        if own_index.is_file() {
+            std::fs::copy(&own_index, &index)
+                .with_context(|| format!("cannot copy {}", own_index.display()))?;
+        }
+        let with_index = |args: &[&str]| {
+            Command::new("git")
+                .args(args)
+                .env("GIT_INDEX_FILE", &index)
+                .current_dir(&self.dir)
+                .output()
+                .with_context(|| format!("cannot run git {}", args.join(" ")))
+        };
+        let added = with_index(&["add", "-A"])?;
+        if !added.status.success() {
+            bail!(
+                "git add failed: {}",
+                String::from_utf8_lossy(&added.stderr).trim()
+            );
+        }
+        let output = with_index(&[
+            "diff",
+            "--cached",
+            "--no-color",
+            "--no-ext-diff",
+            // Binary files as git's binary patches, so that `git apply` can apply the patch
+            // whole when apply_diff, which edits text, cannot.
+            "--binary",
+            "--src-prefix=a/",
+            "--dst-prefix=b/",
+            &self.base,
+        ])?;
         if !output.status.success() {
             bail!(
                 "git diff failed: {}",
@@ -366,5 +388,40 @@ async fn review_and_apply(
         }
         Decision::Denied { .. } => Ok(Offered::NotApplied),
         Decision::Quit => Ok(Offered::Quit),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repository_with(file: &str, text: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(file), text).unwrap();
+        git(dir.path(), &["init", "-q"]).unwrap();
+        git(dir.path(), &["add", "-A"]).unwrap();
+        git(dir.path(), &["commit", "-qm", "start"]).unwrap();
+        dir
+    }
+
+    #[test]
+    fn patches_taken_at_once_all_hold_the_change_and_leave_the_index_alone() {
+        let real = repository_with("a.txt", "old\n");
+        let trees = tempfile::tempdir().unwrap();
+        let isolation =
+            Isolation::of_current_state(real.path(), &trees.path().join("tree")).unwrap();
+        std::fs::write(isolation.dir.join("a.txt"), "new\n").unwrap();
+        let patches: Vec<String> = std::thread::scope(|scope| {
+            let taking: Vec<_> = (0..8).map(|_| scope.spawn(|| isolation.patch())).collect();
+            taking
+                .into_iter()
+                .map(|taken| taken.join().unwrap().unwrap())
+                .collect()
+        });
+        assert!(patches[0].contains("-old\n+new\n"), "{}", patches[0]);
+        assert_eq!(patches, vec![patches[0].clone(); 8]);
+        let staged = git(&isolation.dir, &["diff", "--cached", "--name-only"]).unwrap();
+        assert_eq!(staged, "");
+        isolation.remove().unwrap();
     }
 }
