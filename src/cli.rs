@@ -20,13 +20,19 @@ use crate::protocol::modes::{
     version,
     about = "A coding agent for GLM and any OpenAI-compatible endpoint"
 )]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+    /// With no command: a conversation in the workspace (as `agent chat`).
+    #[command(flatten)]
+    pub chat: ChatArgs,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// A conversation in the workspace: each message runs a turn (the default with no command).
+    Chat(ChatArgs),
     /// Run a task in the workspace until the model answers without a tool call.
     Run(RunArgs),
     /// List the tools the model is offered, or run one locally.
@@ -197,6 +203,31 @@ pub struct RunArgs {
     /// gets that value alone.
     #[arg(long, value_name = "FILE")]
     pub output_schema: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct ChatArgs {
+    #[command(flatten)]
+    pub workspace: WorkspaceArgs,
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Directory for session transcripts (default ~/.local/share/agent/sessions).
+    #[arg(long, value_name = "DIR")]
+    pub sessions_dir: Option<PathBuf>,
+    /// Work in a fresh git worktree (or a copy); review the whole change when leaving.
+    #[arg(long, conflicts_with_all = ["resume", "continue_last"])]
+    pub isolate: bool,
+    /// Continue the latest session of this workspace.
+    #[arg(short = 'c', long = "continue", conflicts_with = "resume")]
+    pub continue_last: bool,
+    /// Continue the session with this id.
+    #[arg(long, value_name = "SESSION")]
+    pub resume: Option<String>,
+    /// Do not give the model a snapshot of the workspace at the start.
+    #[arg(long)]
+    pub no_snapshot: bool,
 }
 
 /// Which model to talk to, and how.

@@ -28,7 +28,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use cli::{Cli, Command};
-use front::{acp, batch, run, sandbox_exec, saved, serve, tools};
+use front::{acp, batch, chat, run, sandbox_exec, saved, serve, tools};
 use protocol::exit::Exit;
 
 fn main() -> ExitCode {
@@ -37,9 +37,10 @@ fn main() -> ExitCode {
         Err(error) => return usage_error(error),
     };
     // Confinement holds for one thread: it must come before the runtime starts any.
-    let cli = match cli.command {
-        Command::SandboxExec(args) => return sandbox_exec::sandbox_exec(args),
-        command => Cli { command },
+    let command = match cli.command {
+        Some(Command::SandboxExec(args)) => return sandbox_exec::sandbox_exec(args),
+        Some(command) => command,
+        None => Command::Chat(cli.chat),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -49,7 +50,8 @@ fn main() -> ExitCode {
         Err(error) => return fail(&anyhow::Error::from(error)),
     };
     let result = runtime.block_on(async {
-        match cli.command {
+        match command {
+            Command::Chat(args) => chat::chat(args).await,
             Command::Run(args) => run::run(args).await,
             Command::Tools(args) => tools::tools(args).await,
             Command::Undo(args) => saved::undo(args),

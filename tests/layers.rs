@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Each module of `src/` and its layer; a module may import its own layer or lower ones.
-const LAYERS: [(&str, u8); 21] = [
+const LAYERS: [(&str, u8); 22] = [
     ("protocol", 0),
     ("sync", 0),
     ("config", 1),
@@ -24,6 +24,7 @@ const LAYERS: [(&str, u8); 21] = [
     ("cli", 5),
     ("front::terminal", 6),
     ("front::run", 7),
+    ("front::chat", 7),
     ("front::batch", 7),
     ("front::acp", 7),
     ("front::serve", 7),

@@ -320,6 +320,19 @@ impl Agent<'_> {
         }
     }
 
+    /// Compacts `conversation` now, as asked (`/compact`): its history becomes the task and a
+    /// summary the model writes of it. Events as for a compaction the loop decides on.
+    pub async fn compact_now(&mut self, mut conversation: Conversation) -> Conversation {
+        let mut totals = Totals::default();
+        let estimated = ContextTracker::default().next_prompt(&conversation.history);
+        let turn = conversation.turns;
+        // Cancelled: the history stays as it was.
+        let _cancelled = self
+            .compact(turn, &mut conversation.history, estimated, &mut totals)
+            .await;
+        conversation
+    }
+
     /// Requests the next turn, compacting the history first if it would not fit, or once after
     /// the provider said it did not.
     async fn request_fitting(

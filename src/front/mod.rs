@@ -12,6 +12,8 @@ pub mod acp;
 #[allow(clippy::print_stdout, clippy::print_stderr)]
 pub mod batch;
 #[allow(clippy::print_stdout, clippy::print_stderr)]
+pub mod chat;
+#[allow(clippy::print_stdout, clippy::print_stderr)]
 pub mod run;
 #[allow(clippy::print_stdout, clippy::print_stderr)]
 pub mod sandbox_exec;

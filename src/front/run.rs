@@ -8,17 +8,14 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use agent_tools::{Workspace, run_command};
-use anyhow::{Context, Result, bail};
+use agent_tools::run_command;
+use anyhow::{Result, bail};
 
 use crate::agent::OutputSchema;
 use crate::cli::{RunArgs, open_workspace, read_stdin};
-use crate::front::terminal::{JsonLines, TerminalFront, TerminalView, interaction, report_offered};
-use crate::isolate::{Isolation, Offered, offer};
+use crate::front::terminal::{JsonLines, TerminalFront, TerminalView, bring_back};
 use crate::protocol::event::{EventSink, Outcome};
 use crate::protocol::exit::Exit;
-use crate::protocol::modes::ApprovalMode;
-use crate::records::journal_path;
 use crate::session::{Begin, Journal, ModelSource, Opening, Place, Session, Snapshot, Stop};
 use crate::sync::lock;
 
@@ -66,69 +63,12 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
     session.close().await;
     if let Some(isolation) = session.take_isolation() {
         let transcript = session.transcript_path();
-        let saved = SavedPatch {
-            path: &transcript.with_extension("patch"),
-            transcript,
-            session_id: &session.id,
-        };
         let mode = args.workspace.approval_flag();
-        if !bring_back(isolation, &real, saved, mode).await? {
+        if !bring_back(isolation, &real, transcript, &session.id, mode).await? {
             denied += 1;
         }
     }
     Ok(exit_code(&outcome, denied))
-}
-
-/// Where an isolated run's change is saved, and the session it came from.
-struct SavedPatch<'a> {
-    path: &'a Path,
-    transcript: &'a Path,
-    session_id: &'a str,
-}
-
-/// Takes the isolated run's change, removes its tree, and offers the change for the real
-/// workspace; saves it as a patch when it is not (all) applied. Returns false when a change was
-/// left unapplied.
-async fn bring_back(
-    isolation: Isolation,
-    real: &Workspace,
-    saved: SavedPatch<'_>,
-    mode: Option<ApprovalMode>,
-) -> Result<bool> {
-    let patch = isolation.patch()?;
-    isolation.remove()?;
-    let (patch_path, session_id) = (saved.path, saved.session_id);
-    if patch.trim().is_empty() {
-        eprintln!("isolated run: no changes");
-        return Ok(true);
-    }
-    std::fs::write(patch_path, &patch)
-        .with_context(|| format!("cannot save {}", patch_path.display()))?;
-    match offer(
-        real,
-        &patch,
-        &journal_path(saved.transcript),
-        mode,
-        interaction(),
-    )
-    .await
-    {
-        Ok(offered @ Offered::Applied { .. }) => {
-            report_offered(real.root(), &offered);
-            return Ok(true);
-        }
-        Ok(Offered::NotApplied | Offered::Quit) => eprintln!(
-            "the isolated change was not applied; it is saved in {}\nreview it later with `agent apply {session_id}`, or drop it with `agent discard {session_id}`",
-            patch_path.display()
-        ),
-        // Saved all the same: the work is not lost, and `git apply` may take what we cannot.
-        Err(error) => eprintln!(
-            "{error:#}\nthe isolated change is saved in {}: `git apply {}` applies it as it is",
-            patch_path.display(),
-            patch_path.display()
-        ),
-    }
-    Ok(false)
 }
 
 fn exit_code(outcome: &Outcome, denied: u32) -> ExitCode {

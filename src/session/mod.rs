@@ -234,6 +234,89 @@ impl Session {
         self.tools.as_ref().map_or(0, ToolRunner::denied_actions)
     }
 
+    /// The workspace the session's tools work in (confined and sandboxed as they are); None
+    /// while a prompt runs.
+    pub fn workspace_handle(&self) -> Option<&agent_tools::Workspace> {
+        self.tools.as_ref().map(ToolRunner::workspace)
+    }
+
+    /// Where sessions are recorded (`agent sessions`, `undo`, `diff` look there).
+    pub fn sessions_dir(&self) -> &Path {
+        &self.settings.sessions_dir
+    }
+
+    pub fn model(&self) -> &str {
+        &self.settings.model
+    }
+
+    /// The model's context window, in tokens.
+    pub fn context_window(&self) -> u64 {
+        self.settings.context_window
+    }
+
+    /// Talks to `model` from the next prompt on (same server and settings).
+    pub fn set_model(&mut self, model: &str) {
+        self.client = self.client.for_model(model);
+        self.settings.model = model.to_string();
+    }
+
+    /// The conversation's last `count` messages of the user and the model's answers, oldest
+    /// first (tool calls and results left out), to show a resumed session.
+    pub fn recent_messages(&self, count: usize) -> Vec<Message> {
+        let Some(conversation) = &self.conversation else {
+            return Vec::new();
+        };
+        let mut shown: Vec<Message> = conversation
+            .history
+            .iter()
+            .rev()
+            .filter(|message| match message {
+                Message::User { .. } => true,
+                Message::Assistant { content, .. } => !content.trim().is_empty(),
+                Message::System { .. } | Message::Tool { .. } => false,
+            })
+            .take(count)
+            .cloned()
+            .collect();
+        shown.reverse();
+        shown
+    }
+
+    /// Compacts the conversation now (`/compact`), its events going to `front_end` too.
+    pub async fn compact(&mut self, front_end: Box<dyn EventSink>) -> Result<()> {
+        let Some(conversation) = self.conversation.take() else {
+            bail!("nothing to compact yet: the session has no conversation");
+        };
+        let Some(tools) = self.tools.take() else {
+            self.conversation = Some(conversation);
+            bail!("a prompt is running in this session");
+        };
+        let (path, key) = (self.transcript.clone(), self.settings.api_key.clone());
+        let transcript = blocking(move || Transcript::open(&path, &key)).await;
+        let transcript = match transcript {
+            Ok(transcript) => transcript,
+            Err(error) => {
+                self.tools = Some(tools);
+                self.conversation = Some(conversation);
+                return Err(error);
+            }
+        };
+        let stop = CancellationToken::new();
+        *lock(&self.stop) = stop.clone();
+        let mut agent = Agent {
+            client: &self.client,
+            tools,
+            events: Events::new(vec![Box::new(transcript), front_end]),
+            max_turns: self.max_turns,
+            stop,
+            output_schema: None,
+        };
+        let compacted = agent.compact_now(conversation).await;
+        self.tools = Some(agent.tools);
+        self.conversation = Some(compacted);
+        Ok(())
+    }
+
     /// Where the session's events are written, one a line.
     pub fn transcript_path(&self) -> &Path {
         &self.transcript

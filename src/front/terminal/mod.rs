@@ -3,13 +3,15 @@ The terminal front ends: the human view of the event stream, `--json` lines, and
 the command-line front ends say on stderr outside any session.
 */
 
+mod isolated;
 mod json;
 mod review;
 mod view;
 
+pub use isolated::bring_back;
 pub use json::JsonLines;
 
-pub use view::TerminalView;
+pub use view::{TerminalView, colored_unified};
 
 /// Says on stderr which context window is used, for servers other than GLM's (where it is known).
 pub fn report_window(settings: &crate::config::Settings) {

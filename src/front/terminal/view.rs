@@ -296,7 +296,7 @@ fn first_line(text: &str) -> String {
 }
 
 /// A unified diff for the terminal: additions green, removals red, hunk headers cyan.
-fn colored_unified(diff: &str) -> String {
+pub fn colored_unified(diff: &str) -> String {
     let mut out = String::new();
     for line in diff.lines() {
         let styled = if line.starts_with("+++") || line.starts_with("---") {
