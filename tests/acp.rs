@@ -625,3 +625,26 @@ async fn an_mcp_server_that_cannot_start_is_said_to_the_editor() {
     );
     assert_eq!(said[1], "done");
 }
+
+#[tokio::test]
+async fn the_plan_shows_in_the_editors_plan_view() {
+    let sandbox = Sandbox::new(&[]);
+    let plan = r#"{"plan":[{"step":"Find the cause","status":"completed"},{"step":"Fix it","status":"in_progress"}]}"#;
+    let mock = MockGlm::start(vec![
+        turn().call("p1", "update_plan", plan).reply(),
+        turn().content("planned").reply(),
+    ])
+    .await;
+    let mut editor = Editor::start(&sandbox, &mock).await;
+    let session = editor.new_session(&sandbox).await;
+    let done = editor.prompt(&session, "plan it").await;
+    assert_eq!(done["result"]["stopReason"], "end_turn", "{done}");
+    let plans = editor.updates_of_kind("plan");
+    assert_eq!(
+        plans[0]["entries"],
+        json!([
+            {"content": "Find the cause", "priority": "medium", "status": "completed"},
+            {"content": "Fix it", "priority": "medium", "status": "in_progress"},
+        ])
+    );
+}

@@ -29,13 +29,18 @@ fn last_user_message(request: &Recorded) -> String {
 async fn two_messages_are_two_turns_of_one_session() {
     let sandbox = Sandbox::new(&[]);
     let mock = MockGlm::start(vec![
-        turn().content("first answer").reply(),
+        turn()
+            .reasoning("They greet me.\nI answer briefly.")
+            .content("first answer")
+            .reply(),
         turn().content("second answer").reply(),
     ])
     .await;
     let code = in_terminal(&sandbox, &mock, &[], &[], |session| {
         session.expect("›").unwrap();
         session.send("hello there\r").unwrap();
+        // The thinking, once over, folded to one line.
+        session.expect("thought (2 lines): They greet me.").unwrap();
         session.expect("first answer").unwrap();
         session.expect("›").unwrap();
         session.send("and then?\r").unwrap();

@@ -290,7 +290,7 @@ async fn tools_lists_schemas_and_calls_one_tool() {
     let run = finish(command).await;
     assert_eq!(run.code, 0);
     let tools: Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(tools.as_array().unwrap().len(), 7);
+    assert_eq!(tools.as_array().unwrap().len(), 8);
     assert_eq!(tools[5]["function"]["name"], "edit_file");
     assert_eq!(tools[4]["function"]["name"], "apply_diff");
     assert_eq!(

@@ -134,3 +134,90 @@ async fn a_dry_run_session_of_the_daemon_shows_its_edit_to_the_client() {
     );
     assert_eq!(sandbox.read("a.txt"), "old\n");
 }
+
+/// A plan sent, a broken one refused, then the answer.
+fn planning() -> Vec<support::Reply> {
+    let plan = r#"{"explanation":"Two steps.","plan":[{"step":"Find the cause","status":"completed"},{"step":"Fix it","status":"in_progress"}]}"#;
+    let broken = r#"{"plan":[{"step":"Find the cause","status":"in_progress"},{"step":"Fix it","status":"in_progress"}]}"#;
+    vec![
+        turn().call("p1", "update_plan", plan).reply(),
+        turn().call("p2", "update_plan", broken).reply(),
+        turn().content("planned").reply(),
+    ]
+}
+
+fn the_plan() -> Value {
+    json!([
+        {"step": "Find the cause", "status": "completed"},
+        {"step": "Fix it", "status": "in_progress"},
+    ])
+}
+
+#[tokio::test]
+async fn a_plan_is_an_event_a_broken_one_is_refused_and_the_terminal_shows_it() {
+    let sandbox = Sandbox::new(&[]);
+    let mock = MockGlm::start(planning()).await;
+    let mut command = sandbox.agent(&mock);
+    command.args(["run", "--json", "plan it"]);
+    let run = finish(command).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let plans: Vec<Value> = run
+        .stdout
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .filter(|event| event["type"] == "plan")
+        .collect();
+    assert_eq!(
+        plans,
+        vec![json!({"type": "plan", "explanation": "Two steps.", "plan": the_plan()})]
+    );
+    assert_eq!(
+        support::tool_result(&mock.requests(), "p2"),
+        "the plan was not changed: steps 1, 2 are all in_progress; at most one step is in_progress at a time"
+    );
+
+    let mock = MockGlm::start(planning()).await;
+    let mut command = sandbox.agent(&mock);
+    command.args(["run", "plan it again"]);
+    let run = finish(command).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("plan:\n  ✔ Find the cause\n  ▶ Fix it\n"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test]
+async fn the_daemon_gives_the_plan_with_the_session_and_a_batch_with_its_result() {
+    let sandbox = Sandbox::new(&[]);
+    let mock = MockGlm::start(planning()).await;
+    let daemon = Daemon::start(&sandbox, &mock).await;
+    let session = daemon.create(&sandbox, "plan it").await;
+    daemon.events(&session, None).await.until("finished").await;
+    assert_eq!(daemon.session(&session).await["plan"], the_plan());
+    let listed = daemon.get_json("/v1/sessions").await;
+    assert_eq!(listed[0].get("plan"), None);
+
+    std::fs::write(
+        sandbox.path("tasks.jsonl"),
+        format!("{}\n", json!({"id": "t1", "task": "plan it"})),
+    )
+    .unwrap();
+    support::init_repository(&sandbox.workspace);
+    let mock = MockGlm::start(planning()).await;
+    let mut command = sandbox.agent(&mock);
+    command.args(["batch", "tasks.jsonl", "--out", "out"]);
+    let run = finish(command).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let result: Value = serde_json::from_str(
+        std::fs::read_to_string(sandbox.path("out/results.jsonl"))
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(result["plan"], the_plan());
+}

@@ -288,7 +288,8 @@ async fn glm_is_offered_both_edit_tools_and_other_servers_edit_file() {
             "run_command",
             "apply_diff",
             "edit_file",
-            "write_file"
+            "write_file",
+            "update_plan"
         ]
     );
     let local = MockGlm::start(vec![turn().content("ok").reply()]).await;
@@ -301,7 +302,8 @@ async fn glm_is_offered_both_edit_tools_and_other_servers_edit_file() {
             "search",
             "run_command",
             "edit_file",
-            "write_file"
+            "write_file",
+            "update_plan"
         ]
     );
     let whole = MockGlm::start(vec![turn().content("ok").reply()]).await;
@@ -315,7 +317,8 @@ async fn glm_is_offered_both_edit_tools_and_other_servers_edit_file() {
             "list_files",
             "search",
             "run_command",
-            "write_file"
+            "write_file",
+            "update_plan"
         ]
     );
     let system = whole.requests()[0].body["messages"][0]["content"]
@@ -415,7 +418,8 @@ async fn a_batch_task_chooses_its_edit_format() {
             "list_files",
             "search",
             "run_command",
-            "write_file"
+            "write_file",
+            "update_plan"
         ]
     );
 }

@@ -273,7 +273,7 @@ async fn a_call_of_a_tool_that_does_not_exist_is_answered_with_the_tools_there_a
     let sent = messages(&mock.requests()[1]);
     assert_eq!(
         sent.last().unwrap()["content"],
-        "<tool_response>\nunknown tool `last`; the available tools are: read_file, list_files, search, run_command, apply_diff, edit_file, write_file\n</tool_response>"
+        "<tool_response>\nunknown tool `last`; the available tools are: read_file, list_files, search, run_command, apply_diff, edit_file, write_file, update_plan\n</tool_response>"
     );
     assert_eq!(run.stdout, "Done.\n");
 }

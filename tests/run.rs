@@ -125,7 +125,8 @@ async fn requests_are_append_only_and_carry_thinking_and_the_same_tools() {
             "run_command",
             "apply_diff",
             "edit_file",
-            "write_file"
+            "write_file",
+            "update_plan"
         ]
     );
     for pair in requests.windows(2) {

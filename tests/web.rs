@@ -140,6 +140,13 @@ async fn a_person_reviews_in_the_browser() {
             .call("w1", "write_file", &rewrite)
             .reply(),
         turn().content("Done.").reply(),
+        turn()
+            .call(
+                "p1",
+                "update_plan",
+                r#"{"plan":[{"step":"Say them in words","status":"completed"},{"step":"Check the rest","status":"in_progress"}]}"#,
+            )
+            .reply(),
         turn().content("Followed up.").reply(),
         turn()
             .call("w2", "write_file", r#"{"path":"b.txt","content":"bee\n"}"#)
@@ -245,6 +252,11 @@ async fn a_person_reviews_in_the_browser() {
     browser
         .wait_for_text(0, "#timeline .message", "Followed up.")
         .await;
+    // The plan, beside the events, as the model last sent it.
+    assert_eq!(
+        browser.texts(0, "#plan-steps li").await,
+        vec!["✔ Say them in words", "▶ Check the rest"]
+    );
     let after = browser.shown_ids().await;
     assert_eq!(after[..before.len()], before[..]);
     let unique: HashSet<&String> = after.iter().collect();

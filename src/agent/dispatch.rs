@@ -118,7 +118,10 @@ impl ToolRunner {
             ToolCall::WriteFile(args) => vec![args.path.clone()],
             ToolCall::EditFile(args) => vec![args.path.clone()],
             ToolCall::ApplyDiff(args) => agent_tools::apply_diff::touched_paths(&args.diff),
-            ToolCall::ListFiles(_) | ToolCall::Search(_) | ToolCall::RunCommand(_) => Vec::new(),
+            ToolCall::ListFiles(_)
+            | ToolCall::Search(_)
+            | ToolCall::RunCommand(_)
+            | ToolCall::UpdatePlan(_) => Vec::new(),
         };
         let absolute = paths
             .iter()
@@ -206,6 +209,16 @@ impl ToolRunner {
                         .await
                 }
                 Err(error) => ToolOutput::error(error),
+            },
+            ToolCall::UpdatePlan(args) => match args.problem() {
+                Some(problem) => ToolOutput::error(format!("the plan was not changed: {problem}")),
+                None => {
+                    events.emit(Event::Plan {
+                        explanation: args.explanation.filter(|text| !text.trim().is_empty()),
+                        plan: args.plan,
+                    });
+                    ToolOutput::success("Plan updated.")
+                }
             },
             ToolCall::WriteFile(args) => match write_file::prepare(workspace, &args) {
                 Ok(edit) => {

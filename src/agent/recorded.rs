@@ -6,6 +6,7 @@ stay readable as events are added.
 */
 
 use agent_tools::ToolStatus;
+use agent_tools::plan::PlanStep;
 use serde::Deserialize;
 
 use crate::model::wire::ToolCallMessage;
@@ -48,6 +49,11 @@ pub enum Recorded {
     Note {
         content: String,
     },
+    Plan {
+        #[serde(default)]
+        explanation: Option<String>,
+        plan: Vec<PlanStep>,
+    },
     #[serde(other)]
     Other,
 }
@@ -61,6 +67,16 @@ pub fn recorded(
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
         .map(|(index, line)| (index, serde_json::from_str(line)))
+}
+
+/// The plan as the transcript last has it: its explanation and steps.
+pub fn last_plan(transcript: &str) -> Option<(Option<String>, Vec<PlanStep>)> {
+    recorded(transcript)
+        .filter_map(|(_, event)| match event {
+            Ok(Recorded::Plan { explanation, plan }) => Some((explanation, plan)),
+            _ => None,
+        })
+        .last()
 }
 
 /// A result whose status is not recorded counts as an error.

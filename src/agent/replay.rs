@@ -44,7 +44,7 @@ pub fn replay_keeping_open_calls(transcript: &str) -> Result<Conversation, Repla
                 answer_open_calls(&mut conversation.history);
                 conversation.history.push(Message::User { content: task });
             }
-            (Recorded::Other | Recorded::ToolCallStarted { .. }, _) => {}
+            (Recorded::Other | Recorded::ToolCallStarted { .. } | Recorded::Plan { .. }, _) => {}
             (_, None) => return Err(ReplayError::NoStart),
             (
                 Recorded::AssistantTurn {

@@ -4,6 +4,7 @@ Events are plain data; the loop emits them and never looks at who listens.
 */
 
 use agent_tools::ToolStatus;
+pub use agent_tools::plan::{PlanStep, StepStatus};
 use serde::Serialize;
 
 use super::messages::ToolCallMessage;
@@ -60,6 +61,12 @@ pub enum Event {
     /// written as text, a correction of a structured answer.
     Note {
         content: String,
+    },
+    /// The model's plan changed (`update_plan`): the whole plan as it is now.
+    Plan {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        explanation: Option<String>,
+        plan: Vec<PlanStep>,
     },
     /// Something the user should know that is not part of the conversation: the context window
     /// assumed, an MCP server left out, a sandbox that cannot be enforced.

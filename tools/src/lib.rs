@@ -18,6 +18,7 @@ pub mod edit_file;
 pub mod list_files;
 mod missing;
 mod output;
+pub mod plan;
 pub mod read_file;
 mod registry;
 pub mod run_command;

@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::apply_diff::ApplyDiffArgs;
 use crate::edit_file::EditFileArgs;
 use crate::list_files::ListFilesArgs;
+use crate::plan::UpdatePlanArgs;
 use crate::read_file::ReadFileArgs;
 use crate::run_command::RunCommandArgs;
 use crate::schema::parameters_for;
@@ -28,6 +29,7 @@ pub enum ToolName {
     ApplyDiff,
     EditFile,
     WriteFile,
+    UpdatePlan,
 }
 
 /// Which tools edit files, in the tool list a model is offered. `write_file` is always offered,
@@ -62,6 +64,7 @@ pub enum ToolCall {
     ApplyDiff(ApplyDiffArgs),
     EditFile(EditFileArgs),
     WriteFile(WriteFileArgs),
+    UpdatePlan(UpdatePlanArgs),
 }
 
 /// Why a call could not be parsed; the message is meant for the model.
@@ -86,7 +89,7 @@ pub enum CallError {
 }
 
 impl ToolName {
-    pub const ALL: [ToolName; 7] = [
+    pub const ALL: [ToolName; 8] = [
         ToolName::ReadFile,
         ToolName::ListFiles,
         ToolName::Search,
@@ -94,6 +97,7 @@ impl ToolName {
         ToolName::ApplyDiff,
         ToolName::EditFile,
         ToolName::WriteFile,
+        ToolName::UpdatePlan,
     ];
 
     /// The tools offered to a model that edits with `edit`, in the order of [`Self::ALL`].
@@ -109,7 +113,8 @@ impl ToolName {
                 | ToolName::ListFiles
                 | ToolName::Search
                 | ToolName::RunCommand
-                | ToolName::WriteFile => true,
+                | ToolName::WriteFile
+                | ToolName::UpdatePlan => true,
             })
             .collect()
     }
@@ -123,6 +128,7 @@ impl ToolName {
             ToolName::ApplyDiff => "apply_diff",
             ToolName::EditFile => "edit_file",
             ToolName::WriteFile => "write_file",
+            ToolName::UpdatePlan => "update_plan",
         }
     }
 
@@ -170,6 +176,11 @@ impl ToolName {
                 "Create a file or replace its whole content (give all of it: what you leave out \
                  is deleted). Needs approval."
             }
+            ToolName::UpdatePlan => {
+                "Keep the user informed on work of several steps: the whole plan, each step \
+                 pending, in_progress (at most one) or completed. Send it again, whole, whenever \
+                 a step starts or ends. Not for a task of one or two steps."
+            }
         }
     }
 
@@ -189,6 +200,9 @@ impl ToolName {
                 r#"{"path": "PATH", "old_string": "old line\n", "new_string": "new line\n"}"#
             }
             ToolName::WriteFile => r#"{"path": "notes.txt", "content": "hello\n"}"#,
+            ToolName::UpdatePlan => {
+                r#"{"plan": [{"step": "Find the cause", "status": "completed"}, {"step": "Fix it", "status": "in_progress"}, {"step": "Run the tests", "status": "pending"}]}"#
+            }
         }
     }
 
@@ -201,6 +215,7 @@ impl ToolName {
             ToolName::ApplyDiff => parameters_for::<ApplyDiffArgs>(),
             ToolName::EditFile => parameters_for::<EditFileArgs>(),
             ToolName::WriteFile => parameters_for::<WriteFileArgs>(),
+            ToolName::UpdatePlan => parameters_for::<UpdatePlanArgs>(),
         };
         ToolSpec {
             name: self.as_str(),
@@ -239,6 +254,7 @@ impl ToolCall {
             ToolName::ApplyDiff => ToolCall::ApplyDiff(typed(tool, value)?),
             ToolName::EditFile => ToolCall::EditFile(typed(tool, value)?),
             ToolName::WriteFile => ToolCall::WriteFile(typed(tool, value)?),
+            ToolName::UpdatePlan => ToolCall::UpdatePlan(typed(tool, value)?),
         })
     }
 
@@ -251,6 +267,7 @@ impl ToolCall {
             ToolCall::ApplyDiff(_) => ToolName::ApplyDiff,
             ToolCall::EditFile(_) => ToolName::EditFile,
             ToolCall::WriteFile(_) => ToolName::WriteFile,
+            ToolCall::UpdatePlan(_) => ToolName::UpdatePlan,
         }
     }
 
@@ -264,6 +281,7 @@ impl ToolCall {
             ToolCall::ApplyDiff(args) => crate::apply_diff::touched_paths(&args.diff).join(", "),
             ToolCall::EditFile(args) => args.path.clone(),
             ToolCall::WriteFile(args) => args.path.clone(),
+            ToolCall::UpdatePlan(args) => args.headline(),
         }
     }
 }

@@ -11,10 +11,10 @@ use std::sync::{Arc, Mutex};
 use agent_client_protocol::Client;
 use agent_client_protocol::v1::ConnectionTo;
 use agent_client_protocol::v1::schema::{
-    ContentBlock, ContentChunk, Diff, PermissionOption, PermissionOptionKind,
-    RequestPermissionOutcome, RequestPermissionRequest, SessionNotification, SessionUpdate,
-    ToolCall, ToolCallContent, ToolCallLocation, ToolCallStatus, ToolCallUpdate,
-    ToolCallUpdateFields, ToolKind,
+    ContentBlock, ContentChunk, Diff, PermissionOption, PermissionOptionKind, Plan, PlanEntry,
+    PlanEntryPriority, PlanEntryStatus, RequestPermissionOutcome, RequestPermissionRequest,
+    SessionNotification, SessionUpdate, ToolCall, ToolCallContent, ToolCallLocation,
+    ToolCallStatus, ToolCallUpdate, ToolCallUpdateFields, ToolKind,
 };
 use agent_tools::ToolStatus;
 use serde_json::Value;
@@ -22,7 +22,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::agent::recorded::{Recorded, recorded};
 use crate::approval::{Answer, Asker, Question};
-use crate::protocol::event::{ApprovalAction, Event, EventSink, NoticeSubject};
+use crate::protocol::event::{
+    ApprovalAction, Event, EventSink, NoticeSubject, PlanStep, StepStatus,
+};
 
 /// Sends a session's events to the editor as they happen.
 pub struct Updates {
@@ -82,6 +84,7 @@ fn live_update(event: &Event) -> Option<SessionUpdate> {
         } => Some(SessionUpdate::AgentMessageChunk(chunk(&format!(
             "warning: {message}\n\n"
         )))),
+        Event::Plan { plan, .. } => Some(plan_update(plan)),
         Event::SessionStarted { .. }
         | Event::Notice {
             about: NoticeSubject::ContextWindow,
@@ -101,6 +104,22 @@ fn live_update(event: &Event) -> Option<SessionUpdate> {
         | Event::Usage { .. }
         | Event::Finished { .. } => None,
     }
+}
+
+/// The plan as an editor's plan view shows it (every step of the same priority: ours has none).
+fn plan_update(plan: &[PlanStep]) -> SessionUpdate {
+    let entries = plan
+        .iter()
+        .map(|step| {
+            let status = match step.status {
+                StepStatus::Pending => PlanEntryStatus::Pending,
+                StepStatus::InProgress => PlanEntryStatus::InProgress,
+                StepStatus::Completed => PlanEntryStatus::Completed,
+            };
+            PlanEntry::new(step.step.clone(), PlanEntryPriority::Medium, status)
+        })
+        .collect();
+    SessionUpdate::Plan(Plan::new(entries))
 }
 
 /// The updates that show a stored transcript (its lines) as it happened: the user's messages,
@@ -133,6 +152,7 @@ pub fn replayed(transcript: &str) -> Vec<SessionUpdate> {
                 status,
                 content,
             }) => updates.push(tool_result(&id, status, &content)),
+            Ok(Recorded::Plan { plan, .. }) => updates.push(plan_update(&plan)),
             // A line this reader cannot use shows nothing; the rest of the session still does.
             Ok(Recorded::Compacted { .. } | Recorded::Note { .. } | Recorded::Other) | Err(_) => {}
         }

@@ -22,6 +22,8 @@ pub struct TaskState {
     pub cached_tokens: u64,
     pub completion_tokens: u64,
     pub denied_actions: u32,
+    /// The model's plan as it last sent it.
+    pub plan: Option<Vec<crate::protocol::event::PlanStep>>,
 }
 
 pub struct Tracker {
@@ -91,6 +93,7 @@ impl EventSink for Tracker {
                     None => eprintln!("{line}"),
                 }
             }
+            Event::Plan { plan, .. } => state.plan = Some(plan.clone()),
             Event::SessionStarted { .. }
             | Event::Notice {
                 about: NoticeSubject::Sandbox | NoticeSubject::ContextWindow | NoticeSubject::Daemon,

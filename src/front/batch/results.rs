@@ -57,6 +57,9 @@ pub struct TaskResult {
     /// The final answer's JSON value, for a task with an `output_schema`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<serde_json::Value>,
+    /// The model's plan as the task ended, when it kept one (`update_plan`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Vec<crate::protocol::event::PlanStep>>,
 }
 
 /// Results read from a directory: the last line per id wins (a retried task).

@@ -81,6 +81,7 @@ pub async fn run(
         denied_actions: state.denied_actions,
         error: verdict.error,
         output: verdict.output,
+        plan: state.plan,
     }
 }
 

@@ -5,8 +5,8 @@ use clap::ValueEnum;
 use console::style;
 
 use super::input::COMMANDS;
-use super::{Chat, Next, Shown, Tally, open};
-use crate::front::terminal::{TerminalView, colored_unified};
+use super::{Chat, Kept, Next, Shown, open};
+use crate::front::terminal::colored_unified;
 use crate::protocol::modes::ApprovalMode;
 use crate::records::{self, UndoScope};
 use crate::session::Begin;
@@ -76,12 +76,9 @@ impl Chat {
     }
 
     async fn compact(&mut self) -> Result<String> {
-        let shown = Box::new(Shown {
-            view: TerminalView::new(),
-            tally: std::sync::Arc::clone(&self.tally),
-        });
+        let shown = Box::new(Shown::new(&self.kept));
         self.session.compact(shown).await?;
-        lock(&self.tally).last_prompt = 0;
+        lock(&self.kept).tally.last_prompt = 0;
         Ok("the conversation is now its task and a summary".to_string())
     }
 
@@ -139,13 +136,13 @@ impl Chat {
         let next = open(&self.args, &self.real, begin).await?;
         self.session.close().await;
         self.session = next;
-        *lock(&self.tally) = Tally::default();
-        self.show_recent();
+        *lock(&self.kept) = Kept::default();
+        self.show_recent().await;
         Ok(format!("session {}", self.session.id))
     }
 
     fn tokens(&self) -> String {
-        let tally = *lock(&self.tally);
+        let tally = lock(&self.kept).tally;
         let window = self.session.context_window().max(1);
         format!(
             "this conversation: {} prompt tokens ({} cached), {} completion tokens; the context window is {}% full ({} of {})",

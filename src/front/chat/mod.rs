@@ -20,10 +20,11 @@ use agent_tools::run_command::{self, RunCommandArgs};
 use anyhow::Result;
 use console::style;
 
+use crate::agent::recorded::last_plan;
 use crate::cli::{ChatArgs, open_workspace};
-use crate::front::terminal::{TerminalFront, TerminalView, bring_back};
+use crate::front::terminal::{TerminalFront, TerminalView, bring_back, plan_line};
 use crate::model::wire::Message;
-use crate::protocol::event::{Event, EventSink};
+use crate::protocol::event::{Event, EventSink, PlanStep};
 use crate::protocol::exit::Exit;
 use crate::session::{Begin, Journal, ModelSource, Opening, Place, Session, Snapshot};
 use crate::sync::lock;
@@ -51,10 +52,10 @@ pub async fn chat(args: ChatArgs) -> Result<ExitCode> {
         args,
         real,
         editor,
-        tally: Arc::default(),
+        kept: Arc::default(),
         ran: Vec::new(),
     };
-    chat.greet();
+    chat.greet().await;
     chat.converse().await?;
     chat.leave().await
 }
@@ -93,26 +94,45 @@ pub struct Tally {
     pub last_prompt: u64,
 }
 
+/// What the conversation keeps across its turns: the tokens used, and the plan as last shown.
+#[derive(Debug, Default, Clone)]
+pub struct Kept {
+    pub tally: Tally,
+    pub plan: Vec<PlanStep>,
+}
+
 /// Shows a turn on the terminal and counts its tokens.
 struct Shown {
     view: TerminalView,
-    tally: Arc<Mutex<Tally>>,
+    kept: Arc<Mutex<Kept>>,
+}
+
+impl Shown {
+    fn new(kept: &Arc<Mutex<Kept>>) -> Self {
+        Self {
+            view: TerminalView::with_plan(lock(kept).plan.clone()),
+            kept: Arc::clone(kept),
+        }
+    }
 }
 
 impl EventSink for Shown {
     fn emit(&mut self, event: &Event) {
-        if let Event::Usage {
-            prompt_tokens,
-            cached_tokens,
-            completion_tokens,
-            ..
-        } = event
-        {
-            let mut tally = lock(&self.tally);
-            tally.prompt += prompt_tokens;
-            tally.cached += cached_tokens;
-            tally.completion += completion_tokens;
-            tally.last_prompt = *prompt_tokens;
+        match event {
+            Event::Usage {
+                prompt_tokens,
+                cached_tokens,
+                completion_tokens,
+                ..
+            } => {
+                let tally = &mut lock(&self.kept).tally;
+                tally.prompt += prompt_tokens;
+                tally.cached += cached_tokens;
+                tally.completion += completion_tokens;
+                tally.last_prompt = *prompt_tokens;
+            }
+            Event::Plan { plan, .. } => lock(&self.kept).plan.clone_from(plan),
+            _ => {}
         }
         self.view.emit(event);
     }
@@ -123,7 +143,7 @@ struct Chat {
     args: ChatArgs,
     real: Workspace,
     editor: LineEditor,
-    tally: Arc<Mutex<Tally>>,
+    kept: Arc<Mutex<Kept>>,
     /// What `!command`s printed since the last message: it goes with the next one.
     ran: Vec<String>,
 }
@@ -136,7 +156,7 @@ enum Next {
 }
 
 impl Chat {
-    fn greet(&self) {
+    async fn greet(&self) {
         eprintln!(
             "{}",
             style(format!(
@@ -146,11 +166,11 @@ impl Chat {
             ))
             .dim()
         );
-        self.show_recent();
+        self.show_recent().await;
     }
 
-    /// A resumed session's last messages.
-    fn show_recent(&self) {
+    /// A resumed session's last messages, and its plan.
+    async fn show_recent(&self) {
         for message in self.session.recent_messages(4) {
             match message {
                 Message::User { content } => {
@@ -162,11 +182,18 @@ impl Chat {
                 Message::System { .. } | Message::Tool { .. } => {}
             }
         }
+        if let Some((_, plan)) = last_plan(&self.session.transcript_text().await) {
+            eprintln!("{}", style("plan:").bold());
+            for step in &plan {
+                eprintln!("{}", plan_line(step));
+            }
+            lock(&self.kept).plan = plan;
+        }
     }
 
     /// The status line shown before each prompt.
     fn status(&self) -> String {
-        let tally = *lock(&self.tally);
+        let tally = lock(&self.kept).tally;
         let window = self.session.context_window().max(1);
         format!(
             "{} · context {}% · approval {}",
@@ -232,10 +259,7 @@ impl Chat {
             Arc::clone(&self.session.stop),
             Arc::clone(&self.session.hard_stop),
         );
-        let shown = Box::new(Shown {
-            view: TerminalView::new(),
-            tally: Arc::clone(&self.tally),
-        });
+        let shown = Box::new(Shown::new(&self.kept));
         let turn = self.session.prompt(message, shown);
         tokio::pin!(turn);
         let ended = loop {

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::approval::Answer;
+use crate::protocol::event::{PlanStep, StepStatus};
 use crate::protocol::modes::ApprovalMode;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -119,6 +120,38 @@ pub fn stored_answer(stored: &str) -> Answer {
     serde_json::from_str::<AnswerApproval>(stored)
         .map(|answer| answer.to_answer())
         .unwrap_or(Answer::RejectOnce { reason: None })
+}
+
+/// A step of the model's plan, as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = PlanStep)]
+pub struct PlanStepShown {
+    /// What the step does.
+    pub step: String,
+    pub status: StepStatusShown,
+}
+
+/// Where a step of the plan stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = StepStatus)]
+pub enum StepStatusShown {
+    Pending,
+    InProgress,
+    Completed,
+}
+
+impl From<&PlanStep> for PlanStepShown {
+    fn from(step: &PlanStep) -> Self {
+        Self {
+            step: step.step.clone(),
+            status: match step.status {
+                StepStatus::Pending => StepStatusShown::Pending,
+                StepStatus::InProgress => StepStatusShown::InProgress,
+                StepStatus::Completed => StepStatusShown::Completed,
+            },
+        }
+    }
 }
 
 /// An error answer: `{"error": message}` with `status`.

@@ -15,7 +15,7 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::api::{CreateSession, SendMessage, failure};
+use super::api::{CreateSession, PlanStepShown, SendMessage, failure};
 use super::approvals::{__path_answer, __path_approvals, answer, approvals};
 use super::auth;
 use super::daemon::Daemon;
@@ -23,6 +23,7 @@ use super::forget::{__path_forget, forget};
 use super::page::{self, __path_new_login};
 use super::store::{SessionRow, Work};
 use super::turns::{self, OpenAs, Started, open_session, reopened};
+use crate::agent::recorded::last_plan;
 use crate::protocol::modes::ApprovalMode;
 use crate::protocol::state::SessionState;
 use crate::sync::lock;
@@ -164,6 +165,7 @@ async fn create(State(daemon): State<Arc<Daemon>>, Json(body): Json<CreateSessio
     let mut session = open.held.session.lock().await;
     session.set_mode(body.approval.unwrap_or(ApprovalMode::Ask));
     let row = SessionRow {
+        plan: None,
         id: session.id.clone(),
         workspace: body.workspace.display().to_string(),
         task: body.task.clone(),
@@ -204,7 +206,14 @@ async fn list(State(daemon): State<Arc<Daemon>>) -> Response {
 async fn one(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>) -> Response {
     let row = lock(&daemon.store).session(&id);
     match row {
-        Ok(Some(row)) => Json(shown(&daemon, row)).into_response(),
+        Ok(Some(mut row)) => {
+            let transcript = tokio::fs::read_to_string(&row.transcript).await;
+            row.plan = transcript
+                .ok()
+                .and_then(|text| last_plan(&text))
+                .map(|(_, plan)| plan.iter().map(PlanStepShown::from).collect());
+            Json(shown(&daemon, row)).into_response()
+        }
         Ok(None) => failure(StatusCode::NOT_FOUND, format!("no session `{id}`")),
         Err(error) => failure(StatusCode::INTERNAL_SERVER_ERROR, format!("{error:#}")),
     }

@@ -35,6 +35,10 @@ pub struct SessionRow {
     pub state: SessionState,
     /// Where an isolated session works (a worktree of `workspace`); none when it works in place.
     pub worktree: Option<String>,
+    /// The model's plan as it last sent it (`update_plan`), when it keeps one; given by
+    /// `GET /v1/sessions/{id}`, not in the list.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Vec<super::api::PlanStepShown>>,
     /// The session's transcript: its events, one a line.
     #[serde(skip)]
     #[schema(ignore)]
@@ -388,6 +392,7 @@ fn state_of(name: String) -> rusqlite::Result<SessionState> {
 /// A session from a row of `SELECT id, workspace, task, state, transcript, worktree`.
 fn session_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRow> {
     Ok(SessionRow {
+        plan: None,
         id: row.get(0)?,
         workspace: row.get(1)?,
         task: row.get(2)?,

@@ -11,7 +11,7 @@ mod view;
 pub use isolated::bring_back;
 pub use json::JsonLines;
 
-pub use view::{TerminalView, colored_unified};
+pub use view::{TerminalView, colored_unified, plan_line};
 
 /// Says on stderr which context window is used, for servers other than GLM's (where it is known).
 pub fn report_window(settings: &crate::config::Settings) {

@@ -11,7 +11,9 @@ use std::io::{IsTerminal, Write};
 use console::style;
 
 use crate::approval::DecidedBy;
-use crate::protocol::event::{ApprovalAction, Event, EventSink, NoticeSubject, Outcome};
+use crate::protocol::event::{
+    ApprovalAction, Event, EventSink, NoticeSubject, Outcome, PlanStep, StepStatus,
+};
 use agent_tools::ToolStatus;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,17 +25,34 @@ enum Stream {
 
 pub struct TerminalView {
     stdout_is_terminal: bool,
+    /// Thinking, once it ends, is folded to one line on a terminal (left whole in a log).
+    stderr_is_terminal: bool,
+    /// The thinking streamed since it began, to fold it.
+    reasoning: String,
     streaming: Stream,
     /// The diff of the edit awaiting a decision.
     pending_diff: Option<String>,
+    /// The model's plan as last shown.
+    plan: Vec<PlanStep>,
 }
 
 impl TerminalView {
     pub fn new() -> Self {
         Self {
             stdout_is_terminal: std::io::stdout().is_terminal(),
+            stderr_is_terminal: std::io::stderr().is_terminal(),
+            reasoning: String::new(),
             streaming: Stream::Nothing,
             pending_diff: None,
+            plan: Vec::new(),
+        }
+    }
+
+    /// A view that has shown `plan` already (a conversation's earlier turns did).
+    pub fn with_plan(plan: Vec<PlanStep>) -> Self {
+        Self {
+            plan,
+            ..Self::new()
         }
     }
 
@@ -41,7 +60,10 @@ impl TerminalView {
     fn end_stream(&mut self) {
         match self.streaming {
             Stream::Nothing => {}
-            Stream::Reasoning => eprintln!(),
+            Stream::Reasoning => {
+                eprintln!();
+                self.fold_reasoning();
+            }
             Stream::Content if self.stdout_is_terminal => println!(),
             Stream::Content => eprintln!(),
         }
@@ -54,13 +76,47 @@ impl TerminalView {
             self.streaming = kind;
         }
         match kind {
-            Stream::Reasoning => eprint!("{}", style(text).dim()),
+            Stream::Reasoning => {
+                self.reasoning.push_str(text);
+                eprint!("{}", style(text).dim());
+            }
             Stream::Content if self.stdout_is_terminal => {
                 print!("{text}");
                 let _ = std::io::stdout().flush();
             }
             Stream::Content | Stream::Nothing => eprint!("{text}"),
         }
+    }
+
+    /// Replaces the thinking just shown by one dimmed line (on a terminal; in a log it stays).
+    fn fold_reasoning(&mut self) {
+        let thought = std::mem::take(&mut self.reasoning);
+        if !self.stderr_is_terminal || thought.trim().is_empty() {
+            return;
+        }
+        let term = console::Term::stderr();
+        let width = usize::from(term.size().1).max(1);
+        let rows: usize = thought
+            .trim_end_matches('\n')
+            .split('\n')
+            .map(|line| console::measure_text_width(line).div_ceil(width).max(1))
+            .sum();
+        if term.clear_last_lines(rows).is_err() {
+            return;
+        }
+        let first: String = thought
+            .trim()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .take(width.saturating_sub(16))
+            .collect();
+        let lines = match thought.trim().lines().count() {
+            1 => "1 line".to_string(),
+            count => format!("{count} lines"),
+        };
+        eprintln!("{}", style(format!("· thought ({lines}): {first}…")).dim());
     }
 
     fn finished(&mut self, outcome: &Outcome, answer: &str, summary: String) {
@@ -266,7 +322,25 @@ impl EventSink for TerminalView {
                     "{turns} turns · {prompt_tokens} prompt tokens ({cached_tokens} cached) · {completion_tokens} completion tokens · {:.1}s{denied}",
                     *elapsed_ms as f64 / 1000.0
                 );
+                if !self.plan.is_empty() {
+                    self.end_stream();
+                    eprintln!("{}", style("plan:").bold());
+                    for step in &self.plan {
+                        eprintln!("{}", plan_line(step));
+                    }
+                }
                 self.finished(outcome, answer, summary);
+            }
+            Event::Plan { explanation, plan } => {
+                self.end_stream();
+                if let Some(explanation) = explanation {
+                    eprintln!("{}", style(explanation).dim());
+                }
+                // Only what changed; the whole list comes at the end of the turn.
+                for step in plan.iter().filter(|step| !self.plan.contains(step)) {
+                    eprintln!("{}", plan_line(step));
+                }
+                self.plan = plan.clone();
             }
             Event::SessionStarted { .. }
             | Event::Note { .. }
@@ -275,6 +349,15 @@ impl EventSink for TerminalView {
             | Event::ApprovalRequested { .. }
             | Event::Usage { .. } => {}
         }
+    }
+}
+
+/// A step of the plan as a checklist line.
+pub fn plan_line(step: &PlanStep) -> String {
+    match step.status {
+        StepStatus::Pending => format!("  ☐ {}", step.step),
+        StepStatus::InProgress => style(format!("  ▶ {}", step.step)).bold().to_string(),
+        StepStatus::Completed => style(format!("  ✔ {}", step.step)).dim().to_string(),
     }
 }
 

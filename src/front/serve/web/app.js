@@ -159,6 +159,7 @@ function route() {
   page.totals = { turns: 0, prompt: 0, completion: 0 };
   page.followUpId = null;
   $("#timeline").replaceChildren();
+  showPlan(null);
   $("#whole-diff").hidden = true;
   $("#task").textContent = "";
   $("#totals").textContent = "";
@@ -306,9 +307,28 @@ function show(eventId, event) {
     case "output_rejected":
       system(eventId, `the answer did not fit the schema (attempt ${event.attempt}): ${event.problems}`);
       break;
+    case "plan":
+      showPlan(event);
+      break;
+    case "notice":
+      system(eventId, event.message);
+      break;
     default:
       break;
   }
+}
+
+const STEP_MARKS = { pending: "☐", in_progress: "▶", completed: "✔" };
+
+/** The model's plan beside the events, as it now stands (none: hidden). */
+function showPlan(event) {
+  const steps = event ? event.plan : [];
+  $("#plan").hidden = steps.length === 0;
+  const explanation = $("#plan-explanation");
+  explanation.hidden = !(event && event.explanation);
+  explanation.textContent = (event && event.explanation) || "";
+  $("#plan-steps").replaceChildren(...steps.map((step) =>
+    el("li", { class: step.status }, `${STEP_MARKS[step.status] || ""} ${step.step}`)));
 }
 
 /** How a run ended, in words: `{kind, ...details}`. */
