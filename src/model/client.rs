@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use super::accumulate::{Accumulator, Piece, Turn};
 use super::error::{ModelError, Recovery};
 use super::transport::{self, Api, clip};
-use super::wire::{ChatRequest, Chunk, Message, StreamOptions, Thinking, ToolDefinition};
+use super::wire::{ChatRequest, Chunk, Message, PlanTool, StreamOptions, Thinking, ToolDefinition};
 use crate::config::Settings;
 use crate::protocol::modes::{ProviderKind, TextToolCalls};
 
@@ -101,13 +101,15 @@ pub struct ModelClient {
     retry_base: Duration,
     tools: Vec<ToolDefinition>,
     edit_tools: agent_tools::EditTools,
+    plan: PlanTool,
     text_tool_calls: TextToolCalls,
 }
 
 impl ModelClient {
     /// A client offering our tools as `settings` chooses them.
     pub fn new(settings: &Settings) -> anyhow::Result<Self> {
-        let tools = ToolDefinition::ours(settings.edit_tools);
+        let plan = PlanTool::for_window(settings.context_window);
+        let tools = ToolDefinition::ours(settings.edit_tools, plan);
         let api = transport::api(
             transport::http_client()?,
             &settings.base_url,
@@ -131,6 +133,7 @@ impl ModelClient {
             retry_base: Duration::from_millis(retry_base_ms),
             tools,
             edit_tools: settings.edit_tools,
+            plan,
             text_tool_calls: settings.text_tool_calls,
         })
     }
@@ -156,7 +159,7 @@ impl ModelClient {
             .iter()
             .filter(|tool| agent_tools::ToolName::parse(&tool.function.name).is_err())
             .cloned();
-        client.tools = ToolDefinition::ours(edit)
+        client.tools = ToolDefinition::ours(edit, self.plan)
             .into_iter()
             .chain(extra)
             .collect();
@@ -187,6 +190,11 @@ impl ModelClient {
     }
 
     /// The tools the model edits with.
+    /// Whether the model is offered `update_plan`.
+    pub fn plan_tool(&self) -> PlanTool {
+        self.plan
+    }
+
     pub fn edit_tools(&self) -> agent_tools::EditTools {
         self.edit_tools
     }

@@ -17,6 +17,24 @@ pub struct ToolDefinition {
     pub function: FunctionSpec,
 }
 
+/// Whether `update_plan` is offered. Its schema and the prompt's line about it cost every request
+/// a few hundred tokens, which a small context window (a local model's) cannot spare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanTool {
+    Offered,
+    LeftOut,
+}
+
+impl PlanTool {
+    /// Offered from a 32k context window up.
+    pub fn for_window(context_window: u64) -> Self {
+        match context_window >= 32_768 {
+            true => PlanTool::Offered,
+            false => PlanTool::LeftOut,
+        }
+    }
+}
+
 /// A tool's name, description and JSON schema of its arguments: ours, or an MCP server's.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FunctionSpec {
@@ -26,10 +44,14 @@ pub struct FunctionSpec {
 }
 
 impl ToolDefinition {
-    /// Our own tools, as offered to a model that edits with `edit`.
-    pub fn ours(edit: agent_tools::EditTools) -> Vec<Self> {
+    /// Our own tools, as offered to a model that edits with `edit` (and keeps a plan or not).
+    pub fn ours(edit: agent_tools::EditTools, plan: PlanTool) -> Vec<Self> {
         agent_tools::ToolName::specs(edit)
             .into_iter()
+            .filter(|spec| match plan {
+                PlanTool::Offered => true,
+                PlanTool::LeftOut => spec.name != agent_tools::ToolName::UpdatePlan.as_str(),
+            })
             .map(|spec| {
                 Self::function(
                     spec.name.to_string(),
@@ -149,4 +171,37 @@ fn string_or_json<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<S
         Some(Value::String(text)) => Some(text),
         Some(other) => Some(other.to_string()),
     })
+}
+
+#[cfg(test)]
+mod plan_tool_tests {
+    use super::*;
+
+    #[test]
+    fn small_windows_are_not_offered_the_plan_tool() {
+        let names = |window: u64| -> Vec<String> {
+            ToolDefinition::ours(
+                agent_tools::EditTools::Replace,
+                PlanTool::for_window(window),
+            )
+            .into_iter()
+            .map(|tool| tool.function.name)
+            .collect()
+        };
+        let small = names(16_384);
+        let large = names(128_000);
+        assert_eq!(
+            small,
+            [
+                "read_file",
+                "list_files",
+                "search",
+                "run_command",
+                "edit_file",
+                "write_file"
+            ]
+        );
+        assert_eq!(large[..small.len()], small[..]);
+        assert_eq!(large[small.len()..], ["update_plan".to_string()]);
+    }
 }

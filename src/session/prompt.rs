@@ -9,6 +9,7 @@ use std::path::Path;
 use agent_tools::EditTools;
 
 use crate::model::ModelClient;
+use crate::model::wire::PlanTool;
 use crate::protocol::modes::TextToolCalls;
 
 const SYSTEM_PROMPT: &str = include_str!("../../prompts/system.md");
@@ -32,6 +33,7 @@ pub fn system_prompt(
 ) -> String {
     let mut prompt = SYSTEM_PROMPT
         .replace("{editing}", editing_prompt(client).trim_end())
+        .replace("{planning}", planning_prompt(client))
         .replace("{workspace}", &root.display().to_string())
         .replace("{os}", std::env::consts::OS)
         .replace("{date}", &now.strftime("%Y-%m-%d").to_string());
@@ -45,6 +47,16 @@ pub fn system_prompt(
         prompt.push_str(&crate::snapshot::snapshot(root, task));
     }
     prompt
+}
+
+/// The line about keeping a plan, when `client` offers `update_plan`.
+fn planning_prompt(client: &ModelClient) -> &'static str {
+    match client.plan_tool() {
+        PlanTool::Offered => {
+            "- For work of several steps, keep a plan with `update_plan` (the whole list each time, one step\n  in progress) and update it as steps start and end; skip it for a task of one or two steps.\n"
+        }
+        PlanTool::LeftOut => "",
+    }
 }
 
 /// How to edit, for the edit tools `client` offers; a model whose calls may come as text also
