@@ -13,6 +13,7 @@ use crate::config::{MAX_OUTPUT_TOKENS, ModelChoice};
 use crate::protocol::modes::{
     ApprovalMode, EditFormat, Network, ProviderKind, SandboxChoice, SandboxSetting, TextToolCalls,
 };
+use crate::session::Begin;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -26,13 +27,13 @@ pub struct Cli {
     pub command: Option<Command>,
     /// With no command: a conversation in the workspace (as `agent chat`).
     #[command(flatten)]
-    pub chat: ChatArgs,
+    pub chat: SessionArgs,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// A conversation in the workspace: each message runs a turn (the default with no command).
-    Chat(ChatArgs),
+    Chat(SessionArgs),
     /// Run a task in the workspace until the model answers without a tool call.
     Run(RunArgs),
     /// List the tools the model is offered, or run one locally.
@@ -175,38 +176,19 @@ pub struct RunArgs {
     /// The task; `-` reads it from stdin.
     pub task: String,
     #[command(flatten)]
-    pub workspace: WorkspaceArgs,
-    #[command(flatten)]
-    pub sandbox: SandboxArgs,
-    #[command(flatten)]
-    pub model: ModelArgs,
+    pub session: SessionArgs,
     /// Print one JSON event per line on stdout instead of the human view.
     #[arg(long)]
     pub json: bool,
-    /// Directory for session transcripts (default ~/.local/share/agent/sessions).
-    #[arg(long, value_name = "DIR")]
-    pub sessions_dir: Option<PathBuf>,
-    /// Work in a fresh git worktree (or a copy); review the whole change at the end.
-    #[arg(long, conflicts_with_all = ["resume", "continue_last"])]
-    pub isolate: bool,
-    /// Continue the latest session of this workspace: the task is the follow-up.
-    #[arg(short = 'c', long = "continue", conflicts_with = "resume")]
-    pub continue_last: bool,
-    /// Continue the session with this id: the task is the follow-up.
-    #[arg(long, value_name = "SESSION")]
-    pub resume: Option<String>,
-    /// Do not give the model a snapshot of the workspace (files, git status, project kind) at
-    /// the start.
-    #[arg(long)]
-    pub no_snapshot: bool,
     /// A JSON Schema file: the final answer must be one JSON value valid against it, and stdout
     /// gets that value alone.
     #[arg(long, value_name = "FILE")]
     pub output_schema: Option<PathBuf>,
 }
 
+/// How a session on the terminal is opened: `agent run` and the conversation take the same flags.
 #[derive(Debug, Args, Clone, Default)]
-pub struct ChatArgs {
+pub struct SessionArgs {
     #[command(flatten)]
     pub workspace: WorkspaceArgs,
     #[command(flatten)]
@@ -216,18 +198,30 @@ pub struct ChatArgs {
     /// Directory for session transcripts (default ~/.local/share/agent/sessions).
     #[arg(long, value_name = "DIR")]
     pub sessions_dir: Option<PathBuf>,
-    /// Work in a fresh git worktree (or a copy); review the whole change when leaving.
+    /// Work in a fresh git worktree (or a copy); review the whole change at the end.
     #[arg(long, conflicts_with_all = ["resume", "continue_last"])]
     pub isolate: bool,
-    /// Continue the latest session of this workspace.
+    /// Continue the latest session of this workspace (a task given is the follow-up).
     #[arg(short = 'c', long = "continue", conflicts_with = "resume")]
     pub continue_last: bool,
-    /// Continue the session with this id.
+    /// Continue the session with this id (a task given is the follow-up).
     #[arg(long, value_name = "SESSION")]
     pub resume: Option<String>,
-    /// Do not give the model a snapshot of the workspace at the start.
+    /// Do not give the model a snapshot of the workspace (files, git status, project kind) at
+    /// the start.
     #[arg(long)]
     pub no_snapshot: bool,
+}
+
+impl SessionArgs {
+    /// Which session the flags open: the one `--resume` names, the latest (`-c`), or a new one.
+    pub fn begin(&self) -> Begin {
+        match (&self.resume, self.continue_last) {
+            (Some(id), _) => Begin::Resume(id.clone()),
+            (None, true) => Begin::ContinueLatest,
+            (None, false) => Begin::New,
+        }
+    }
 }
 
 /// Which model to talk to, and how.

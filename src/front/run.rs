@@ -13,43 +13,21 @@ use anyhow::{Result, bail};
 
 use crate::agent::OutputSchema;
 use crate::cli::{RunArgs, open_workspace, read_stdin};
-use crate::front::terminal::{JsonLines, TerminalFront, TerminalView, bring_back};
+use crate::front::terminal::{JsonLines, TerminalView, bring_back, opening};
 use crate::protocol::event::{EventSink, Outcome};
 use crate::protocol::exit::Exit;
-use crate::session::{Begin, Journal, ModelSource, Opening, Place, Session, Snapshot, Stop};
+use crate::session::{Session, Stop};
 use crate::sync::lock;
 
 pub async fn run(args: RunArgs) -> Result<ExitCode> {
     let task = read_task(&args.task)?;
-    let real = open_workspace(args.workspace.workspace.as_deref())?;
+    let real = open_workspace(args.session.workspace.workspace.as_deref())?;
     let output_schema = args
         .output_schema
         .as_deref()
         .map(OutputSchema::load)
         .transpose()?;
-    let place = match args.isolate {
-        true => Place::Isolate(real.root().to_path_buf()),
-        false => Place::Workspace(real.root().to_path_buf()),
-    };
-    let mut opening = Opening::new(
-        &TerminalFront,
-        place,
-        ModelSource::Choice(args.model.choice()),
-    );
-    opening.begin = match (&args.resume, args.continue_last) {
-        (Some(id), _) => Begin::Resume(id.clone()),
-        (None, true) => Begin::ContinueLatest,
-        (None, false) => Begin::New,
-    };
-    opening.sessions_dir = args.sessions_dir.clone();
-    opening.approval = args.workspace.approval_flag();
-    if args.isolate {
-        opening.journal = Journal::NotKept;
-    }
-    opening.sandbox = args.sandbox.choice();
-    if args.no_snapshot {
-        opening.snapshot = Snapshot::Off;
-    }
+    let mut opening = opening(&args.session, &real);
     opening.output_schema = output_schema;
     let mut session = Session::open(opening).await?;
     announce_transcript(&args, session.transcript_path());
@@ -63,7 +41,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
     session.close().await;
     if let Some(isolation) = session.take_isolation() {
         let transcript = session.transcript_path();
-        let mode = args.workspace.approval_flag();
+        let mode = args.session.workspace.approval_flag();
         if !bring_back(isolation, &real, transcript, &session.id, mode).await? {
             denied += 1;
         }

@@ -22,13 +22,12 @@ use anyhow::{Result, bail};
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::{Agent, Conversation, OutputSchema, ToolRunner};
-use crate::approval::{Approver, CommandRules};
 use crate::config::{Settings, secret_variables};
 use crate::isolate::Isolation;
 use crate::mcp::McpTools;
 use crate::model::ModelClient;
 use crate::model::wire::Message;
-use crate::policy::{approval_mode, confinement, sandbox};
+use crate::policy::{approval_mode, approver, confinement, sandbox};
 use crate::protocol::event::{Event, EventSink, Events, NoticeSubject, Outcome};
 use crate::protocol::modes::ApprovalMode;
 use crate::records::{Redactor, Transcript};
@@ -170,13 +169,7 @@ impl Session {
             Place::Isolate(_) => mode.inside_isolation(),
             Place::Workspace(_) | Place::Isolated { .. } => mode,
         };
-        let approver = Approver::new(
-            mode,
-            interaction,
-            CommandRules::from_strings(&config.allow_commands, &config.deny_commands),
-        )
-        .with_allowed_tools(config.allow_tools.clone())
-        .with_confinement(confinement);
+        let approver = approver(mode, interaction, &config, confinement);
         let tools = ToolRunner::new(workspace.clone(), approver, CancellationToken::new())
             .with_mcp(Arc::clone(&mcp));
         let tools = match opening.journal {
@@ -287,20 +280,7 @@ impl Session {
         let Some(conversation) = self.conversation.take() else {
             bail!("nothing to compact yet: the session has no conversation");
         };
-        let Some(tools) = self.tools.take() else {
-            self.conversation = Some(conversation);
-            bail!("a prompt is running in this session");
-        };
-        let (path, key) = (self.transcript.clone(), self.settings.api_key.clone());
-        let transcript = blocking(move || Transcript::open(&path, &key)).await;
-        let transcript = match transcript {
-            Ok(transcript) => transcript,
-            Err(error) => {
-                self.tools = Some(tools);
-                self.conversation = Some(conversation);
-                return Err(error);
-            }
-        };
+        let (tools, conversation, transcript) = self.take_for_run(conversation).await?;
         let stop = CancellationToken::new();
         *lock(&self.stop) = stop.clone();
         let mut agent = Agent {
@@ -412,25 +392,12 @@ impl Session {
         started: Option<Event>,
         front_end: Box<dyn EventSink>,
     ) -> Result<Ended> {
-        let Some(mut tools) = self.tools.take() else {
-            self.conversation = Some(conversation);
-            bail!("a prompt is already running in this session");
-        };
+        let (mut tools, conversation, transcript) = self.take_for_run(conversation).await?;
         let stop = CancellationToken::new();
         let hard_stop = CancellationToken::new();
         *lock(&self.stop) = stop.clone();
         *lock(&self.hard_stop) = hard_stop.clone();
         tools.set_hard_stop(hard_stop);
-        let (path, key) = (self.transcript.clone(), self.settings.api_key.clone());
-        let transcript = blocking(move || Transcript::open(&path, &key)).await;
-        let transcript = match transcript {
-            Ok(transcript) => transcript,
-            Err(error) => {
-                self.tools = Some(tools);
-                self.conversation = Some(conversation);
-                return Err(error);
-            }
-        };
         let mut events = Events::new(vec![Box::new(transcript), front_end]);
         if let Some(started) = started {
             events.emit(started);
@@ -453,6 +420,27 @@ impl Session {
             outcome: ended.outcome,
             output: ended.output,
         })
+    }
+
+    /// The tools and the transcript for running the loop on `conversation` (a prompt, a
+    /// compaction); when either cannot be had, the session is left as it was.
+    async fn take_for_run(
+        &mut self,
+        conversation: Conversation,
+    ) -> Result<(ToolRunner, Conversation, Transcript)> {
+        let Some(tools) = self.tools.take() else {
+            self.conversation = Some(conversation);
+            bail!("a prompt is already running in this session");
+        };
+        let (path, key) = (self.transcript.clone(), self.settings.api_key.clone());
+        match blocking(move || Transcript::open(&path, &key)).await {
+            Ok(transcript) => Ok((tools, conversation, transcript)),
+            Err(error) => {
+                self.tools = Some(tools);
+                self.conversation = Some(conversation);
+                Err(error)
+            }
+        }
     }
 
     /// Ends the session's MCP servers (the tools hold the other handle on them).

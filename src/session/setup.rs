@@ -30,7 +30,7 @@ pub async fn blocking<T: Send + 'static>(
 ) -> Result<T> {
     tokio::task::spawn_blocking(work)
         .await
-        .context("a blocking task of the session stopped")?
+        .context("a blocking task stopped before it finished")?
 }
 
 /// The workspace (`dir`), and the config of the real workspace `real` (an isolated session works

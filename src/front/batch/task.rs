@@ -25,7 +25,9 @@ use crate::isolate::{Isolation, StartFrom, starting_commit};
 use crate::model::ModelClient;
 use crate::protocol::event::Outcome;
 use crate::protocol::modes::{ApprovalMode, SandboxChoice};
-use crate::session::{Ended, Journal, ModelSource, Opening, Place, Records, Resolved, Session};
+use crate::session::{
+    Ended, Journal, ModelSource, Opening, Place, Records, Resolved, Session, blocking,
+};
 
 /// What every task of a batch shares.
 pub struct BatchContext {
@@ -299,14 +301,6 @@ async fn starting_commit_of(context: &BatchContext, root: &Path) -> Result<Optio
     let head = blocking(move || starting_commit(&owned, StartFrom::Head)).await?;
     heads.insert(root.to_path_buf(), head.clone());
     Ok(head)
-}
-
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T> + Send + 'static,
-) -> Result<T> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .context("a blocking task panicked")?
 }
 
 fn describe(code: Option<i32>) -> String {

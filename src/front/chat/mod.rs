@@ -21,17 +21,17 @@ use anyhow::Result;
 use console::style;
 
 use crate::agent::recorded::last_plan;
-use crate::cli::{ChatArgs, open_workspace};
-use crate::front::terminal::{TerminalFront, TerminalView, bring_back, plan_line};
+use crate::cli::{SessionArgs, open_workspace};
+use crate::front::terminal::{TerminalView, bring_back, opening, plan_line};
 use crate::model::wire::Message;
 use crate::protocol::event::{Event, EventSink, PlanStep};
 use crate::protocol::exit::Exit;
-use crate::session::{Begin, Journal, ModelSource, Opening, Place, Session, Snapshot};
+use crate::session::{Begin, Session};
 use crate::sync::lock;
 use input::Input;
 use line::{LineEditor, Read};
 
-pub async fn chat(args: ChatArgs) -> Result<ExitCode> {
+pub async fn chat(args: SessionArgs) -> Result<ExitCode> {
     if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
         eprintln!(
             "a conversation needs a terminal; without one, use `agent run TASK` (or `agent run -` with the task on stdin)"
@@ -39,12 +39,7 @@ pub async fn chat(args: ChatArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(Exit::Usage));
     }
     let real = open_workspace(args.workspace.workspace.as_deref())?;
-    let begin = match (&args.resume, args.continue_last) {
-        (Some(id), _) => Begin::Resume(id.clone()),
-        (None, true) => Begin::ContinueLatest,
-        (None, false) => Begin::New,
-    };
-    let session = open(&args, &real, begin).await?;
+    let session = open(&args, &real, args.begin()).await?;
     let history = crate::config::data_home().join("agent/history");
     let editor = LineEditor::new(real.root(), history)?;
     let mut chat = Chat {
@@ -60,27 +55,10 @@ pub async fn chat(args: ChatArgs) -> Result<ExitCode> {
     chat.leave().await
 }
 
-/// Opens the conversation's session, as `agent run` would for these flags.
-async fn open(args: &ChatArgs, real: &Workspace, begin: Begin) -> Result<Session> {
-    let place = match args.isolate {
-        true => Place::Isolate(real.root().to_path_buf()),
-        false => Place::Workspace(real.root().to_path_buf()),
-    };
-    let mut opening = Opening::new(
-        &TerminalFront,
-        place,
-        ModelSource::Choice(args.model.choice()),
-    );
+/// Opens the conversation's session `begin`, as `agent run` would for these flags.
+async fn open(args: &SessionArgs, real: &Workspace, begin: Begin) -> Result<Session> {
+    let mut opening = opening(args, real);
     opening.begin = begin;
-    opening.sessions_dir = args.sessions_dir.clone();
-    opening.approval = args.workspace.approval_flag();
-    opening.sandbox = args.sandbox.choice();
-    if args.isolate {
-        opening.journal = Journal::NotKept;
-    }
-    if args.no_snapshot {
-        opening.snapshot = Snapshot::Off;
-    }
     Session::open(opening).await
 }
 
@@ -140,7 +118,7 @@ impl EventSink for Shown {
 
 struct Chat {
     session: Session,
-    args: ChatArgs,
+    args: SessionArgs,
     real: Workspace,
     editor: LineEditor,
     kept: Arc<Mutex<Kept>>,

@@ -8,6 +8,7 @@ mod json;
 mod review;
 mod view;
 
+use crate::session::{Journal, ModelSource, Opening, Place, Snapshot};
 pub use isolated::bring_back;
 pub use json::JsonLines;
 
@@ -65,4 +66,31 @@ impl crate::session::Front for TerminalFront {
     fn editor(&self, _session_id: &str) -> Option<crate::agent::Editor> {
         None
     }
+}
+
+/// What opens a session on the terminal for these flags (`agent run`, the conversation): in the
+/// workspace `real`, or in a worktree of it made for `--isolate` (then without an edit journal:
+/// the whole change is reviewed at the end).
+pub fn opening(args: &crate::cli::SessionArgs, real: &agent_tools::Workspace) -> Opening<'static> {
+    let root = real.root().to_path_buf();
+    let place = match args.isolate {
+        true => Place::Isolate(root),
+        false => Place::Workspace(root),
+    };
+    let mut opening = Opening::new(
+        &TerminalFront,
+        place,
+        ModelSource::Choice(args.model.choice()),
+    );
+    opening.begin = args.begin();
+    opening.sessions_dir = args.sessions_dir.clone();
+    opening.approval = args.workspace.approval_flag();
+    opening.sandbox = args.sandbox.choice();
+    if args.isolate {
+        opening.journal = Journal::NotKept;
+    }
+    if args.no_snapshot {
+        opening.snapshot = Snapshot::Off;
+    }
+    opening
 }

@@ -62,18 +62,13 @@ fn ask_edit(edit: &PreparedEdit) -> Answer {
             "Apply? [y]es [n]o [s]plit hunks [e]dit [a]ll edits [d]eny with reason [q]uit",
         );
         match key {
-            Some('y') => return Answer::AllowOnce,
-            Some('n') => return Answer::RejectOnce { reason: None },
             Some('s') => return by_hunk(&term, edit),
             Some('e') => return in_editor(&term, edit),
-            Some('a') => return Answer::AllowAlways,
-            Some('d') => {
-                return Answer::RejectOnce {
-                    reason: Some(read_reason(&term)),
-                };
+            other => {
+                if let Some(answer) = common_answer(&term, other) {
+                    return answer;
+                }
             }
-            Some('q') | None => return Answer::Cancelled,
-            Some(_) => {}
         }
     }
 }
@@ -82,18 +77,24 @@ fn ask_to_run(shown: &str, question: &str) -> Answer {
     let term = Term::stderr();
     let _ = term.write_line(&style(shown).bold().to_string());
     loop {
-        match read_key(&term, question) {
-            Some('y') => return Answer::AllowOnce,
-            Some('n') => return Answer::RejectOnce { reason: None },
-            Some('a') => return Answer::AllowAlways,
-            Some('d') => {
-                return Answer::RejectOnce {
-                    reason: Some(read_reason(&term)),
-                };
-            }
-            Some('q') | None => return Answer::Cancelled,
-            Some(_) => {}
+        if let Some(answer) = common_answer(&term, read_key(&term, question)) {
+            return answer;
         }
+    }
+}
+
+/// What the keys every question takes mean (`y`, `n`, `a`, `d` then a reason, `q`; a terminal
+/// gone is `q`); None for another key, to ask again.
+fn common_answer(term: &Term, key: Option<char>) -> Option<Answer> {
+    match key {
+        Some('y') => Some(Answer::AllowOnce),
+        Some('n') => Some(Answer::RejectOnce { reason: None }),
+        Some('a') => Some(Answer::AllowAlways),
+        Some('d') => Some(Answer::RejectOnce {
+            reason: Some(read_reason(term)),
+        }),
+        Some('q') | None => Some(Answer::Cancelled),
+        Some(_) => None,
     }
 }
 

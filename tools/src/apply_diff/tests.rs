@@ -7,13 +7,7 @@ struct Tree {
 
 impl Tree {
     fn new(files: &[(&str, &str)]) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        for (path, content) in files {
-            let full = dir.path().join(path);
-            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
-            std::fs::write(full, content).unwrap();
-        }
-        let workspace = Workspace::new(dir.path()).unwrap();
+        let (dir, workspace) = crate::test_tree::tree(files);
         Self {
             _dir: dir,
             workspace,
