@@ -156,11 +156,11 @@ async fn a_mentioned_file_and_a_shell_commands_output_reach_the_model() {
     })
     .await;
     assert_eq!(code, 0);
-    let requests = mock.requests();
-    assert_eq!(requests.len(), 1);
     assert_eq!(
-        last_user_message(&requests[0]),
-        "[I ran `echo shell-said-hi` (exit code 0):]\n```\nshell-said-hi\n```\n\nlook at @notes.txt:2-3\n\n<file path=\"notes.txt lines 2-3\">\nbeta\ngamma\n</file>"
+        mock.tasks_asked(),
+        [
+            "[I ran `echo shell-said-hi` (exit code 0):]\n```\nshell-said-hi\n```\n\nlook at @notes.txt:2-3\n\n<file path=\"notes.txt lines 2-3\">\nbeta\ngamma\n</file>"
+        ]
     );
 }
 

@@ -140,9 +140,9 @@ async fn config_files_and_agents_md_are_read() {
     let body = &mock.requests()[0].body;
     assert_eq!(body["model"], "from-workspace");
     assert!(body.get("thinking").is_none());
-    let system = body["messages"][0]["content"].as_str().unwrap();
+    let context = support::context_of(body);
     assert!(
-        system.contains(
+        context.contains(
             &sandbox
                 .workspace
                 .canonicalize()
@@ -152,8 +152,8 @@ async fn config_files_and_agents_md_are_read() {
         )
     );
     assert!(
-        system.contains("# Project instructions (AGENTS.md)\n\nAlways run `make test`.\n"),
-        "{system}"
+        context.contains("# Project instructions (AGENTS.md)\n\nAlways run `make test`.\n"),
+        "{context}"
     );
 }
 
@@ -172,10 +172,7 @@ async fn the_task_can_come_from_stdin() {
     drop(stdin);
     let output = child.wait_with_output().await.unwrap();
     assert!(output.status.success());
-    assert_eq!(
-        mock.requests()[0].body["messages"][1]["content"],
-        "a task\nover two lines\n"
-    );
+    assert_eq!(mock.tasks_asked()[0], "a task\nover two lines\n");
 }
 
 #[tokio::test]

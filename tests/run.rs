@@ -140,7 +140,12 @@ async fn requests_are_append_only_and_carry_thinking_and_the_same_tools() {
     }
     let messages = requests[2].body["messages"].as_array().unwrap();
     assert_eq!(messages[0]["role"], "system");
-    assert_eq!(messages[1], json!({"role": "user", "content": "look"}));
+    let context = support::context_of(&requests[2].body);
+    assert!(context.starts_with("The workspace is"), "{context}");
+    assert_eq!(
+        messages[1],
+        json!({"role": "user", "content": format!("<workspace_context>\n{context}\n</workspace_context>\n\nlook")})
+    );
     assert_eq!(
         messages[2],
         json!({"role": "assistant", "content": "", "reasoning_content": "think 1",

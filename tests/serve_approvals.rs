@@ -291,11 +291,9 @@ async fn a_daemon_session_follows_snapshot_false_in_the_settings() {
         .await;
     let session = created["id"].as_str().unwrap();
     daemon.events(session, None).await.until("finished").await;
-    let system = mock.requests()[0].body["messages"][0]["content"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert!(!system.contains("# Workspace snapshot"), "{system}");
+    let context = support::context_of(&mock.requests()[0].body);
+    assert!(context.starts_with("The workspace is"), "{context}");
+    assert!(!context.contains("# Workspace snapshot"), "{context}");
 }
 
 #[tokio::test]

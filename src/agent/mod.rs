@@ -47,15 +47,23 @@ pub struct Conversation {
     pub turns: u32,
 }
 
+/// Where the workspace context ends in a session's first message; the task follows it.
+const CONTEXT_END: &str = "</workspace_context>\n\n";
+
 impl Conversation {
-    /// A new conversation: the system prompt and the task.
-    pub fn new(system_prompt: String, task: String) -> Self {
+    /// A new conversation: the system prompt, then the task opened by the workspace context
+    /// (none for a transcript written before the context left the system prompt).
+    pub fn new(system_prompt: String, context: &str, task: &str) -> Self {
+        let first = match context.trim_end() {
+            "" => task.to_string(),
+            context => format!("<workspace_context>\n{context}\n{CONTEXT_END}{task}"),
+        };
         Self {
             history: vec![
                 Message::System {
                     content: system_prompt,
                 },
-                Message::User { content: task },
+                Message::User { content: first },
             ],
             turns: 0,
         }
@@ -67,6 +75,17 @@ impl Conversation {
             Some(Message::System { content }) => Some(content),
             _ => None,
         }
+    }
+}
+
+/// A user message as the user wrote it: without the workspace context a session's first message
+/// opens with.
+pub fn without_context(message: &str) -> &str {
+    match message.strip_prefix("<workspace_context>\n") {
+        Some(rest) => rest
+            .split_once(CONTEXT_END)
+            .map_or(message, |(_, task)| task),
+        None => message,
     }
 }
 

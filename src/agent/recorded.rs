@@ -20,6 +20,8 @@ pub enum Recorded {
         #[serde(default)]
         system_prompt: Option<String>,
         #[serde(default)]
+        context: String,
+        #[serde(default)]
         resumed: bool,
     },
     AssistantTurn {

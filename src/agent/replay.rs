@@ -35,10 +35,11 @@ pub fn replay_keeping_open_calls(transcript: &str) -> Result<Conversation, Repla
                 Recorded::SessionStarted {
                     task,
                     system_prompt: Some(system_prompt),
+                    context,
                     resumed: false,
                 },
                 _,
-            ) => conversation = Some(Conversation::new(system_prompt, task)),
+            ) => conversation = Some(Conversation::new(system_prompt, &context, &task)),
             (Recorded::SessionStarted { .. }, None) => return Err(ReplayError::NoStart),
             (Recorded::SessionStarted { task, .. }, Some(conversation)) => {
                 answer_open_calls(&mut conversation.history);
@@ -182,6 +183,27 @@ mod tests {
     }
 
     #[test]
+    fn the_first_message_opens_with_the_recorded_context_and_reads_back_as_the_task() {
+        let mut started = start();
+        started["context"] = json!("The workspace is `/w`.\n");
+        let conversation = replay(&lines(&[started])).unwrap();
+        let first = "<workspace_context>\nThe workspace is `/w`.\n</workspace_context>\n\ntask";
+        assert_eq!(
+            conversation.history,
+            vec![
+                Message::System {
+                    content: "system".into()
+                },
+                Message::User {
+                    content: first.into()
+                },
+            ]
+        );
+        assert_eq!(crate::agent::without_context(first), "task");
+        assert_eq!(crate::agent::without_context("task"), "task");
+    }
+
+    #[test]
     fn turns_results_and_follow_ups_come_back_in_order() {
         let transcript = lines(&[
             start(),
@@ -248,7 +270,7 @@ mod tests {
         ]);
         let history = replay(&transcript).unwrap().history;
         let expected_start = compact::compacted(
-            &Conversation::new("system".into(), "task".into()).history,
+            &Conversation::new("system".into(), "", "task").history,
             "did one",
         );
         assert_eq!(history[..3], expected_start[..]);

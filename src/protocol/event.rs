@@ -13,8 +13,9 @@ use super::modes::DecidedBy;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
-    /// A session starts, or is resumed with a follow-up `task`. The system prompt is recorded
-    /// so that a resumed session sends it byte for byte as before.
+    /// A session starts, or is resumed with a follow-up `task`. The system prompt and the
+    /// workspace context the first task opens with are recorded so that a resumed session sends
+    /// them byte for byte as before.
     SessionStarted {
         session_id: String,
         model: String,
@@ -23,6 +24,8 @@ pub enum Event {
         workspace: String,
         task: String,
         system_prompt: String,
+        #[serde(skip_serializing_if = "String::is_empty")]
+        context: String,
         resumed: bool,
     },
     TurnStarted {

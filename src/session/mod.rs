@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Result, bail};
 use tokio_util::sync::CancellationToken;
 
-use crate::agent::{Agent, Conversation, OutputSchema, ToolRunner};
+use crate::agent::{Agent, Conversation, OutputSchema, ToolRunner, without_context};
 use crate::config::{Settings, secret_variables};
 use crate::isolate::Isolation;
 use crate::mcp::McpTools;
@@ -253,8 +253,9 @@ impl Session {
         self.settings.model = model.to_string();
     }
 
-    /// The conversation's last `count` messages of the user and the model's answers, oldest
-    /// first (tool calls and results left out), to show a resumed session.
+    /// The conversation's last `count` messages of the user (as they wrote them) and the
+    /// model's answers, oldest first (tool calls and results left out), to show a resumed
+    /// session.
     pub fn recent_messages(&self, count: usize) -> Vec<Message> {
         let Some(conversation) = &self.conversation else {
             return Vec::new();
@@ -269,7 +270,12 @@ impl Session {
                 Message::System { .. } | Message::Tool { .. } => false,
             })
             .take(count)
-            .cloned()
+            .map(|message| match message {
+                Message::User { content } => Message::User {
+                    content: without_context(content).to_string(),
+                },
+                other => other.clone(),
+            })
             .collect();
         shown.reverse();
         shown
@@ -321,16 +327,19 @@ impl Session {
             bail!("the prompt has no text");
         }
         let resumed = self.conversation.is_some();
-        let conversation = match self.conversation.take() {
+        let (conversation, context) = match self.conversation.take() {
             Some(mut conversation) => {
                 // Calls a stop left waiting are moot once the person says something new.
                 conversation.close_open_calls();
                 conversation.history.push(Message::User {
                     content: text.clone(),
                 });
-                conversation
+                (conversation, String::new())
             }
-            None => Conversation::new(self.first_system_prompt(&text).await?, text.clone()),
+            None => {
+                let (system_prompt, context) = self.opening_messages(&text).await?;
+                (Conversation::new(system_prompt, &context, &text), context)
+            }
         };
         let started = Event::SessionStarted {
             session_id: self.id.clone(),
@@ -340,32 +349,31 @@ impl Session {
             workspace: self.workspace.display().to_string(),
             task: text,
             system_prompt: conversation.system_prompt().unwrap_or_default().to_string(),
+            context,
             resumed,
         };
         self.run(conversation, Some(started), front_end).await
     }
 
-    /// The system prompt of a new session, with the snapshot taken for its first task.
-    async fn first_system_prompt(&self, task: &str) -> Result<String> {
-        let (root, client, task) = (
-            self.workspace.clone(),
-            self.client.clone(),
-            task.to_string(),
-        );
+    /// A new session's system prompt, and its workspace context with the snapshot taken for its
+    /// first task.
+    async fn opening_messages(&self, task: &str) -> Result<(String, String)> {
+        let (root, task) = (self.workspace.clone(), task.to_string());
+        let system_prompt = prompt::system_prompt(&self.client);
         let snapshot = self.snapshot;
-        blocking(move || {
+        let context = blocking(move || {
             let snapshot_for = match snapshot {
                 Snapshot::ForTask => Some(task.as_str()),
                 Snapshot::Off => None,
             };
-            Ok(prompt::system_prompt(
+            Ok(prompt::workspace_context(
                 &root,
                 &jiff::Zoned::now(),
                 snapshot_for,
-                &client,
             ))
         })
-        .await
+        .await?;
+        Ok((system_prompt, context))
     }
 
     /// Whether the last turn left calls waiting (the session stopped while one waited for

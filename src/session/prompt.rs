@@ -1,7 +1,14 @@
 /*!
-The system prompt a new session starts with: the workspace facts, how to edit with the tools the
-model is offered, the project's AGENTS.md, and (unless turned off) a snapshot of the workspace
-taken for the first task.
+What a new session starts with: the system prompt (how to work and how to edit with the tools the
+model is offered) and the workspace context that opens the first message (where the workspace
+is, today's date, the project's AGENTS.md and, unless turned off, a snapshot of the workspace
+taken for the first task).
+
+The two are kept apart so the system prompt is the same bytes for every session of a
+configuration, whatever the workspace: with the tools after it, it is the start every provider's
+prefix cache keys on, so a new session in another repository pays only for its own context.
+(When the workspace path opened the system prompt, every new session on a local server paid for
+the whole prompt again: about 20 s a session for a 1.5B model on two cores.)
 */
 
 use std::path::Path;
@@ -22,31 +29,34 @@ pub enum Snapshot {
     Off,
 }
 
-/// The system prompt with the workspace facts filled in, how to edit with the tools `client`
-/// offers, then the project's AGENTS.md if any, then the snapshot taken for `task` when asked.
-/// Reads files and runs git: call it off the async runtime.
-pub fn system_prompt(
-    root: &Path,
-    now: &jiff::Zoned,
-    snapshot_for: Option<&str>,
-    client: &ModelClient,
-) -> String {
-    let mut prompt = SYSTEM_PROMPT
+/// The system prompt: how to work, and how to edit with the tools `client` offers. It depends on
+/// the configuration only, never on the workspace.
+pub fn system_prompt(client: &ModelClient) -> String {
+    SYSTEM_PROMPT
         .replace("{editing}", editing_prompt(client).trim_end())
         .replace("{planning}", planning_prompt(client))
-        .replace("{workspace}", &root.display().to_string())
         .replace("{os}", std::env::consts::OS)
-        .replace("{date}", &now.strftime("%Y-%m-%d").to_string());
+}
+
+/// The workspace context: where the workspace is and today's date, then the project's AGENTS.md
+/// if any, then the snapshot taken for `task` when asked. Reads files and runs git: call it off
+/// the async runtime.
+pub fn workspace_context(root: &Path, now: &jiff::Zoned, snapshot_for: Option<&str>) -> String {
+    let mut context = format!(
+        "The workspace is `{}`. Today is {}.\n",
+        root.display(),
+        now.strftime("%Y-%m-%d")
+    );
     if let Ok(text) = std::fs::read_to_string(root.join("AGENTS.md")) {
-        prompt.push_str("\n\n# Project instructions (AGENTS.md)\n\n");
-        prompt.push_str(text.trim_end());
-        prompt.push('\n');
+        context.push_str("\n# Project instructions (AGENTS.md)\n\n");
+        context.push_str(text.trim_end());
+        context.push('\n');
     }
     if let Some(task) = snapshot_for {
-        prompt.push_str("\n\n");
-        prompt.push_str(&crate::snapshot::snapshot(root, task));
+        context.push('\n');
+        context.push_str(&crate::snapshot::snapshot(root, task));
     }
-    prompt
+    context
 }
 
 /// The line about keeping a plan, when `client` offers `update_plan`.

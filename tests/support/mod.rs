@@ -352,7 +352,27 @@ async fn handle(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -
     }
 }
 
+/// The first user message of a request as the user wrote it: the task, without the workspace
+/// context it opens with.
 fn first_user_message(body: &Value) -> String {
+    let whole = whole_first_user_message(body);
+    match whole.split_once("</workspace_context>\n\n") {
+        Some((_, task)) if whole.starts_with("<workspace_context>\n") => task.to_string(),
+        _ => whole,
+    }
+}
+
+/// The workspace context a request's first user message opens with ("" when there is none).
+pub fn context_of(body: &Value) -> String {
+    let whole = whole_first_user_message(body);
+    whole
+        .strip_prefix("<workspace_context>\n")
+        .and_then(|rest| rest.split_once("\n</workspace_context>\n\n"))
+        .map(|(context, _)| context.to_string())
+        .unwrap_or_default()
+}
+
+fn whole_first_user_message(body: &Value) -> String {
     body["messages"]
         .as_array()
         .and_then(|messages| messages.iter().find(|message| message["role"] == "user"))
