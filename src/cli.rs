@@ -52,6 +52,8 @@ pub enum Command {
     Discard(PatchArgs),
     /// List the sessions started in this workspace, newest first (ids for `run --resume`).
     Sessions(SessionsArgs),
+    /// Let a directory's own .agent/config.toml run hooks (see README: Hooks).
+    Trust(TrustArgs),
     /// Serve editors over the Agent Client Protocol on stdin/stdout (Zed, JetBrains, Neovim, acpx).
     Acp(AcpArgs),
     /// Run sessions for other programs over HTTP + SSE (see README: Daemon).
@@ -119,6 +121,15 @@ impl SandboxArgs {
             },
         }
     }
+}
+
+#[derive(Debug, Args)]
+pub struct TrustArgs {
+    /// The directory (default: the current directory); its subdirectories are trusted too.
+    pub dir: Option<PathBuf>,
+    /// Take the trust back.
+    #[arg(long)]
+    pub revoke: bool,
 }
 
 #[derive(Debug, Args)]

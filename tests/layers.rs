@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Each module of `src/` and its layer; a module may import its own layer or lower ones.
-const LAYERS: [(&str, u8); 22] = [
+const LAYERS: [(&str, u8); 24] = [
     ("protocol", 0),
     ("sync", 0),
     ("config", 1),
@@ -18,6 +18,7 @@ const LAYERS: [(&str, u8); 22] = [
     ("mcp", 2),
     ("approval", 2),
     ("policy", 2),
+    ("hooks", 2),
     ("isolate", 2),
     ("agent", 3),
     ("session", 4),
@@ -31,6 +32,7 @@ const LAYERS: [(&str, u8); 22] = [
     ("front::saved", 7),
     ("front::tools", 7),
     ("front::sandbox_exec", 7),
+    ("front::trust", 7),
 ];
 
 fn rust_files(dir: &Path) -> Vec<PathBuf> {

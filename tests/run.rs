@@ -144,7 +144,7 @@ async fn requests_are_append_only_and_carry_thinking_and_the_same_tools() {
     assert!(context.starts_with("The workspace is"), "{context}");
     assert_eq!(
         messages[1],
-        json!({"role": "user", "content": format!("<workspace_context>\n{context}\n</workspace_context>\n\nlook")})
+        json!({"role": "user", "content": format!("# Context\n\n{context}\n\n# Task\n\nlook")})
     );
     assert_eq!(
         messages[2],

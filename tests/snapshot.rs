@@ -102,13 +102,13 @@ async fn sessions_in_different_workspaces_send_the_same_system_prompt() {
         let workspace = sandbox.workspace.canonicalize().unwrap();
         let today = jiff::Zoned::now().strftime("%Y-%m-%d").to_string();
         let agents = match sandbox.path("AGENTS.md").exists() {
-            true => "\n# Project instructions (AGENTS.md)\n\nUse tabs.\n",
+            true => "\n\n# Project instructions (AGENTS.md)\n\nUse tabs.",
             false => "",
         };
         assert_eq!(
             first_message_of(request),
             format!(
-                "<workspace_context>\nThe workspace is `{}`. Today is {today}.\n{agents}</workspace_context>\n\nlook around",
+                "# Context\n\nThe workspace is `{}`. Today is {today}.{agents}\n\n# Task\n\nlook around",
                 workspace.display()
             )
         );

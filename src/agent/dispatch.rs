@@ -1,8 +1,10 @@
 /*!
-Runs one model tool call: parse, approve where needed, execute. The loop and `agent tools call`
-share this path. Nothing here can fail the run: every problem becomes a tool result the model
-can act on.
+Runs one model tool call: the PreToolUse hooks, approval where needed, the tool, the PostToolUse
+hooks. The loop and `agent tools call` share this path. Nothing here can fail the run: every
+problem becomes a tool result the model can act on.
 */
+
+use std::sync::Arc;
 
 use agent_tools::{
     PreparedEdit, ToolCall, ToolOutput, Workspace, apply_diff, edit_file, list_files, read_file,
@@ -11,7 +13,8 @@ use agent_tools::{
 use tokio_util::sync::CancellationToken;
 
 use super::editor::Editor;
-use crate::approval::{Approver, DecidedBy, Decision, Placement};
+use crate::approval::{Approver, DecidedBy, Decision, HookApproval, Placement};
+use crate::hooks::{Hooks, Point, Verdict};
 use crate::mcp::{McpTool, McpTools};
 use crate::protocol::event::{ApprovalAction, Event, Events};
 use crate::records::EditJournal;
@@ -28,6 +31,7 @@ pub struct ToolRunner {
     mcp: std::sync::Arc<McpTools>,
     /// The editor that holds the files, when reads and edits go through it.
     editor: Option<Editor>,
+    hooks: Arc<Hooks>,
 }
 
 impl ToolRunner {
@@ -40,7 +44,18 @@ impl ToolRunner {
             hard_stop,
             mcp: std::sync::Arc::default(),
             editor: None,
+            hooks: Arc::default(),
         }
+    }
+
+    pub fn with_hooks(mut self, hooks: Arc<Hooks>) -> Self {
+        self.hooks = hooks;
+        self
+    }
+
+    /// The session's hooks (the loop runs the Stop and PreCompact ones).
+    pub fn hooks(&self) -> Arc<Hooks> {
+        Arc::clone(&self.hooks)
     }
 
     pub fn with_mcp(mut self, mcp: std::sync::Arc<McpTools>) -> Self {
@@ -48,7 +63,8 @@ impl ToolRunner {
         self
     }
 
-    /// Runs the call of tool `name`: an MCP server's, or ours (`parsed`, its arguments checked).
+    /// Runs the call of tool `name`: an MCP server's, or ours (`parsed`, its arguments checked),
+    /// between the hooks that run before and after tool calls.
     pub async fn run_named(
         &mut self,
         id: &str,
@@ -57,10 +73,48 @@ impl ToolRunner {
         parsed: Result<ToolCall, String>,
         events: &mut Events,
     ) -> ToolOutput {
-        let mcp = std::sync::Arc::clone(&self.mcp);
-        match mcp.find(name) {
+        let hooks = Arc::clone(&self.hooks);
+        let before = hooks
+            .fire(&Point::PreToolUse {
+                tool_name: name,
+                arguments,
+            })
+            .await;
+        emit_all(events, before.events);
+        let approval = match before.verdict {
+            Verdict::Block { reason } => {
+                return ToolOutput::error(format!(
+                    "a PreToolUse hook of the user blocked this call; it was not run: {reason}"
+                ));
+            }
+            Verdict::Approve => HookApproval::Given,
+            Verdict::Proceed { .. } => HookApproval::NotGiven,
+        };
+        self.approver.set_hook_approval(approval);
+        let mcp = Arc::clone(&self.mcp);
+        let output = match mcp.find(name) {
             Some(tool) => self.run_mcp(id, &mcp, tool, arguments, events).await,
             None => self.run(id, parsed, events).await,
+        };
+        self.approver.set_hook_approval(HookApproval::NotGiven);
+        let after = hooks
+            .fire(&Point::PostToolUse {
+                tool_name: name,
+                arguments,
+                succeeded: output.status == agent_tools::ToolStatus::Success,
+                result: &output.content,
+            })
+            .await;
+        emit_all(events, after.events);
+        match after.verdict {
+            Verdict::Block { reason } => ToolOutput {
+                content: format!(
+                    "{}\n[PostToolUse hook of the user] {reason}",
+                    output.content
+                ),
+                status: output.status,
+            },
+            Verdict::Approve | Verdict::Proceed { .. } => output,
         }
     }
 
@@ -308,6 +362,12 @@ impl ToolRunner {
                 "the user rejected this edit and stopped the session; nothing was written",
             ),
         }
+    }
+}
+
+fn emit_all(events: &mut Events, hooked: Vec<Event>) {
+    for event in hooked {
+        events.emit(event);
     }
 }
 

@@ -12,6 +12,7 @@ mod calls;
 mod compact;
 mod dispatch;
 mod editor;
+mod hooked;
 mod output;
 pub mod recorded;
 mod repeat;
@@ -22,6 +23,7 @@ use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::hooks::CompactTrigger;
 use crate::protocol::event::{Event, Events, Outcome};
 use calls::{AfterCalls, Answering};
 pub use dispatch::ToolRunner;
@@ -47,23 +49,32 @@ pub struct Conversation {
     pub turns: u32,
 }
 
-/// Where the workspace context ends in a session's first message; the task follows it.
-const CONTEXT_END: &str = "</workspace_context>\n\n";
+/// How a user message that has a context begins, and where its context ends: markdown
+/// headings, as the model reads the rest (a small model echoed a tagged block back whole).
+const CONTEXT_START: &str = "# Context\n\n";
+const CONTEXT_END: &str = "\n\n# Task\n\n";
+
+/// A user message as the model gets it: `context` (the workspace's, what hooks added) under its
+/// heading, then the user's `text` under its own.
+pub fn user_message(context: &str, text: &str) -> String {
+    match context.trim_end() {
+        "" => text.to_string(),
+        context => format!("{CONTEXT_START}{context}{CONTEXT_END}{text}"),
+    }
+}
 
 impl Conversation {
-    /// A new conversation: the system prompt, then the task opened by the workspace context
-    /// (none for a transcript written before the context left the system prompt).
+    /// A new conversation: the system prompt, then the task opened by its context (none for a
+    /// transcript written before the context left the system prompt).
     pub fn new(system_prompt: String, context: &str, task: &str) -> Self {
-        let first = match context.trim_end() {
-            "" => task.to_string(),
-            context => format!("<workspace_context>\n{context}\n{CONTEXT_END}{task}"),
-        };
         Self {
             history: vec![
                 Message::System {
                     content: system_prompt,
                 },
-                Message::User { content: first },
+                Message::User {
+                    content: user_message(context, task),
+                },
             ],
             turns: 0,
         }
@@ -78,13 +89,13 @@ impl Conversation {
     }
 }
 
-/// A user message as the user wrote it: without the workspace context a session's first message
-/// opens with.
+/// A user message as the user wrote it: without the context it may open with (the context may
+/// quote files, so the user's text is what follows the last heading).
 pub fn without_context(message: &str) -> &str {
-    match message.strip_prefix("<workspace_context>\n") {
+    match message.strip_prefix(CONTEXT_START) {
         Some(rest) => rest
-            .split_once(CONTEXT_END)
-            .map_or(message, |(_, task)| task),
+            .rsplit_once(CONTEXT_END)
+            .map_or(message, |(_, text)| text),
         None => message,
     }
 }
@@ -142,6 +153,7 @@ impl Agent<'_> {
         let mut turns = turns_before;
         let mut output = None;
         let mut corrections = 0;
+        let mut stop_blocks = 0;
         // Corrections of a structured answer go out with the provider's JSON mode on.
         let json_client = self.output_schema.as_ref().map(|schema| {
             self.client
@@ -239,8 +251,16 @@ impl Agent<'_> {
             }
             if turn.tool_calls.is_empty() {
                 match self.verdict(&answer) {
-                    Verdict::Free => break Outcome::Completed,
+                    Verdict::Free => {
+                        if self.held_by_stop_hook(&mut history, &mut stop_blocks).await {
+                            continue;
+                        }
+                        break Outcome::Completed;
+                    }
                     Verdict::Valid(value) => {
+                        if self.held_by_stop_hook(&mut history, &mut stop_blocks).await {
+                            continue;
+                        }
                         answer = value.to_string();
                         output = Some(value);
                         break Outcome::Completed;
@@ -346,6 +366,7 @@ impl Agent<'_> {
         let estimated = ContextTracker::default().next_prompt(&conversation.history);
         let turn = conversation.turns;
         // Cancelled: the history stays as it was.
+        self.before_compacting(CompactTrigger::Manual).await;
         let _cancelled = self
             .compact(turn, &mut conversation.history, estimated, &mut totals)
             .await;
@@ -364,6 +385,7 @@ impl Agent<'_> {
     ) -> Result<Turn, ModelError> {
         let estimated_tokens = context.next_prompt(history);
         if compact::worth_compacting(history) && estimated_tokens > self.client.prompt_budget() {
+            self.before_compacting(CompactTrigger::Auto).await;
             self.compact(turn, history, estimated_tokens, totals)
                 .await?;
             context.reset();
@@ -371,6 +393,7 @@ impl Agent<'_> {
         match self.request(client, history).await {
             Err(error) if error.is_context_overflow() && compact::worth_compacting(history) => {
                 let estimated_tokens = context.next_prompt(history);
+                self.before_compacting(CompactTrigger::Auto).await;
                 self.compact(turn, history, estimated_tokens, totals)
                     .await?;
                 context.reset();

@@ -9,7 +9,7 @@ skipped, so transcripts stay readable as events are added.
 */
 
 use super::recorded::{Recorded, recorded};
-use super::{CONTINUE_AFTER_LENGTH, Conversation, compact};
+use super::{CONTINUE_AFTER_LENGTH, Conversation, compact, user_message};
 use crate::model::wire::{Message, ToolCallMessage};
 
 /// What a resumed session must not run into.
@@ -41,9 +41,11 @@ pub fn replay_keeping_open_calls(transcript: &str) -> Result<Conversation, Repla
                 _,
             ) => conversation = Some(Conversation::new(system_prompt, &context, &task)),
             (Recorded::SessionStarted { .. }, None) => return Err(ReplayError::NoStart),
-            (Recorded::SessionStarted { task, .. }, Some(conversation)) => {
+            (Recorded::SessionStarted { task, context, .. }, Some(conversation)) => {
                 answer_open_calls(&mut conversation.history);
-                conversation.history.push(Message::User { content: task });
+                conversation.history.push(Message::User {
+                    content: user_message(&context, &task),
+                });
             }
             (Recorded::Other | Recorded::ToolCallStarted { .. } | Recorded::Plan { .. }, _) => {}
             (_, None) => return Err(ReplayError::NoStart),
@@ -187,7 +189,7 @@ mod tests {
         let mut started = start();
         started["context"] = json!("The workspace is `/w`.\n");
         let conversation = replay(&lines(&[started])).unwrap();
-        let first = "<workspace_context>\nThe workspace is `/w`.\n</workspace_context>\n\ntask";
+        let first = "# Context\n\nThe workspace is `/w`.\n\n# Task\n\ntask";
         assert_eq!(
             conversation.history,
             vec![

@@ -24,6 +24,16 @@ pub enum Interaction {
     Unattended,
     /// A person, through the session's front end.
     Asked(std::sync::Arc<dyn Asker>),
+    /// A PreToolUse hook of the user approved the call: what would be asked is allowed (the
+    /// approver stands it in for the front end's while such a call runs).
+    ApprovedByHook,
+}
+
+/// Whether a PreToolUse hook approved the call being reviewed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookApproval {
+    Given,
+    NotGiven,
 }
 
 /// How the commands of this session are confined, as far as approval is concerned.
@@ -96,6 +106,7 @@ pub struct Approver {
     denied: u32,
     quit: bool,
     confinement: Confinement,
+    hook_approval: HookApproval,
 }
 
 impl Approver {
@@ -112,6 +123,20 @@ impl Approver {
             denied: 0,
             quit: false,
             confinement: Confinement::Sandboxed,
+            hook_approval: HookApproval::NotGiven,
+        }
+    }
+
+    /// Whether a PreToolUse hook approved the call reviewed next (until set back).
+    pub fn set_hook_approval(&mut self, approval: HookApproval) {
+        self.hook_approval = approval;
+    }
+
+    /// Who answers what needs a question: the front end, or a hook that approved the call.
+    fn interaction(&self) -> Interaction {
+        match self.hook_approval {
+            HookApproval::Given => Interaction::ApprovedByHook,
+            HookApproval::NotGiven => self.interaction.clone(),
         }
     }
 
@@ -147,7 +172,7 @@ impl Approver {
     }
 
     pub async fn review_edit(&mut self, call_id: &str, edit: &PreparedEdit) -> Decision {
-        let decision = match (self.mode, self.interaction.clone()) {
+        let decision = match (self.mode, self.interaction()) {
             // The edit is shown by the front end, from the approval request's diff.
             (ApprovalMode::None, _) => Decision::Denied {
                 reason: "dry run (--approval none): edits are shown, never applied".into(),
@@ -157,6 +182,7 @@ impl Approver {
             (ApprovalMode::Ask, _) if self.accept_all_edits => approved(),
             (ApprovalMode::Ask, _) if self.reject_all_edits => rejected_for_the_session(),
             (ApprovalMode::Ask, Interaction::Unattended) => unattended(),
+            (ApprovalMode::Ask, Interaction::ApprovedByHook) => approved_by_hook(),
             (ApprovalMode::Ask, Interaction::Asked(asker)) => {
                 let question = Question::Edit {
                     call_id: call_id.to_string(),
@@ -216,7 +242,7 @@ impl Approver {
         } else if needs_a_person && self.mode != ApprovalMode::None {
             self.ask_a_person(call_id, command, &words, placement).await
         } else {
-            match (self.mode, self.interaction.clone()) {
+            match (self.mode, self.interaction()) {
                 (ApprovalMode::None, _) => Decision::Denied {
                     reason: "dry run (--approval none): commands are never run".into(),
                     by: DecidedBy::Settings,
@@ -228,6 +254,9 @@ impl Approver {
                     approved()
                 }
                 (ApprovalMode::Ask | ApprovalMode::Edits, Interaction::Unattended) => unattended(),
+                (ApprovalMode::Ask | ApprovalMode::Edits, Interaction::ApprovedByHook) => {
+                    approved_by_hook()
+                }
                 (ApprovalMode::Ask | ApprovalMode::Edits, Interaction::Asked(asker)) => {
                     let question = Question::Command {
                         call_id: call_id.to_string(),
@@ -252,7 +281,7 @@ impl Approver {
         arguments: &str,
     ) -> Decision {
         let allowed = tool.read_only || self.tools_allowed.contains(&tool.exposed);
-        let decision = match (self.mode, self.interaction.clone()) {
+        let decision = match (self.mode, self.interaction()) {
             (ApprovalMode::None, _) => Decision::Denied {
                 reason: "dry run (--approval none): tools of MCP servers are never called".into(),
                 by: DecidedBy::Settings,
@@ -260,6 +289,9 @@ impl Approver {
             (ApprovalMode::All, _) => approved(),
             (ApprovalMode::Ask | ApprovalMode::Edits, _) if allowed => approved(),
             (ApprovalMode::Ask | ApprovalMode::Edits, Interaction::Unattended) => unattended(),
+            (ApprovalMode::Ask | ApprovalMode::Edits, Interaction::ApprovedByHook) => {
+                approved_by_hook()
+            }
             (ApprovalMode::Ask | ApprovalMode::Edits, Interaction::Asked(asker)) => {
                 let question = Question::ToolCall {
                     call_id: call_id.to_string(),
@@ -341,6 +373,14 @@ fn approved() -> Decision {
         edit: None,
         note: None,
         by: DecidedBy::Settings,
+    }
+}
+
+fn approved_by_hook() -> Decision {
+    Decision::Approved {
+        edit: None,
+        note: None,
+        by: DecidedBy::Hook,
     }
 }
 

@@ -93,10 +93,15 @@ impl Approver {
             Placement::OutsideSandbox => "it asks to run OUTSIDE the sandbox, with all your rights",
             Placement::InsideSandbox => "no sandbox works here: it runs with all your rights",
         };
-        match self.interaction.clone() {
+        match self.interaction() {
             Interaction::Unattended => Decision::Denied {
                 reason: format!("{warning}, and no one is at a terminal to allow that"),
                 by: DecidedBy::Settings,
+            },
+            Interaction::ApprovedByHook => Decision::Approved {
+                edit: None,
+                note: None,
+                by: DecidedBy::Hook,
             },
             Interaction::Asked(asker) => {
                 let question = Question::Command {

@@ -25,3 +25,5 @@ pub mod serve;
 pub mod terminal;
 #[allow(clippy::print_stdout, clippy::print_stderr)]
 pub mod tools;
+#[allow(clippy::print_stdout, clippy::print_stderr)]
+pub mod trust;

@@ -7,6 +7,7 @@ use agent_tools::ToolStatus;
 pub use agent_tools::plan::{PlanStep, StepStatus};
 use serde::Serialize;
 
+use super::hooks::{HookEvent, HookOutcome};
 use super::messages::ToolCallMessage;
 use super::modes::DecidedBy;
 
@@ -76,6 +77,18 @@ pub enum Event {
     Notice {
         about: NoticeSubject,
         message: String,
+    },
+    /// One of the user's hooks ran: which point, its command, how it ended and how long it took;
+    /// `message` is why it blocked or failed.
+    Hook {
+        hook: HookEvent,
+        command: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        exit_code: Option<i32>,
+        duration_ms: u64,
+        outcome: HookOutcome,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
     },
     ToolCallStarted {
         id: String,
@@ -147,6 +160,9 @@ pub enum NoticeSubject {
     /// The daemon could not record something about the session in its database (a warning:
     /// after a restart the session may not be as it is now).
     Daemon,
+    /// Hooks left out: the project's own, in a directory the user has not trusted, or one whose
+    /// matcher is not a valid pattern (a warning).
+    Hooks,
 }
 
 /// What needs approval.

@@ -102,11 +102,12 @@ pub enum EditFormat {
     Whole,
 }
 
-/// Who decided an approval: the user, or the settings (mode, rules, read-only check) without a
-/// question.
+/// Who decided an approval: the user, the settings (mode, rules, read-only check) without a
+/// question, or a `PreToolUse` hook that approved the call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DecidedBy {
     User,
     Settings,
+    Hook,
 }

@@ -11,6 +11,7 @@ is an event.
 */
 
 mod front;
+mod hooked;
 mod opening;
 mod prompt;
 mod setup;
@@ -21,8 +22,9 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Result, bail};
 use tokio_util::sync::CancellationToken;
 
-use crate::agent::{Agent, Conversation, OutputSchema, ToolRunner, without_context};
+use crate::agent::{Agent, Conversation, OutputSchema, ToolRunner, user_message, without_context};
 use crate::config::{Settings, secret_variables};
+use crate::hooks::{HookSession, Hooks};
 use crate::isolate::Isolation;
 use crate::mcp::McpTools;
 use crate::model::ModelClient;
@@ -33,6 +35,7 @@ use crate::protocol::modes::ApprovalMode;
 use crate::records::{Redactor, Transcript};
 use crate::sync::lock;
 pub use front::{Front, Stop};
+use hooked::StartHooks;
 pub use opening::{Begin, Journal, ModelSource, Opening, Place, Records, Resolved};
 pub use prompt::Snapshot;
 use setup::Notices;
@@ -116,6 +119,10 @@ pub struct Session {
     max_turns: u32,
     /// Said at the start of the next prompt (what happened while the session opened).
     notices: Notices,
+    hooks: Arc<Hooks>,
+    start_hooks: StartHooks,
+    /// What the SessionStart hooks printed, for the next message sent.
+    start_context: String,
     /// The running prompt's stop (cancel ends the model stream and the loop).
     pub stop: Stop,
     /// The running prompt's hard stop (cancel kills running commands).
@@ -170,8 +177,21 @@ impl Session {
             Place::Workspace(_) | Place::Isolated { .. } => mode,
         };
         let approver = approver(mode, interaction, &config, confinement);
+        let hooks = setup::hooks(
+            &config,
+            opening.place.settings_dir(),
+            HookSession {
+                session_id: recorded.id.clone(),
+                transcript_path: recorded.transcript.clone(),
+                cwd: workspace.root().to_path_buf(),
+                hidden_env: secret_variables(&settings.api_key),
+            },
+            &notices,
+        )
+        .await?;
         let tools = ToolRunner::new(workspace.clone(), approver, CancellationToken::new())
-            .with_mcp(Arc::clone(&mcp));
+            .with_mcp(Arc::clone(&mcp))
+            .with_hooks(Arc::clone(&hooks));
         let tools = match opening.journal {
             Journal::Kept => {
                 tools.with_journal(setup::journal(&recorded.transcript, &workspace).await?)
@@ -200,6 +220,9 @@ impl Session {
             output_schema: opening.output_schema,
             isolation,
             notices,
+            hooks,
+            start_hooks: StartHooks::Pending,
+            start_context: String::new(),
             stop,
             hard_stop,
         })
@@ -322,22 +345,31 @@ impl Session {
     }
 
     /// Runs one prompt to its end, streaming its events to `front_end` too.
-    pub async fn prompt(&mut self, text: String, front_end: Box<dyn EventSink>) -> Result<Ended> {
+    pub async fn prompt(
+        &mut self,
+        text: String,
+        mut front_end: Box<dyn EventSink>,
+    ) -> Result<Ended> {
         if text.trim().is_empty() {
             bail!("the prompt has no text");
         }
         let resumed = self.conversation.is_some();
+        let added = self.prompt_hooks(&text, front_end.as_mut()).await?;
         let (conversation, context) = match self.conversation.take() {
             Some(mut conversation) => {
                 // Calls a stop left waiting are moot once the person says something new.
                 conversation.close_open_calls();
                 conversation.history.push(Message::User {
-                    content: text.clone(),
+                    content: user_message(&added.context, &text),
                 });
-                (conversation, String::new())
+                (conversation, added.context)
             }
             None => {
-                let (system_prompt, context) = self.opening_messages(&text).await?;
+                let (system_prompt, workspace) = self.opening_messages(&text).await?;
+                let context = match added.context.as_str() {
+                    "" => workspace,
+                    hooks => format!("{}\n\n{hooks}", workspace.trim_end()),
+                };
                 (Conversation::new(system_prompt, &context, &text), context)
             }
         };
@@ -352,7 +384,8 @@ impl Session {
             context,
             resumed,
         };
-        self.run(conversation, Some(started), front_end).await
+        self.run(conversation, Some(started), added.events, front_end)
+            .await
     }
 
     /// A new session's system prompt, and its workspace context with the snapshot taken for its
@@ -390,14 +423,16 @@ impl Session {
         let Some(conversation) = self.conversation.take() else {
             bail!("the session has no conversation to continue");
         };
-        self.run(conversation, None, front_end).await
+        self.run(conversation, None, Vec::new(), front_end).await
     }
 
-    /// Runs the loop on `conversation`, recording its events after `started` (when given).
+    /// Runs the loop on `conversation`, recording its events after `started` (when given), the
+    /// notices and the prompt's `hook_events`.
     async fn run(
         &mut self,
         conversation: Conversation,
         started: Option<Event>,
+        hook_events: Vec<Event>,
         front_end: Box<dyn EventSink>,
     ) -> Result<Ended> {
         let (mut tools, conversation, transcript) = self.take_for_run(conversation).await?;
@@ -412,6 +447,9 @@ impl Session {
         }
         for (about, message) in std::mem::take(&mut *lock(&self.notices)) {
             events.emit(Event::Notice { about, message });
+        }
+        for event in hook_events {
+            events.emit(event);
         }
         let mut agent = Agent {
             client: &self.client,

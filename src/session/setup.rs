@@ -14,6 +14,7 @@ use anyhow::{Context, Result};
 use super::{Begin, ModelSource, Records};
 use crate::agent::{Conversation, replay_keeping_open_calls};
 use crate::config::{FileConfig, McpServerConfig, Settings};
+use crate::hooks::{HookSession, Hooks};
 use crate::isolate::Isolation;
 use crate::mcp::McpTools;
 use crate::model::{ModelClient, settle_for_server};
@@ -160,6 +161,23 @@ pub async fn journal(transcript: &Path, workspace: &Workspace) -> Result<EditJou
     let path = journal_path(transcript);
     let workspace = workspace.clone();
     blocking(move || EditJournal::create(&path, &workspace)).await
+}
+
+/// The session's hooks: the user's, and the project's where the user trusts `real` (the real
+/// workspace, whose config they come from); the ones left out are said so.
+pub async fn hooks(
+    config: &FileConfig,
+    real: &Path,
+    session: HookSession,
+    notices: &Notices,
+) -> Result<Arc<Hooks>> {
+    let (config, real) = (config.clone(), real.to_path_buf());
+    let (hooks, problems) =
+        blocking(move || Ok(Hooks::from_config(&config, &real, session))).await?;
+    for problem in problems {
+        crate::sync::lock(notices).push((NoticeSubject::Hooks, problem));
+    }
+    Ok(Arc::new(hooks))
 }
 
 /// The configured MCP servers, started in the workspace; the ones that cannot start are left

@@ -356,8 +356,8 @@ async fn handle(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -
 /// context it opens with.
 fn first_user_message(body: &Value) -> String {
     let whole = whole_first_user_message(body);
-    match whole.split_once("</workspace_context>\n\n") {
-        Some((_, task)) if whole.starts_with("<workspace_context>\n") => task.to_string(),
+    match whole.rsplit_once("\n\n# Task\n\n") {
+        Some((_, task)) if whole.starts_with("# Context\n\n") => task.to_string(),
         _ => whole,
     }
 }
@@ -366,8 +366,8 @@ fn first_user_message(body: &Value) -> String {
 pub fn context_of(body: &Value) -> String {
     let whole = whole_first_user_message(body);
     whole
-        .strip_prefix("<workspace_context>\n")
-        .and_then(|rest| rest.split_once("\n</workspace_context>\n\n"))
+        .strip_prefix("# Context\n\n")
+        .and_then(|rest| rest.rsplit_once("\n\n# Task\n\n"))
         .map(|(context, _)| context.to_string())
         .unwrap_or_default()
 }
@@ -498,6 +498,14 @@ impl Sandbox {
         }
         events
     }
+}
+
+/// The file called `name` somewhere under `dir`.
+pub fn find_file(dir: &Path, name: &str) -> PathBuf {
+    walk(dir)
+        .into_iter()
+        .find(|path| path.file_name().is_some_and(|file| file == name))
+        .unwrap_or_else(|| panic!("no {name} under {}", dir.display()))
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {

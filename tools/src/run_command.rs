@@ -227,7 +227,8 @@ impl Drop for Registration {
     }
 }
 
-fn kill_group(group: i32) {
+/// Kills process group `group` (SIGKILL), whatever is left of it.
+pub fn kill_group(group: i32) {
     // SAFETY: kill(2) with a negative pid signals a process group; it touches no memory of ours.
     unsafe {
         libc::kill(-group, libc::SIGKILL);

@@ -25,6 +25,7 @@ use crate::approval::{Answer, Asker, Question};
 use crate::protocol::event::{
     ApprovalAction, Event, EventSink, NoticeSubject, PlanStep, StepStatus,
 };
+use crate::protocol::hooks::hook_line;
 
 /// Sends a session's events to the editor as they happen.
 pub struct Updates {
@@ -79,12 +80,24 @@ fn live_update(event: &Event) -> Option<SessionUpdate> {
         }
         // What an editor cannot show elsewhere: a tool source or the sandbox is missing.
         Event::Notice {
-            about: NoticeSubject::McpServer | NoticeSubject::Sandbox | NoticeSubject::Daemon,
+            about:
+                NoticeSubject::McpServer
+                | NoticeSubject::Sandbox
+                | NoticeSubject::Daemon
+                | NoticeSubject::Hooks,
             message,
         } => Some(SessionUpdate::AgentMessageChunk(chunk(&format!(
             "warning: {message}\n\n"
         )))),
         Event::Plan { plan, .. } => Some(plan_update(plan)),
+        Event::Hook {
+            hook,
+            command,
+            outcome,
+            message,
+            ..
+        } => hook_line(*hook, command, *outcome, message.as_deref())
+            .map(|line| SessionUpdate::AgentMessageChunk(chunk(&format!("{line}\n\n")))),
         Event::SessionStarted { .. }
         | Event::Notice {
             about: NoticeSubject::ContextWindow,

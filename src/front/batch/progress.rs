@@ -13,6 +13,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use super::results::TaskResult;
 use crate::protocol::event::{Event, EventSink, NoticeSubject};
+use crate::protocol::hooks::hook_line;
 
 /// What a task's events have told so far.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -33,6 +34,15 @@ pub struct Tracker {
 }
 
 impl Tracker {
+    /// A line about this task, above the progress bars when they are shown.
+    fn say(&self, line: &str) {
+        let line = format!("{}: {line}", self.id);
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None => eprintln!("{line}"),
+        }
+    }
+
     pub fn new(id: &str, state: Arc<Mutex<TaskState>>, bar: Option<ProgressBar>) -> Self {
         Self {
             state,
@@ -84,16 +94,21 @@ impl EventSink for Tracker {
             }
             // The sandbox and the context window are the batch's, said once by it.
             Event::Notice {
-                about: NoticeSubject::McpServer,
+                about: NoticeSubject::McpServer | NoticeSubject::Hooks,
                 message,
+            } => self.say(message),
+            Event::Plan { plan, .. } => state.plan = Some(plan.clone()),
+            Event::Hook {
+                hook,
+                command,
+                outcome,
+                message,
+                ..
             } => {
-                let line = format!("{}: {message}", self.id);
-                match &self.bar {
-                    Some(bar) => bar.println(line),
-                    None => eprintln!("{line}"),
+                if let Some(line) = hook_line(*hook, command, *outcome, message.as_deref()) {
+                    self.say(&line);
                 }
             }
-            Event::Plan { plan, .. } => state.plan = Some(plan.clone()),
             Event::SessionStarted { .. }
             | Event::Notice {
                 about: NoticeSubject::Sandbox | NoticeSubject::ContextWindow | NoticeSubject::Daemon,

@@ -14,6 +14,7 @@ use crate::approval::DecidedBy;
 use crate::protocol::event::{
     ApprovalAction, Event, EventSink, NoticeSubject, Outcome, PlanStep, StepStatus,
 };
+use crate::protocol::hooks::{HookOutcome, hook_line};
 use agent_tools::ToolStatus;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,7 +162,10 @@ impl EventSink for TerminalView {
                 self.end_stream();
                 match about {
                     NoticeSubject::ContextWindow => eprintln!("{}", style(message).dim()),
-                    NoticeSubject::Sandbox | NoticeSubject::McpServer | NoticeSubject::Daemon => {
+                    NoticeSubject::Sandbox
+                    | NoticeSubject::McpServer
+                    | NoticeSubject::Daemon
+                    | NoticeSubject::Hooks => {
                         eprintln!("{}", style(format!("warning: {message}")).yellow());
                     }
                 }
@@ -180,6 +184,24 @@ impl EventSink for TerminalView {
                     ))
                     .yellow()
                 );
+            }
+            Event::Hook {
+                hook,
+                command,
+                outcome,
+                message,
+                ..
+            } => {
+                if let Some(line) = hook_line(*hook, command, *outcome, message.as_deref()) {
+                    self.end_stream();
+                    match outcome {
+                        HookOutcome::Approved => eprintln!("  {}", style(line).dim()),
+                        HookOutcome::Ok
+                        | HookOutcome::Blocked
+                        | HookOutcome::Failed
+                        | HookOutcome::TimedOut => eprintln!("  {}", style(line).yellow()),
+                    }
+                }
             }
             Event::ToolCallStarted { name, headline, .. } => {
                 self.end_stream();

@@ -4,6 +4,8 @@ workspace < environment < flags. Providers are named (`bigmodel` and `zai` are b
 kind: `glm` sends GLM's `thinking`/`tool_stream` fields, `openai` only standard ones.
 */
 
+pub mod edit;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -11,6 +13,7 @@ use agent_tools::EditTools;
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
+use crate::protocol::hooks::HookEvent;
 use crate::protocol::modes::{
     ApprovalMode, EditFormat, ProviderKind, SandboxSetting, TextToolCalls,
 };
@@ -99,6 +102,30 @@ pub struct FileConfig {
     /// MCP servers whose tools are offered to the model, by name.
     #[serde(default)]
     pub mcp_servers: BTreeMap<String, McpServerConfig>,
+    /// The user's hooks, by the point of a session they run at.
+    #[serde(default)]
+    pub hooks: BTreeMap<HookEvent, Vec<HookConfig>>,
+    /// Directories whose own `.agent/config.toml` may bring hooks (`agent trust`); read from the
+    /// user's config only.
+    #[serde(default)]
+    pub trusted_dirs: Vec<PathBuf>,
+    /// The hooks of the workspace's own config: they run only where the user trusts it.
+    #[serde(skip)]
+    pub project_hooks: BTreeMap<HookEvent, Vec<HookConfig>>,
+}
+
+/// One hook: a command run at a point of the session, with the event on stdin as JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HookConfig {
+    /// A pattern the whole tool name (or SessionStart's source, PreCompact's trigger) must
+    /// match; absent, empty or `*`: every one.
+    #[serde(default)]
+    pub matcher: Option<String>,
+    pub command: String,
+    /// Seconds before it is killed (default 60).
+    #[serde(default)]
+    pub timeout: Option<u64>,
 }
 
 /// How to start one MCP server: a command speaking MCP on its stdin and stdout.
@@ -196,7 +223,11 @@ impl FileConfig {
         if let Some(dir) = config_home() {
             config.merge(Self::read(&dir.join("agent/config.toml"))?);
         }
-        config.merge(Self::read(&workspace.join(".agent/config.toml"))?);
+        let mut project = Self::read(&workspace.join(".agent/config.toml"))?;
+        // A repository cannot trust itself, and its hooks wait for the user's trust.
+        project.trusted_dirs.clear();
+        project.project_hooks = std::mem::take(&mut project.hooks);
+        config.merge(project);
         Ok(config)
     }
 
@@ -238,6 +269,13 @@ impl FileConfig {
             self.providers.insert(name, provider);
         }
         self.mcp_servers.extend(other.mcp_servers);
+        for (event, hooks) in other.hooks {
+            self.hooks.entry(event).or_default().extend(hooks);
+        }
+        for (event, hooks) in other.project_hooks {
+            self.project_hooks.entry(event).or_default().extend(hooks);
+        }
+        self.trusted_dirs.extend(other.trusted_dirs);
     }
 
     fn provider(&self, name: &str) -> Option<ProviderConfig> {
