@@ -54,6 +54,8 @@ pub enum Command {
     Sessions(SessionsArgs),
     /// Let a directory's own .agent/config.toml run hooks (see README: Hooks).
     Trust(TrustArgs),
+    /// Print a completion script for a shell (see README: Shell completions).
+    Completions(CompletionsArgs),
     /// Serve editors over the Agent Client Protocol on stdin/stdout (Zed, JetBrains, Neovim, acpx).
     Acp(AcpArgs),
     /// Run sessions for other programs over HTTP + SSE (see README: Daemon).
@@ -121,6 +123,12 @@ impl SandboxArgs {
             },
         }
     }
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell: bash, zsh, fish, elvish or powershell.
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

@@ -29,7 +29,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use cli::{Cli, Command};
-use front::{acp, batch, chat, run, sandbox_exec, saved, serve, tools, trust};
+use front::{acp, batch, chat, completions, run, sandbox_exec, saved, serve, tools, trust};
 use protocol::exit::Exit;
 
 fn main() -> ExitCode {
@@ -67,6 +67,7 @@ fn main() -> ExitCode {
             Command::Discard(args) => saved::discard(args),
             Command::Sessions(args) => saved::list_sessions(args),
             Command::Trust(args) => trust::trust(args),
+            Command::Completions(args) => completions::completions(&args),
             Command::Acp(args) => acp::acp(args).await,
             Command::Serve(args) => serve::serve(args).await,
             Command::SandboxExec(_) => Ok(ExitCode::from(Exit::Failure)),

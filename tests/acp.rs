@@ -648,3 +648,31 @@ async fn the_plan_shows_in_the_editors_plan_view() {
         ])
     );
 }
+
+#[tokio::test]
+async fn the_users_hooks_run_in_an_editors_session() {
+    let sandbox = Sandbox::new(&[]);
+    sandbox.user_config(support::BLOCKING_HOOK);
+    let mock = MockGlm::start(support::command_then_answer()).await;
+    let mut editor = Editor::start(&sandbox, &mock).await;
+    let session = editor.new_session(&sandbox).await;
+    let done = editor.prompt(&session, "make a file").await;
+    assert_eq!(done["result"]["stopReason"], "end_turn", "{done}");
+    assert!(!sandbox.path("made.txt").exists());
+    assert_eq!(
+        support::tool_result(&mock.requests(), "c1"),
+        support::NO_COMMANDS
+    );
+    let said: Vec<String> = editor
+        .updates_of_kind("agent_message_chunk")
+        .iter()
+        .map(|update| update["content"]["text"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        said,
+        [
+            "the PreToolUse hook `echo 'no commands here' >&2; exit 2` blocked it: no commands here\n\n",
+            "done"
+        ]
+    );
+}

@@ -224,3 +224,25 @@ async fn without_a_terminal_it_says_to_use_run() {
     assert!(run.stderr.contains("agent run"), "{}", run.stderr);
     assert_eq!(mock.requests().len(), 0);
 }
+
+#[tokio::test]
+async fn the_users_hooks_run_in_the_conversation() {
+    let sandbox = Sandbox::new(&[]);
+    sandbox.user_config(support::BLOCKING_HOOK);
+    let mock = MockGlm::start(support::command_then_answer()).await;
+    let code = in_terminal(&sandbox, &mock, &["-y"], &[], |session| {
+        session.expect("›").unwrap();
+        session.send("make a file\r").unwrap();
+        session.expect("blocked it: no commands here").unwrap();
+        session.expect("done").unwrap();
+        session.expect("›").unwrap();
+        session.send("/exit\r").unwrap();
+    })
+    .await;
+    assert_eq!(code, 0);
+    assert!(!sandbox.path("made.txt").exists());
+    assert_eq!(
+        support::tool_result(&mock.requests(), "c1"),
+        support::NO_COMMANDS
+    );
+}

@@ -317,3 +317,26 @@ async fn tools_lists_schemas_and_calls_one_tool() {
         )
     );
 }
+
+#[tokio::test]
+async fn a_completion_script_is_printed_for_each_shell() {
+    let sandbox = Sandbox::new(&[]);
+    let mock = MockGlm::start(vec![]).await;
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let mut command = sandbox.agent(&mock);
+        command.args(["completions", shell]);
+        let run = finish(command).await;
+        assert_eq!(run.code, 0, "{shell}: {}", run.stderr);
+        for subcommand in ["chat", "run", "batch", "serve", "trust", "completions"] {
+            assert!(
+                run.stdout.contains(subcommand),
+                "{shell} names no {subcommand}"
+            );
+        }
+    }
+    let mut command = sandbox.agent(&mock);
+    command.args(["completions", "tcsh"]);
+    let run = finish(command).await;
+    assert_eq!(run.code, 2);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+}

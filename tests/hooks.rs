@@ -10,14 +10,10 @@ mod support;
 use std::path::Path;
 
 use serde_json::{Value, json};
-use support::{MockGlm, Sandbox, finish, tool_result, turn};
-
-/// Writes the user's config (under the sandbox's home) with `hooks`.
-fn user_config(sandbox: &Sandbox, hooks: &str) {
-    let dir = sandbox.home.join(".config/agent");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("config.toml"), hooks).unwrap();
-}
+use support::daemon::Daemon;
+use support::{
+    BLOCKING_HOOK, MockGlm, NO_COMMANDS, Sandbox, command_then_answer, finish, tool_result, turn,
+};
 
 /// A hook command that appends its input to `log` as one line.
 fn logging(log: &Path) -> String {
@@ -56,10 +52,8 @@ async fn each_event_fires_with_its_fields_and_start_output_reaches_the_model() {
     let sandbox = Sandbox::new(&[]);
     let log = sandbox.dir.path().join("hooks.log");
     let log_it = logging(&log);
-    user_config(
-        &sandbox,
-        &format!(
-            r#"
+    sandbox.user_config(&format!(
+        r#"
 [[hooks.SessionStart]]
 command = "{log_it}; echo 'Use tabs here.'"
 [[hooks.UserPromptSubmit]]
@@ -75,9 +69,8 @@ command = "{log_it}"
 [[hooks.Stop]]
 command = "{log_it}"
 "#,
-            never = sandbox.dir.path().join("never").display()
-        ),
-    );
+        never = sandbox.dir.path().join("never").display()
+    ));
     let mock = MockGlm::start(vec![
         turn()
             .call("c1", "run_command", r#"{"command":"echo hi"}"#)
@@ -156,9 +149,7 @@ command = "{log_it}"
 #[tokio::test]
 async fn exit_2_before_a_call_blocks_it_and_its_stderr_is_the_result() {
     let sandbox = Sandbox::new(&[]);
-    user_config(
-        &sandbox,
-        "[[hooks.PreToolUse]]\nmatcher = \"run_command\"\ncommand = \"echo 'no commands today' >&2; exit 2\"\n",
+    sandbox.user_config("[[hooks.PreToolUse]]\nmatcher = \"run_command\"\ncommand = \"echo 'no commands today' >&2; exit 2\"\n",
     );
     let mock = MockGlm::start(vec![
         turn()
@@ -186,9 +177,7 @@ async fn exit_2_before_a_call_blocks_it_and_its_stderr_is_the_result() {
 #[tokio::test]
 async fn a_json_approve_skips_the_question_and_a_json_block_refuses() {
     let sandbox = Sandbox::new(&[]);
-    user_config(
-        &sandbox,
-        r#"
+    sandbox.user_config(r#"
 [[hooks.PreToolUse]]
 matcher = "write_file"
 command = "grep -q allowed.txt && echo '{\"decision\": \"approve\"}' || echo '{\"decision\": \"block\", \"reason\": \"only allowed.txt\"}'"
@@ -237,9 +226,7 @@ command = "grep -q allowed.txt && echo '{\"decision\": \"approve\"}' || echo '{\
 #[tokio::test]
 async fn exit_2_after_a_call_hands_its_stderr_to_the_model_beside_the_result() {
     let sandbox = Sandbox::new(&[("a.txt", "one\n")]);
-    user_config(
-        &sandbox,
-        "[[hooks.PostToolUse]]\nmatcher = \"read_file\"\ncommand = \"echo 'tests fail: 2 of 9' >&2; exit 2\"\n",
+    sandbox.user_config("[[hooks.PostToolUse]]\nmatcher = \"read_file\"\ncommand = \"echo 'tests fail: 2 of 9' >&2; exit 2\"\n",
     );
     let mock = MockGlm::start(vec![
         turn()
@@ -262,10 +249,7 @@ async fn exit_2_after_a_call_hands_its_stderr_to_the_model_beside_the_result() {
 #[tokio::test]
 async fn a_stop_hook_sends_the_model_back_a_few_times_at_most() {
     let sandbox = Sandbox::new(&[]);
-    user_config(
-        &sandbox,
-        "[[hooks.Stop]]\ncommand = \"echo 'run the tests first' >&2; exit 2\"\n",
-    );
+    sandbox.user_config("[[hooks.Stop]]\ncommand = \"echo 'run the tests first' >&2; exit 2\"\n");
     let replies = (0..5).map(|_| turn().content("done").reply()).collect();
     let mock = MockGlm::start(replies).await;
     let mut command = sandbox.agent(&mock);
@@ -288,9 +272,7 @@ async fn a_stop_hook_sends_the_model_back_a_few_times_at_most() {
 #[tokio::test]
 async fn a_blocked_message_is_never_sent() {
     let sandbox = Sandbox::new(&[]);
-    user_config(
-        &sandbox,
-        "[[hooks.UserPromptSubmit]]\ncommand = \"grep -q secret && { echo 'it names a secret' >&2; exit 2; } || exit 0\"\n",
+    sandbox.user_config("[[hooks.UserPromptSubmit]]\ncommand = \"grep -q secret && { echo 'it names a secret' >&2; exit 2; } || exit 0\"\n",
     );
     let mock = MockGlm::start(vec![turn().content("ok").reply()]).await;
     let mut command = sandbox.agent(&mock);
@@ -311,10 +293,9 @@ async fn a_blocked_message_is_never_sent() {
 async fn a_hook_past_its_timeout_is_killed_with_its_group_and_the_session_goes_on() {
     let sandbox = Sandbox::new(&[("a.txt", "one\n")]);
     let marker = format!("sleep 4{}", std::process::id() % 1000);
-    user_config(
-        &sandbox,
-        &format!("[[hooks.PreToolUse]]\ncommand = \"{marker} & {marker}; wait\"\ntimeout = 1\n"),
-    );
+    sandbox.user_config(&format!(
+        "[[hooks.PreToolUse]]\ncommand = \"{marker} & {marker}; wait\"\ntimeout = 1\n"
+    ));
     let mock = MockGlm::start(vec![
         turn()
             .call("r1", "read_file", r#"{"path":"a.txt"}"#)
@@ -341,8 +322,7 @@ async fn a_hook_past_its_timeout_is_killed_with_its_group_and_the_session_goes_o
 #[tokio::test]
 async fn garbage_and_failures_are_warnings_and_the_session_goes_on() {
     let sandbox = Sandbox::new(&[("a.txt", "one\n")]);
-    user_config(
-        &sandbox,
+    sandbox.user_config(
         r#"
 [[hooks.PreToolUse]]
 command = "echo '{not json'"
@@ -446,13 +426,10 @@ async fn a_repositorys_own_hooks_run_only_once_the_user_trusts_it() {
 async fn pre_compact_runs_before_the_conversation_is_summarised() {
     let sandbox = Sandbox::new(&[("big.txt", &"a line of some length\n".repeat(400))]);
     let log = sandbox.dir.path().join("hooks.log");
-    user_config(
-        &sandbox,
-        &format!(
-            "[[hooks.PreCompact]]\nmatcher = \"auto\"\ncommand = \"{}\"\n",
-            logging(&log)
-        ),
-    );
+    sandbox.user_config(&format!(
+        "[[hooks.PreCompact]]\nmatcher = \"auto\"\ncommand = \"{}\"\n",
+        logging(&log)
+    ));
     let mock = MockGlm::start(vec![
         turn()
             .call("r1", "read_file", r#"{"path":"big.txt"}"#)
@@ -482,4 +459,61 @@ async fn pre_compact_runs_before_the_conversation_is_summarised() {
     assert_eq!(inputs[0]["hook_event_name"], "PreCompact");
     assert_eq!(inputs[0]["trigger"], "auto");
     assert_eq!(inputs[0]["custom_instructions"], "");
+}
+
+#[tokio::test]
+async fn a_batch_task_runs_the_users_hooks() {
+    let sandbox = Sandbox::new(&[]);
+    sandbox.user_config(BLOCKING_HOOK);
+    std::fs::write(
+        sandbox.path("tasks.jsonl"),
+        format!(
+            "{}\n",
+            json!({"id": "t1", "task": "make a file", "approval": "all"})
+        ),
+    )
+    .unwrap();
+    support::init_repository(&sandbox.workspace);
+    let mock = MockGlm::start(command_then_answer()).await;
+    let mut command = sandbox.agent(&mock);
+    command.args(["batch", "tasks.jsonl", "--out", "out"]);
+    let run = finish(command).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(tool_result(&mock.requests(), "c1"), NO_COMMANDS);
+    assert!(
+        run.stderr.contains("t1: the PreToolUse hook `echo 'no commands here' >&2; exit 2` blocked it: no commands here"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test]
+async fn a_daemon_session_runs_the_users_hooks_and_streams_them() {
+    let sandbox = Sandbox::new(&[]);
+    sandbox.user_config(BLOCKING_HOOK);
+    let mock = MockGlm::start(command_then_answer()).await;
+    let daemon = Daemon::start(&sandbox, &mock).await;
+    let session = daemon.create(&sandbox, "make a file").await;
+    let hooks: Vec<Value> = daemon
+        .events(&session, None)
+        .await
+        .until("finished")
+        .await
+        .into_iter()
+        .map(|(_, event)| event)
+        .filter(|event| event["type"] == "hook")
+        .map(|mut event| {
+            event.as_object_mut().unwrap().remove("duration_ms");
+            event
+        })
+        .collect();
+    assert_eq!(
+        hooks,
+        vec![
+            json!({"type": "hook", "hook": "PreToolUse", "command": "echo 'no commands here' >&2; exit 2",
+                    "exit_code": 2, "outcome": "blocked", "message": "no commands here"})
+        ]
+    );
+    assert!(!sandbox.path("made.txt").exists());
+    assert_eq!(tool_result(&mock.requests(), "c1"), NO_COMMANDS);
 }

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Each module of `src/` and its layer; a module may import its own layer or lower ones.
-const LAYERS: [(&str, u8); 24] = [
+const LAYERS: [(&str, u8); 25] = [
     ("protocol", 0),
     ("sync", 0),
     ("config", 1),
@@ -33,6 +33,7 @@ const LAYERS: [(&str, u8); 24] = [
     ("front::tools", 7),
     ("front::sandbox_exec", 7),
     ("front::trust", 7),
+    ("front::completions", 7),
 ];
 
 fn rust_files(dir: &Path) -> Vec<PathBuf> {

@@ -313,7 +313,7 @@ async fn a_call_written_as_text_that_does_not_parse_is_answered_with_what_is_wro
     let sent = messages(&mock.requests()[1]);
     assert_eq!(
         sent.last().unwrap()["content"],
-        "[from the agent] Your reply holds a call of `write_file` written as text, but it is not valid JSON (trailing comma at line 1 column 57), so it was not run. In a JSON string, write a quote as \\\" and a line break as \\n. Send the call again."
+        "[from the agent] Your reply holds a call of `write_file` written as text, but it is not valid JSON (trailing comma at line 1 column 57), so it was not run. In a JSON string, write a quote as \\\" and a line break as \\n. Send the call again. Or write the file with no JSON: its path on a line of its own, then the whole new file in a fenced block."
     );
     assert_eq!(sandbox.read("hello.py"), HELLO);
 }

@@ -58,8 +58,34 @@ async fn writes_only_inside_the_workspace(mechanism: Mechanism) {
     assert!(!in_home.exists(), "{mechanism:?}: {output}");
     assert!(!std::path::Path::new("/etc/agent-sandbox-test").exists());
     assert_eq!(sandbox.read("inside.txt"), "inside\n", "{output}");
+    // The first path the sandbox stopped is named, with the way on (under bubblewrap the
+    // sibling, in /tmp, went to the command's own /tmp: /etc is the first refusal).
+    let note = match mechanism {
+        Mechanism::Bubblewrap => {
+            "[sandbox] `/etc/agent-sandbox-test` is outside where commands may write".to_string()
+        }
+        Mechanism::Landlock => format!(
+            "[sandbox] `{}` is outside where commands may write",
+            sibling.display()
+        ),
+    };
+    assert!(output.contains(&note), "{output}");
+}
+
+/// Regression: a write the sandbox refused in a command that still exited 0 said nothing of
+/// the sandbox. (Landlock: under bubblewrap the test's home, in /tmp, is not there at all.)
+#[tokio::test]
+async fn a_refused_write_is_named_even_when_the_command_succeeds() {
+    let sandbox = confined(Mechanism::Landlock);
+    let in_home = sandbox.home.join("f");
+    let command = format!("echo x > {}; echo done", in_home.display());
+    let output = run_command(&sandbox, &command, &[]).await;
+    assert!(output.contains("exit code: 0"), "{output}");
     assert!(
-        output.contains("[sandbox] This command ran in a sandbox"),
+        output.contains(&format!(
+            "[sandbox] `{}` is outside where commands may write (the workspace and the command's own /tmp): write inside the workspace, or, if it must, call run_command again with \"outside_sandbox\": true (the user will be asked).",
+            in_home.display()
+        )),
         "{output}"
     );
 }

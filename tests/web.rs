@@ -211,9 +211,23 @@ async fn a_person_reviews_in_the_browser() {
     );
     browser.shot(0, "approval").await;
 
-    // The second hunk rejected, the first applied with the terminal's key.
-    browser.click(0, "#approval input[data-hunk='1']").await;
+    // Going through the hunks with the terminal's keys: s, then y for the first and n for the
+    // second; after the last, the ticked one is applied.
+    browser.run(0, json!({"op": "press", "key": "s"})).await;
+    browser
+        .wait_for_text(0, "#approval .walk", "Hunk 1 of 2 (a.txt)")
+        .await;
     browser.run(0, json!({"op": "press", "key": "y"})).await;
+    browser
+        .wait_for_text(0, "#approval .walk", "Hunk 2 of 2 (a.txt)")
+        .await;
+    assert_eq!(
+        browser
+            .texts(0, "#approval .hunk.asking .hunk-head > span:first-child")
+            .await,
+        vec!["@@ -22,7 +22,7 @@"]
+    );
+    browser.run(0, json!({"op": "press", "key": "n"})).await;
     browser
         .wait_for_text(0, "#timeline .finished", "finished")
         .await;

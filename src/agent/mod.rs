@@ -9,7 +9,9 @@ no longer fit the model's context window.
 */
 
 mod calls;
+mod claims;
 mod compact;
+mod conversation;
 mod dispatch;
 mod editor;
 mod hooked;
@@ -26,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 use crate::hooks::CompactTrigger;
 use crate::protocol::event::{Event, Events, Outcome};
 use calls::{AfterCalls, Answering};
+pub use conversation::{Conversation, user_message, without_context};
 pub use dispatch::ToolRunner;
 pub use editor::{Editor, EditorFiles};
 pub use output::{MAX_CORRECTIONS, OutputSchema};
@@ -41,64 +44,6 @@ use compact::ContextTracker;
 
 /// Sent when a turn without tool calls ended at the output token limit.
 const CONTINUE_AFTER_LENGTH: &str = "[from the agent] Your last answer was cut off by the output token limit. Continue exactly where it stopped.";
-
-/// A conversation to run: its history so far, and how many model turns it took.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Conversation {
-    pub history: Vec<Message>,
-    pub turns: u32,
-}
-
-/// How a user message that has a context begins, and where its context ends: markdown
-/// headings, as the model reads the rest (a small model echoed a tagged block back whole).
-const CONTEXT_START: &str = "# Context\n\n";
-const CONTEXT_END: &str = "\n\n# Task\n\n";
-
-/// A user message as the model gets it: `context` (the workspace's, what hooks added) under its
-/// heading, then the user's `text` under its own.
-pub fn user_message(context: &str, text: &str) -> String {
-    match context.trim_end() {
-        "" => text.to_string(),
-        context => format!("{CONTEXT_START}{context}{CONTEXT_END}{text}"),
-    }
-}
-
-impl Conversation {
-    /// A new conversation: the system prompt, then the task opened by its context (none for a
-    /// transcript written before the context left the system prompt).
-    pub fn new(system_prompt: String, context: &str, task: &str) -> Self {
-        Self {
-            history: vec![
-                Message::System {
-                    content: system_prompt,
-                },
-                Message::User {
-                    content: user_message(context, task),
-                },
-            ],
-            turns: 0,
-        }
-    }
-
-    /// The system prompt it was started with.
-    pub fn system_prompt(&self) -> Option<&str> {
-        match self.history.first() {
-            Some(Message::System { content }) => Some(content),
-            _ => None,
-        }
-    }
-}
-
-/// A user message as the user wrote it: without the context it may open with (the context may
-/// quote files, so the user's text is what follows the last heading).
-pub fn without_context(message: &str) -> &str {
-    match message.strip_prefix(CONTEXT_START) {
-        Some(rest) => rest
-            .rsplit_once(CONTEXT_END)
-            .map_or(message, |(_, text)| text),
-        None => message,
-    }
-}
 
 /// Token counts summed over a session.
 #[derive(Debug, Default, Clone, Copy)]
@@ -226,8 +171,14 @@ impl Agent<'_> {
                         Repetition::Warn(count) => repeat::warning(count),
                         Repetition::Fresh => String::new(),
                     };
+                    let instead = match name.as_str() {
+                        "write_file" => {
+                            " Or write the file with no JSON: its path on a line of its own, then the whole new file in a fenced block."
+                        }
+                        _ => "",
+                    };
                     self.tell(&mut history, format!(
-                        "[from the agent] Your reply holds a call of `{name}` written as text, but it is not valid JSON ({error}), so it was not run. In a JSON string, write a quote as \\\" and a line break as \\n. Send the call again.{warning}"
+                        "[from the agent] Your reply holds a call of `{name}` written as text, but it is not valid JSON ({error}), so it was not run. In a JSON string, write a quote as \\\" and a line break as \\n. Send the call again.{instead}{warning}"
                     ));
                     continue;
                 }
@@ -251,6 +202,11 @@ impl Agent<'_> {
             }
             if turn.tool_calls.is_empty() {
                 match self.verdict(&answer) {
+                    // The session's first reply, claiming work no tool did: one reminder.
+                    Verdict::Free if turns == 1 && claims::claims_work(&answer) => {
+                        self.tell(&mut history, claims::NOTHING_DONE.to_string());
+                        continue;
+                    }
                     Verdict::Free => {
                         if self.held_by_stop_hook(&mut history, &mut stop_blocks).await {
                             continue;

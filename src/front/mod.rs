@@ -13,6 +13,7 @@ pub mod acp;
 pub mod batch;
 #[allow(clippy::print_stdout, clippy::print_stderr)]
 pub mod chat;
+pub mod completions;
 #[allow(clippy::print_stdout, clippy::print_stderr)]
 pub mod run;
 #[allow(clippy::print_stdout, clippy::print_stderr)]

@@ -1,6 +1,8 @@
 /*!
-Repairs the JSON mistake small models make most when they write a call as text: quotes left
-unescaped inside a string (a Python docstring `"""` in a file's content), and raw line breaks.
+Repairs the JSON mistakes small models make most when they write a call as text: quotes left
+unescaped inside a string (a Python docstring `"""` in a file's content), raw line breaks, and a
+value written as a Python triple-quoted string (`"content": """…"""`: Qwen2.5-Coder-1.5B sent
+the same such call six times in a row on a bench task until the repeat guard stopped it).
 Qwen2.5-Coder-1.5B knew the fix on half the bench tasks and sent it as a `write_file` call that
 did not parse, again and again.
 
@@ -13,11 +15,39 @@ keys and dropped the code after it.
 
 use serde_json::Value;
 
-/// `text` parsed as JSON, or parsed after its stray quotes and raw line breaks were escaped.
+/// `text` parsed as JSON, or parsed after its triple-quoted values became JSON strings, or after
+/// its stray quotes and raw line breaks were escaped.
 pub fn parse_lenient(text: &str) -> Option<Value> {
     serde_json::from_str(text)
         .ok()
+        .or_else(|| serde_json::from_str(&triple_quoted_as_json(text)?).ok())
         .or_else(|| serde_json::from_str(&escape_stray_quotes(text)).ok())
+}
+
+/// `text` with each value written `"""…"""` (after a `:`) as a JSON string of what it holds (a
+/// line break right after the opening quotes is layout, as models write it, and left out).
+/// None when there is no such value or one is not closed.
+fn triple_quoted_as_json(text: &str) -> Option<String> {
+    const QUOTES: &str = "\"\"\"";
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut rest = text;
+    let mut found = false;
+    while let Some(start) = rest.find(QUOTES) {
+        let before = &rest[..start];
+        if !before.trim_end().ends_with(':') {
+            return None;
+        }
+        let after = &rest[start + QUOTES.len()..];
+        let end = after.find(QUOTES)?;
+        let value = &after[..end];
+        let value = value.strip_prefix('\n').unwrap_or(value);
+        out.push_str(before);
+        out.push_str(&serde_json::to_string(value).ok()?);
+        rest = &after[end + QUOTES.len()..];
+        found = true;
+    }
+    out.push_str(rest);
+    found.then_some(out)
 }
 
 fn escape_stray_quotes(text: &str) -> String {
@@ -75,6 +105,26 @@ mod tests {
                 "path": "lists.py",
                 "content": "def last(items):\n    \"\"\"Last item.\"\"\"\n    return items[-1]\n"
             }))
+        );
+    }
+
+    #[test]
+    fn a_triple_quoted_value_is_read_as_the_string_it_holds() {
+        let sent = "{\n  \"name\": \"write_file\",\n  \"arguments\": {\n    \"path\": \"text.py\",\n    \"content\": \"\"\"\ndef shout(message):\n    return message.upper() + \"!\"\n\"\"\"\n  }\n}";
+        assert_eq!(
+            parse_lenient(sent),
+            Some(json!({
+                "name": "write_file",
+                "arguments": {
+                    "path": "text.py",
+                    "content": "def shout(message):\n    return message.upper() + \"!\"\n"
+                }
+            }))
+        );
+        // A docstring inside a JSON string is not a triple-quoted value.
+        assert_eq!(
+            triple_quoted_as_json(r#"{"a": "x = \"\"\"doc\"\"\""}"#),
+            None
         );
     }
 

@@ -70,7 +70,8 @@ fn planning_prompt(client: &ModelClient) -> &'static str {
 }
 
 /// How to edit, for the edit tools `client` offers; a model whose calls may come as text also
-/// learns the SEARCH/REPLACE block, which needs no JSON.
+/// learns an edit that needs no JSON: the whole file after its path where whole files are the
+/// format, a SEARCH/REPLACE block otherwise.
 fn editing_prompt(client: &ModelClient) -> String {
     let tools = match client.edit_tools() {
         EditTools::Diff => include_str!("../../prompts/editing/diff.md"),
@@ -78,8 +79,14 @@ fn editing_prompt(client: &ModelClient) -> String {
         EditTools::DiffAndReplace => include_str!("../../prompts/editing/diff_and_replace.md"),
         EditTools::Whole => include_str!("../../prompts/editing/whole.md"),
     };
+    let text = match client.edit_tools() {
+        EditTools::Whole => include_str!("../../prompts/editing/text_whole.md"),
+        EditTools::Diff | EditTools::Replace | EditTools::DiffAndReplace => {
+            include_str!("../../prompts/editing/text.md")
+        }
+    };
     match client.text_tool_calls() {
-        TextToolCalls::Auto => format!("{tools}{}", include_str!("../../prompts/editing/text.md")),
+        TextToolCalls::Auto => format!("{tools}{text}"),
         TextToolCalls::Off => tools.to_string(),
     }
 }

@@ -463,6 +463,13 @@ impl Sandbox {
         self.dir.path().join("sessions")
     }
 
+    /// Writes the user's config file (under the sandbox's home).
+    pub fn user_config(&self, text: &str) {
+        let dir = self.home.join(".config/agent");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("config.toml"), text).unwrap();
+    }
+
     /// The `agent` command with a clean environment pointing at `mock`.
     pub fn agent(&self, mock: &MockGlm) -> tokio::process::Command {
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_agent"));
@@ -498,6 +505,24 @@ impl Sandbox {
         }
         events
     }
+}
+
+/// A user config with a PreToolUse hook that blocks every `run_command` call, saying
+/// [`NO_COMMANDS`].
+pub const BLOCKING_HOOK: &str = "[[hooks.PreToolUse]]\nmatcher = \"run_command\"\ncommand = \"echo 'no commands here' >&2; exit 2\"\n";
+
+/// What the model is told of a call [`BLOCKING_HOOK`] blocked.
+pub const NO_COMMANDS: &str =
+    "a PreToolUse hook of the user blocked this call; it was not run: no commands here";
+
+/// A turn making a file with a command, then an answer.
+pub fn command_then_answer() -> Vec<Reply> {
+    vec![
+        turn()
+            .call("c1", "run_command", r#"{"command":"touch made.txt"}"#)
+            .reply(),
+        turn().content("done").reply(),
+    ]
 }
 
 /// The file called `name` somewhere under `dir`.

@@ -26,6 +26,7 @@ pub mod sandbox;
 mod schema;
 pub mod search;
 pub mod shown_code;
+mod walls;
 mod workspace;
 pub mod write_file;
 

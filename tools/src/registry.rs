@@ -157,7 +157,10 @@ impl ToolName {
             }
             ToolName::RunCommand => {
                 "Run a shell command with `bash -c` in the workspace root and return its exit code \
-                 and combined stdout+stderr (long output keeps its head and tail). Needs approval."
+                 and combined stdout+stderr (long output keeps its head and tail). Needs approval. \
+                 In the sandbox (unless the user turned it off) it may write only inside the \
+                 workspace, has no network, and /tmp is private to the command: empty when it \
+                 starts, gone when it ends."
             }
             ToolName::ApplyDiff => {
                 "Edit files by applying a unified diff (one or more files; `--- a/path`, \

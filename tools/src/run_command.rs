@@ -18,6 +18,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::sandbox::{Network, Sandbox, SandboxMode, looks_blocked};
+use crate::walls::wall_in;
 use crate::{ToolOutput, Workspace};
 
 pub const DEFAULT_TIMEOUT_SECS: u64 = 120;
@@ -97,13 +98,27 @@ pub async fn run(
     let confined = workspace.sandbox().mode != SandboxMode::Off && !args.leaves_sandbox();
     match execute(workspace, args, cancel).await {
         Ok(finished) => {
-            let blocked = confined
-                && finished.exit_code() != Some(0)
-                && looks_blocked(&finished.captured.text());
+            let text = finished.captured.text();
+            // A path the sandbox walls off is named whatever the exit code; other signs of it
+            // (the network) only explain a failure.
+            let mechanism = workspace.sandbox().mechanism().ok().flatten();
+            let note = match (confined, mechanism) {
+                (true, Some(mechanism)) => match wall_in(
+                    &text,
+                    workspace.sandbox(),
+                    mechanism,
+                    workspace.root(),
+                ) {
+                    Some(wall) => format!("\n{}", wall.note()),
+                    None if finished.exit_code() != Some(0) && looks_blocked(&text) => {
+                        sandbox_note(workspace.sandbox())
+                    }
+                    None => String::new(),
+                },
+                (true, None) | (false, _) => String::new(),
+            };
             let mut output = render(finished.ending, finished.captured);
-            if blocked {
-                output.content.push_str(&sandbox_note(workspace.sandbox()));
-            }
+            output.content.push_str(&note);
             output
         }
         Err(error) => ToolOutput::error(format!("could not run `{}`: {error}", args.command)),

@@ -3,7 +3,8 @@
 skipping binary files.
 */
 
-use grep_regex::RegexMatcherBuilder;
+use grep_matcher::Matcher;
+use grep_regex::{RegexMatcher, RegexMatcherBuilder};
 use grep_searcher::{BinaryDetection, SearcherBuilder, sinks::UTF8};
 use ignore::overrides::OverrideBuilder;
 use schemars::JsonSchema;
@@ -29,17 +30,40 @@ pub struct SearchArgs {
     pub literal: Option<bool>,
 }
 
-/// How a pattern is matched.
+/// How a pattern is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
+enum Reading {
     Regex,
     Literal,
+    /// Both in one walk: models write code as patterns (`def add(a, b):`), so a regex that
+    /// matches nothing is answered with the matches of the text it spells.
+    RegexOrLiteral,
 }
 
 /// The matches found, and whether the search stopped at [`MAX_MATCHES`].
+#[derive(Debug, Default)]
 struct Found {
     lines: Vec<String>,
     truncated: bool,
+}
+
+impl Found {
+    /// Takes one more line; false once full (the line is dropped and the search may stop).
+    fn take(&mut self, line: impl FnOnce() -> String) -> bool {
+        if self.lines.len() >= MAX_MATCHES {
+            self.truncated = true;
+            return false;
+        }
+        self.lines.push(line());
+        true
+    }
+}
+
+/// What one walk found: the pattern's matches as a regex, and as literal text.
+#[derive(Debug, Default)]
+struct Searched {
+    regex: Found,
+    literal: Found,
 }
 
 pub fn run(workspace: &Workspace, args: &SearchArgs) -> ToolOutput {
@@ -52,42 +76,45 @@ pub fn run(workspace: &Workspace, args: &SearchArgs) -> ToolOutput {
         return ToolOutput::error(missing_path(workspace, shown, &root));
     }
     let pattern = &args.pattern;
-    let (found, note) = if args.literal == Some(true) {
-        (search(workspace, &root, args, Mode::Literal), None)
-    } else {
-        match search(workspace, &root, args, Mode::Regex) {
-            // Models write code as patterns (`def add(a, b):`): a pattern that is no valid regex,
-            // or one with no match, is tried as the text it spells before saying nothing is there.
-            Err(SearchError::Regex(error)) => (
-                search(workspace, &root, args, Mode::Literal),
-                Some(format!(
-                    "`{pattern}` is not a valid regex ({}); searched it as literal text",
-                    first_line(&error)
-                )),
-            ),
-            Ok(found) if found.lines.is_empty() && has_regex_syntax(pattern) => {
-                match search(workspace, &root, args, Mode::Literal) {
-                    Ok(literal) if !literal.lines.is_empty() => (
-                        Ok(literal),
-                        Some(format!(
-                            "the regex `{pattern}` matches nothing; these are matches of it as literal text"
-                        )),
-                    ),
-                    _ => (Ok(found), None),
-                }
+    let reading = match args.literal {
+        Some(true) => Reading::Literal,
+        Some(false) | None if has_regex_syntax(pattern) => Reading::RegexOrLiteral,
+        Some(false) | None => Reading::Regex,
+    };
+    let (found, note) = match search(workspace, &root, args, reading) {
+        // A pattern that is no valid regex is searched as the text it spells.
+        Err(SearchError::Regex(error)) => (
+            search(workspace, &root, args, Reading::Literal).map(|searched| searched.literal),
+            Some(format!(
+                "`{pattern}` is not a valid regex ({}); searched it as literal text",
+                first_line(&error)
+            )),
+        ),
+        Err(error) => (Err(error), None),
+        Ok(searched) => match reading {
+            Reading::Literal => (Ok(searched.literal), None),
+            Reading::Regex => (Ok(searched.regex), None),
+            Reading::RegexOrLiteral
+                if searched.regex.lines.is_empty() && !searched.literal.lines.is_empty() =>
+            {
+                (
+                    Ok(searched.literal),
+                    Some(format!(
+                        "the regex `{pattern}` matches nothing; these are matches of it as literal text"
+                    )),
+                )
             }
-            other => (other, None),
-        }
+            Reading::RegexOrLiteral => (Ok(searched.regex), None),
+        },
     };
     let found = match found {
         Ok(found) => found,
         Err(error) => return ToolOutput::error(error.to_string()),
     };
     if found.lines.is_empty() {
-        let how = match args.literal {
-            Some(true) => "",
-            Some(false) | None if has_regex_syntax(pattern) => " (as a regex or as literal text)",
-            Some(false) | None => "",
+        let how = match reading {
+            Reading::RegexOrLiteral => " (as a regex or as literal text)",
+            Reading::Regex | Reading::Literal => "",
         };
         return ToolOutput::success(format!("no matches for `{pattern}`{how} in `{shown}`"));
     }
@@ -112,17 +139,36 @@ enum SearchError {
     Glob { glob: String, message: String },
 }
 
+/// The matcher of one walk for `reading`, and the regex alone when lines must be told apart.
+fn matchers(
+    pattern: &str,
+    reading: Reading,
+) -> Result<(RegexMatcher, Option<RegexMatcher>), SearchError> {
+    let build = |pattern: &str, fixed: bool| {
+        RegexMatcherBuilder::new()
+            .fixed_strings(fixed)
+            .line_terminator(Some(b'\n'))
+            .build(pattern)
+            .map_err(|error| SearchError::Regex(error.to_string()))
+    };
+    match reading {
+        Reading::Regex => Ok((build(pattern, false)?, None)),
+        Reading::Literal => Ok((build(pattern, true)?, None)),
+        Reading::RegexOrLiteral => {
+            let regex = build(pattern, false)?;
+            let either = format!("(?:{pattern})|{}", regex_syntax::escape(pattern));
+            Ok((build(&either, false)?, Some(regex)))
+        }
+    }
+}
+
 fn search(
     workspace: &Workspace,
     root: &std::path::Path,
     args: &SearchArgs,
-    mode: Mode,
-) -> Result<Found, SearchError> {
-    let matcher = RegexMatcherBuilder::new()
-        .fixed_strings(mode == Mode::Literal)
-        .line_terminator(Some(b'\n'))
-        .build(&args.pattern)
-        .map_err(|error| SearchError::Regex(error.to_string()))?;
+    reading: Reading,
+) -> Result<Searched, SearchError> {
+    let (matcher, regex_alone) = matchers(&args.pattern, reading)?;
     let mut walker = Workspace::walker(root);
     walker.sort_by_file_path(|a, b| a.cmp(b));
     if let Some(glob) = &args.glob {
@@ -144,29 +190,44 @@ fn search(
         .binary_detection(BinaryDetection::quit(b'\x00'))
         .line_number(true)
         .build();
-    let mut lines = Vec::new();
-    let mut truncated = false;
+    let literal = memchr::memmem::Finder::new(args.pattern.as_bytes());
+    let mut searched = Searched::default();
     for entry in walker.build().flatten() {
         if !entry.file_type().is_some_and(|kind| kind.is_file()) {
             continue;
         }
         let relative = workspace.relative(entry.path());
         let sink = UTF8(|number, line| {
-            if lines.len() >= MAX_MATCHES {
-                truncated = true;
+            let shown = || {
+                let text: String = line.trim_end().chars().take(MAX_LINE_CHARS).collect();
+                format!("{relative}:{number}:{text}")
+            };
+            let (as_regex, as_literal) = match (reading, &regex_alone) {
+                (Reading::Regex, _) => (true, false),
+                (Reading::Literal, _) => (false, true),
+                (Reading::RegexOrLiteral, Some(regex)) => (
+                    regex.is_match(line.as_bytes()).unwrap_or(false),
+                    literal.find(line.as_bytes()).is_some(),
+                ),
+                (Reading::RegexOrLiteral, None) => (true, false),
+            };
+            // Literal lines are kept only while no regex match has turned up (then they are
+            // never shown), and the walk ends once the answer is full.
+            if as_regex && !searched.regex.take(shown) {
                 return Ok(false);
             }
-            let text: String = line.trim_end().chars().take(MAX_LINE_CHARS).collect();
-            lines.push(format!("{relative}:{number}:{text}"));
+            if as_literal && searched.regex.lines.is_empty() && !searched.literal.take(shown) {
+                return Ok(reading == Reading::RegexOrLiteral);
+            }
             Ok(true)
         });
         // A file that vanished or cannot be decoded is skipped, like ripgrep does.
         let _ = searcher.search_path(&matcher, entry.path(), sink);
-        if truncated {
+        if searched.regex.truncated || (reading == Reading::Literal && searched.literal.truncated) {
             break;
         }
     }
-    Ok(Found { lines, truncated })
+    Ok(searched)
 }
 
 /// Whether the pattern means something else as a regex than as text.

@@ -372,6 +372,7 @@ async function refreshApprovals() {
 
 function showApproval(approval) {
   page.approval = approval;
+  page.walk = null;
   const box = $("#approval");
   box.hidden = !approval;
   if (!approval) {
@@ -401,8 +402,9 @@ function showApproval(approval) {
     } }),
     el("button", { class: "danger", type: "button", "data-answer": "deny", onclick: () => answer("deny") }, "Deny (n)"),
   ));
+  if (question.kind === "edit") parts.push(el("p", { class: "walk", "aria-live": "polite" }));
   parts.push(el("p", { class: "keys" }, question.kind === "edit"
-    ? "Keys: y approve the accepted hunks, n deny, s go through the hunks (space toggles), a approve every edit of this session, d deny with a reason."
+    ? "Keys: y approve the ticked hunks, n deny, s go through the hunks one by one (y applies, n rejects each; the ticked ones are applied after the last), a approve every edit of this session, d deny with a reason."
     : "Keys: y approve, n deny, a always, d deny with a reason."));
   box.replaceChildren(...parts);
 }
@@ -478,23 +480,66 @@ async function answer(decision) {
   }
 }
 
-/** The terminal review's keys: y, n, s, a, d. */
+function hunkToggles() {
+  return [...document.querySelectorAll("#approval input[data-hunk]")];
+}
+
+/** Going through the hunks (`s`), as the terminal does: hunk `index` is asked about; past the
+ * last one, the ticked hunks are applied. */
+function askHunk(index) {
+  const toggles = hunkToggles();
+  for (const node of document.querySelectorAll("#approval .hunk.asking")) node.classList.remove("asking");
+  const status = $("#approval .walk");
+  if (index >= toggles.length) {
+    page.walk = null;
+    if (status) status.textContent = "";
+    answer("approve");
+    return;
+  }
+  page.walk = { index };
+  const hunk = toggles[index].closest(".hunk");
+  hunk.classList.add("asking");
+  hunk.scrollIntoView({ block: "nearest" });
+  toggles[index].focus();
+  const file = toggles[index].closest(".file").dataset.path;
+  status.textContent = `Hunk ${index + 1} of ${toggles.length} (${file}): y apply it, n reject it, Esc stop.`;
+}
+
+/** Answers the hunk being asked about, and asks about the next. */
+function answerHunk(apply) {
+  const toggle = hunkToggles()[page.walk.index];
+  toggle.checked = apply;
+  toggle.dispatchEvent(new Event("change"));
+  askHunk(page.walk.index + 1);
+}
+
+function stopWalk() {
+  for (const node of document.querySelectorAll("#approval .hunk.asking")) node.classList.remove("asking");
+  const status = $("#approval .walk");
+  if (status) status.textContent = "";
+  page.walk = null;
+}
+
+/** The terminal review's keys: y, n, s, a, d (and, going through hunks, y and n for each). */
 document.addEventListener("keydown", (event) => {
   if (!page.approval || event.ctrlKey || event.metaKey || event.altKey) return;
   const typing = event.target.matches("input:not([type=checkbox]), textarea, select");
   if (typing) return;
+  const walking = {
+    y: () => answerHunk(true),
+    n: () => answerHunk(false),
+    Escape: stopWalk,
+  };
   const actions = {
     y: () => answer("approve"),
     n: () => answer("deny"),
     a: () => answer("approve_always"),
     d: () => $("#approval input[name=reason]").focus(),
     s: () => {
-      const toggles = [...document.querySelectorAll("#approval input[data-hunk]")];
-      const next = toggles[(toggles.indexOf(document.activeElement) + 1) % Math.max(toggles.length, 1)];
-      if (next) next.focus();
+      if (page.approval.question.kind === "edit" && hunkToggles().length) askHunk(0);
     },
   };
-  const action = actions[event.key];
+  const action = page.walk ? walking[event.key] : actions[event.key];
   if (action) {
     event.preventDefault();
     action();
