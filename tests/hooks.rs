@@ -55,7 +55,7 @@ async fn each_event_fires_with_its_fields_and_start_output_reaches_the_model() {
     sandbox.user_config(&format!(
         r#"
 [[hooks.SessionStart]]
-command = "{log_it}; echo 'Use tabs here.'"
+command = "{log_it}; echo 'Use tabs here.'; echo \"key=${{AGENT_API_KEY:-unset}}\""
 [[hooks.UserPromptSubmit]]
 command = "{log_it}"
 [[hooks.PreToolUse]]
@@ -117,7 +117,7 @@ command = "{log_it}"
     assert!(!sandbox.dir.path().join("never").exists());
     let context = support::context_of(&mock.requests()[0].body);
     assert!(
-        context.ends_with("\n\n# From the user's SessionStart hook\n\nUse tabs here."),
+        context.ends_with("\n\n# From the user's SessionStart hook\n\nUse tabs here.\nkey=unset"),
         "{context}"
     );
     let hook = |name: &str| json!({"type": "hook", "hook": name, "exit_code": 0, "outcome": "ok"});
@@ -131,7 +131,9 @@ command = "{log_it}"
     ] {
         let mut event = hook(name);
         event["command"] = json!(match name {
-            "SessionStart" => format!("{log_it}; echo 'Use tabs here.'"),
+            "SessionStart" => {
+                format!("{log_it}; echo 'Use tabs here.'; echo \"key=${{AGENT_API_KEY:-unset}}\"")
+            }
             _ => log_it.clone(),
         });
         expected.push(event);

@@ -251,5 +251,68 @@ async fn the_served_openapi_document_is_the_committed_one() {
         "openapi.json is out of date: UPDATE_OPENAPI=1 cargo test --test serve openapi"
     );
     let paths: Vec<&String> = served["paths"].as_object().unwrap().keys().collect();
-    assert_eq!(paths.len(), 10, "{paths:?}");
+    assert_eq!(paths.len(), 11, "{paths:?}");
+}
+
+#[tokio::test]
+async fn the_session_list_is_pushed_as_sessions_change() {
+    let sandbox = Sandbox::new(&[("a.txt", "old\n")]);
+    let mock = MockGlm::start(support::daemon::write_then_answer()).await;
+    let daemon = Daemon::start(&sandbox, &mock).await;
+    let mut changes = daemon.changes().await;
+    assert_eq!(
+        changes.next_named().await,
+        ("sessions".to_string(), json!([]))
+    );
+    let session = daemon.create(&sandbox, "rewrite a.txt").await;
+    // Each change is sent as the session is when it is read: a quick one may be seen once.
+    let mut states = Vec::new();
+    until_state(&mut changes, &session, &mut states, "waiting_for_approval").await;
+    daemon.answer_w1(&session, "approve").await;
+    until_state(&mut changes, &session, &mut states, "idle").await;
+    let order = [
+        "queued",
+        "running",
+        "waiting_for_approval",
+        "running",
+        "idle",
+    ];
+    let mut rest = order.iter();
+    for state in &states {
+        assert!(rest.any(|expected| expected == state), "{states:?}");
+    }
+    let forgotten = daemon
+        .delete(&format!("/v1/sessions/{session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forgotten.status(), 200);
+    assert_eq!(
+        changes.next_named().await,
+        ("forgotten".to_string(), json!({"id": session}))
+    );
+}
+
+/// Reads pushed changes of `session` until it is in state `wanted`, noting each new state.
+async fn until_state(
+    changes: &mut support::daemon::Events,
+    session: &str,
+    states: &mut Vec<String>,
+    wanted: &str,
+) {
+    loop {
+        let (name, row) = changes.next_named().await;
+        assert_eq!(name, "session");
+        assert_eq!(row["id"], session);
+        let updated = row["updated"].as_str().unwrap();
+        assert_eq!(updated.len(), 20, "{updated}");
+        assert!(updated.ends_with('Z'), "{updated}");
+        let state = row["state"].as_str().unwrap().to_string();
+        if states.last() != Some(&state) {
+            states.push(state.clone());
+        }
+        if state == wanted {
+            return;
+        }
+    }
 }

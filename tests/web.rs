@@ -327,6 +327,44 @@ async fn a_person_reviews_in_the_browser() {
         .wait_for_text(stranger, "#banner", "You are signed out")
         .await;
 
+    // The list is pushed: a session made by another client shows up, with its workspace and
+    // state; at 360 px a long task wraps and nothing scrolls sideways.
+    let long_task =
+        "make every number in the file a word and keep the rest exactly as it is, ".repeat(3);
+    let third = daemon.create(&sandbox, &long_task).await;
+    browser
+        .run(0, json!({"op": "goto", "url": format!("{}/", daemon.url)}))
+        .await;
+    browser
+        .run(0, json!({"op": "setViewport", "width": 360, "height": 740}))
+        .await;
+    browser
+        .wait_for(
+            0,
+            &format!("#sessions a[data-session='{third}'] .workspace"),
+        )
+        .await;
+    assert_eq!(
+        browser
+            .texts(
+                0,
+                &format!("#sessions a[data-session='{third}'] .workspace")
+            )
+            .await,
+        vec!["repo"]
+    );
+    let overflow = browser
+        .run(
+            0,
+            json!({"op": "evaluate", "script": "document.documentElement.scrollWidth - document.documentElement.clientWidth"}),
+        )
+        .await;
+    assert_eq!(overflow, 0, "the page scrolls sideways at 360 px");
+    browser.shot(0, "phone-list").await;
+    browser
+        .run(0, json!({"op": "goto", "url": session_url}))
+        .await;
+
     // At phone width the session fills the screen.
     browser
         .run(0, json!({"op": "setViewport", "width": 390, "height": 844}))

@@ -65,10 +65,14 @@ fn escape_stray_quotes(text: &str) -> String {
                 escaped = false;
                 out.push(c);
             }
-            (true, false, '\\') => {
-                escaped = true;
-                out.push(c);
-            }
+            // A backslash JSON does not know (`\w` in a regex) stands for itself.
+            (true, false, '\\') => match text[at + 1..].chars().next() {
+                Some('"' | '\\' | '/' | 'b' | 'f' | 'n' | 'r' | 't' | 'u') => {
+                    escaped = true;
+                    out.push(c);
+                }
+                Some(_) | None => out.push_str("\\\\"),
+            },
             (true, false, '\n') => out.push_str("\\n"),
             (true, false, '\r') => out.push_str("\\r"),
             (true, false, '\t') => out.push_str("\\t"),
@@ -125,6 +129,15 @@ mod tests {
         assert_eq!(
             triple_quoted_as_json(r#"{"a": "x = \"\"\"doc\"\"\""}"#),
             None
+        );
+    }
+
+    #[test]
+    fn a_backslash_json_does_not_know_stands_for_itself() {
+        let sent = r#"{"content": "s.replace(/[^\w\s-]/g, '')\n"}"#;
+        assert_eq!(
+            parse_lenient(sent),
+            Some(json!({"content": "s.replace(/[^\\w\\s-]/g, '')\n"}))
         );
     }
 

@@ -187,6 +187,16 @@ impl Daemon {
         self.get_json(&format!("/v1/sessions/{id}")).await
     }
 
+    /// The pushed session list (`GET /v1/events`).
+    pub async fn changes(&self) -> Events {
+        let response = self.get("/v1/events").send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        Events {
+            stream: Box::pin(response.bytes_stream()),
+            buffer: String::new(),
+        }
+    }
+
     pub async fn events(&self, session: &str, last_event_id: Option<u64>) -> Events {
         let mut request = self.get(&format!("/v1/sessions/{session}/events"));
         if let Some(id) = last_event_id {
@@ -211,6 +221,31 @@ pub struct Events {
 }
 
 impl Events {
+    /// The next named event (`event:` and `data:`), keep-alives skipped.
+    pub async fn next_named(&mut self) -> (String, Value) {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let frame: String = self.buffer.drain(..end + 2).collect();
+                let name = frame.lines().find_map(|line| line.strip_prefix("event: "));
+                let data = frame.lines().find_map(|line| line.strip_prefix("data: "));
+                if let (Some(name), Some(data)) = (name, data) {
+                    return (name.to_string(), serde_json::from_str(data).unwrap());
+                }
+                continue;
+            }
+            self.read_more().await;
+        }
+    }
+
+    async fn read_more(&mut self) {
+        let chunk = tokio::time::timeout(Duration::from_secs(60), self.stream.next())
+            .await
+            .expect("no event came")
+            .expect("the stream ended")
+            .unwrap();
+        self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+    }
+
     pub async fn next(&mut self) -> (u64, Value) {
         loop {
             if let Some(end) = self.buffer.find("\n\n") {
@@ -225,12 +260,7 @@ impl Events {
                 }
                 continue;
             }
-            let chunk = tokio::time::timeout(Duration::from_secs(60), self.stream.next())
-                .await
-                .expect("no event came")
-                .expect("the stream ended")
-                .unwrap();
-            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+            self.read_more().await;
         }
     }
 

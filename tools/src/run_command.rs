@@ -103,18 +103,15 @@ pub async fn run(
             // (the network) only explain a failure.
             let mechanism = workspace.sandbox().mechanism().ok().flatten();
             let note = match (confined, mechanism) {
-                (true, Some(mechanism)) => match wall_in(
-                    &text,
-                    workspace.sandbox(),
-                    mechanism,
-                    workspace.root(),
-                ) {
-                    Some(wall) => format!("\n{}", wall.note()),
-                    None if finished.exit_code() != Some(0) && looks_blocked(&text) => {
-                        sandbox_note(workspace.sandbox())
+                (true, Some(mechanism)) => {
+                    match wall_in(&text, workspace.sandbox(), mechanism, workspace.root()) {
+                        Some(wall) => format!("\n{}", wall.note()),
+                        None if finished.exit_code() != Some(0) && looks_blocked(&text) => {
+                            sandbox_note(workspace.sandbox())
+                        }
+                        None => String::new(),
                     }
-                    None => String::new(),
-                },
+                }
                 (true, None) | (false, _) => String::new(),
             };
             let mut output = render(finished.ending, finished.captured);

@@ -5,7 +5,11 @@ skipping binary files.
 
 use grep_matcher::Matcher;
 use grep_regex::{RegexMatcher, RegexMatcherBuilder};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use grep_searcher::{BinaryDetection, SearcherBuilder, sinks::UTF8};
+use ignore::WalkState;
 use ignore::overrides::OverrideBuilder;
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -162,6 +166,21 @@ fn matchers(
     }
 }
 
+/// A matching line: where, its text, and which readings of the pattern it matches.
+struct Hit {
+    path: String,
+    number: u64,
+    text: String,
+    regex: bool,
+    literal: bool,
+}
+
+/// How many matching lines a walk collects before it stops: the answer shows the first
+/// [`MAX_MATCHES`] in path order of those.
+const COLLECTED: usize = 8 * MAX_MATCHES;
+
+/// Walks the tree on every core (as ripgrep does), each file searched once for every reading
+/// asked; the lines are put in path order after.
 fn search(
     workspace: &Workspace,
     root: &std::path::Path,
@@ -170,7 +189,6 @@ fn search(
 ) -> Result<Searched, SearchError> {
     let (matcher, regex_alone) = matchers(&args.pattern, reading)?;
     let mut walker = Workspace::walker(root);
-    walker.sort_by_file_path(|a, b| a.cmp(b));
     if let Some(glob) = &args.glob {
         let mut overrides = OverrideBuilder::new(root);
         let built = overrides.add(glob).and_then(|builder| builder.build());
@@ -186,48 +204,78 @@ fn search(
             }
         }
     }
-    let mut searcher = SearcherBuilder::new()
-        .binary_detection(BinaryDetection::quit(b'\x00'))
-        .line_number(true)
-        .build();
     let literal = memchr::memmem::Finder::new(args.pattern.as_bytes());
-    let mut searched = Searched::default();
-    for entry in walker.build().flatten() {
-        if !entry.file_type().is_some_and(|kind| kind.is_file()) {
-            continue;
-        }
-        let relative = workspace.relative(entry.path());
-        let sink = UTF8(|number, line| {
-            let shown = || {
-                let text: String = line.trim_end().chars().take(MAX_LINE_CHARS).collect();
-                format!("{relative}:{number}:{text}")
+    let hits = Mutex::new(Vec::new());
+    let counted = AtomicUsize::new(0);
+    walker.build_parallel().run(|| {
+        let mut searcher = SearcherBuilder::new()
+            .binary_detection(BinaryDetection::quit(b'\x00'))
+            .line_number(true)
+            .build();
+        let (matcher, regex_alone, literal) = (&matcher, &regex_alone, &literal);
+        let (hits, counted) = (&hits, &counted);
+        Box::new(move |entry| {
+            let Ok(entry) = entry else {
+                return WalkState::Continue;
             };
-            let (as_regex, as_literal) = match (reading, &regex_alone) {
-                (Reading::Regex, _) => (true, false),
-                (Reading::Literal, _) => (false, true),
-                (Reading::RegexOrLiteral, Some(regex)) => (
-                    regex.is_match(line.as_bytes()).unwrap_or(false),
-                    literal.find(line.as_bytes()).is_some(),
-                ),
-                (Reading::RegexOrLiteral, None) => (true, false),
-            };
-            // Literal lines are kept only while no regex match has turned up (then they are
-            // never shown), and the walk ends once the answer is full.
-            if as_regex && !searched.regex.take(shown) {
-                return Ok(false);
+            if !entry.file_type().is_some_and(|kind| kind.is_file()) {
+                return WalkState::Continue;
             }
-            if as_literal && searched.regex.lines.is_empty() && !searched.literal.take(shown) {
-                return Ok(reading == Reading::RegexOrLiteral);
+            let path = workspace.relative(entry.path());
+            let mut found = Vec::new();
+            let sink = UTF8(|number, line| {
+                let (regex, literal) = match (reading, regex_alone) {
+                    (Reading::Regex, _) => (true, false),
+                    (Reading::Literal, _) => (false, true),
+                    (Reading::RegexOrLiteral, Some(regex)) => (
+                        regex.is_match(line.as_bytes()).unwrap_or(false),
+                        literal.find(line.as_bytes()).is_some(),
+                    ),
+                    (Reading::RegexOrLiteral, None) => (true, false),
+                };
+                found.push(Hit {
+                    path: path.clone(),
+                    number,
+                    text: line.trim_end().chars().take(MAX_LINE_CHARS).collect(),
+                    regex,
+                    literal,
+                });
+                Ok(found.len() < COLLECTED)
+            });
+            // A file that vanished or cannot be decoded is skipped, like ripgrep does.
+            let _ = searcher.search_path(matcher, entry.path(), sink);
+            if found.is_empty() {
+                return WalkState::Continue;
             }
-            Ok(true)
-        });
-        // A file that vanished or cannot be decoded is skipped, like ripgrep does.
-        let _ = searcher.search_path(&matcher, entry.path(), sink);
-        if searched.regex.truncated || (reading == Reading::Literal && searched.literal.truncated) {
+            let total = counted.fetch_add(found.len(), Ordering::Relaxed) + found.len();
+            hits.lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .extend(found);
+            match total >= COLLECTED {
+                true => WalkState::Quit,
+                false => WalkState::Continue,
+            }
+        })
+    });
+    let mut hits = hits
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    hits.sort_by(|a, b| (&a.path, a.number).cmp(&(&b.path, b.number)));
+    Ok(Searched {
+        regex: found_of(&hits, |hit| hit.regex),
+        literal: found_of(&hits, |hit| hit.literal),
+    })
+}
+
+/// The lines `wanted` picks, at most [`MAX_MATCHES`] of them.
+fn found_of(hits: &[Hit], wanted: impl Fn(&Hit) -> bool) -> Found {
+    let mut found = Found::default();
+    for hit in hits.iter().filter(|hit| wanted(hit)) {
+        if !found.take(|| format!("{}:{}:{}", hit.path, hit.number, hit.text)) {
             break;
         }
     }
-    Ok(searched)
+    found
 }
 
 /// Whether the pattern means something else as a regex than as text.

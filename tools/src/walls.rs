@@ -38,12 +38,7 @@ pub enum Wall {
 
 /// The first wall a line of `output` shows, for a command of `sandbox` run in `root` by
 /// `mechanism` (only bubblewrap gives each command a `/tmp` of its own; Landlock its `TMPDIR`).
-pub fn wall_in(
-    output: &str,
-    sandbox: &Sandbox,
-    mechanism: Mechanism,
-    root: &Path,
-) -> Option<Wall> {
+pub fn wall_in(output: &str, sandbox: &Sandbox, mechanism: Mechanism, root: &Path) -> Option<Wall> {
     if sandbox.mode == SandboxMode::Off {
         return None;
     }
@@ -177,7 +172,12 @@ mod tests {
     }
 
     fn wall(output: &str, mode: SandboxMode) -> Option<Wall> {
-        wall_in(output, &sandbox(mode), Mechanism::Bubblewrap, Path::new("/work/repo"))
+        wall_in(
+            output,
+            &sandbox(mode),
+            Mechanism::Bubblewrap,
+            Path::new("/work/repo"),
+        )
     }
 
     #[test]

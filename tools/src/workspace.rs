@@ -166,7 +166,7 @@ impl Resolver<'_> {
         let joined = if given.is_absolute() {
             given.to_path_buf()
         } else {
-            root.join(given)
+            root.join(without_own_name(given, root))
         };
         let normalized = self.normalize(&joined, path)?;
         self.check_symlinks(&normalized, path)?;
@@ -244,6 +244,24 @@ impl Resolver<'_> {
     }
 }
 
+/// A relative path that begins with the workspace's own directory name (`repo/src/lib.rs` in
+/// `…/repo`) when the workspace holds nothing of that name, without it: models copy the name
+/// from the workspace path they are shown (a small one created `median.worktree/stats.py` beside
+/// the `stats.py` it meant to fix).
+fn without_own_name<'p>(given: &'p Path, root: &Path) -> &'p Path {
+    let mut components = given.components();
+    match (components.next(), root.file_name()) {
+        (Some(Component::Normal(first)), Some(name))
+            if first == name
+                && !components.as_path().as_os_str().is_empty()
+                && std::fs::symlink_metadata(root.join(first)).is_err() =>
+        {
+            components.as_path()
+        }
+        _ => given,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,6 +272,26 @@ mod tests {
         std::fs::write(dir.path().join("src/lib.rs"), "fn main() {}\n").unwrap();
         let ws = Workspace::new(dir.path()).unwrap();
         (dir, ws)
+    }
+
+    #[test]
+    fn a_path_that_begins_with_the_workspaces_own_name_means_the_workspace() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("repo");
+        std::fs::create_dir_all(root.join("src")).unwrap();
+        let workspace = Workspace::new(&root).unwrap();
+        let root = workspace.root().to_path_buf();
+        assert_eq!(
+            workspace.resolve("repo/src/lib.rs").unwrap(),
+            root.join("src/lib.rs")
+        );
+        assert_eq!(workspace.resolve("repo").unwrap(), root.join("repo"));
+        // A workspace that has such a directory means it.
+        std::fs::create_dir_all(root.join("repo")).unwrap();
+        assert_eq!(
+            workspace.resolve("repo/src/lib.rs").unwrap(),
+            root.join("repo/src/lib.rs")
+        );
     }
 
     #[test]

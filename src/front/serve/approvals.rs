@@ -66,6 +66,8 @@ pub async fn answer(
     if let Some(refusal) = record(&daemon, &id, &call_id, &body, Delivery::ToWaitingTurn) {
         return refusal;
     }
+    // Its state is no longer waiting for approval.
+    daemon.changes.touched(&id);
     match waiter.send(body.to_answer()) {
         Ok(()) => Json(json!({"answered": body.decision})).into_response(),
         Err(_) => failure(

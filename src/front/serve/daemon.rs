@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use super::front::{HttpFront, Waiters};
-use super::hub::Hub;
+use super::hub::{Changes, Hub};
 use super::login_codes::LoginCodes;
-use super::store::{Isolated, Store};
+use super::store::{Isolated, SessionRow, Store};
+use crate::protocol::state::SessionState;
 use crate::session::Held;
 use crate::sync::lock;
 
@@ -47,6 +48,8 @@ pub struct Daemon {
     /// One lock per directory sessions work in: one turn at a time edits a directory.
     pub directories: Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>,
     pub data_dir: PathBuf,
+    /// Where sessions that changed are announced to `GET /v1/events`.
+    pub changes: Changes,
 }
 
 impl Daemon {
@@ -84,6 +87,19 @@ impl Daemon {
         HttpFront {
             store: Arc::clone(&self.store),
             waiters: Arc::clone(&self.waiters),
+            changes: self.changes.clone(),
         }
+    }
+
+    /// `row` as clients see it: a running session with an open question is waiting for
+    /// approval.
+    pub fn shown(&self, mut row: SessionRow) -> SessionRow {
+        let waiting = lock(&self.waiters)
+            .keys()
+            .any(|(session, _)| *session == row.id);
+        if row.state == SessionState::Running && waiting {
+            row.state = SessionState::WaitingForApproval;
+        }
+        row
     }
 }

@@ -57,6 +57,7 @@ pub async fn forget(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>) -
     if let Err(error) = lock(&daemon.store).forget(&id) {
         return failure(StatusCode::INTERNAL_SERVER_ERROR, format!("{error:#}"));
     }
+    daemon.changes.touched(&id);
     Json(json!({"forgotten": id, "transcript": row.transcript})).into_response()
 }
 

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 use super::api::stored_answer;
+use super::hub::Changes;
 use super::store::{Asked, Store};
 use crate::agent::Editor;
 use crate::approval::{Answer, Asker, Interaction, Question, split_hunks};
@@ -26,6 +27,7 @@ pub type Waiters = Arc<Mutex<HashMap<(String, String), oneshot::Sender<Answer>>>
 pub struct HttpFront {
     pub store: Arc<Mutex<Store>>,
     pub waiters: Waiters,
+    pub changes: Changes,
 }
 
 impl Front for HttpFront {
@@ -34,6 +36,7 @@ impl Front for HttpFront {
             session_id: session_id.to_string(),
             store: Arc::clone(&self.store),
             waiters: Arc::clone(&self.waiters),
+            changes: self.changes.clone(),
             stop,
         }))
     }
@@ -47,6 +50,7 @@ struct HttpAsker {
     session_id: String,
     store: Arc<Mutex<Store>>,
     waiters: Waiters,
+    changes: Changes,
     stop: Stop,
 }
 
@@ -58,6 +62,8 @@ impl Asker for HttpAsker {
         // Waiting before the question is visible: an answer finds its waiter.
         lock(&self.waiters).insert(key.clone(), sender);
         let asked = lock(&self.store).ask_approval(&self.session_id, &call_id, &shown.to_string());
+        // Its state is waiting for approval now.
+        self.changes.touched(&self.session_id);
         let stop = lock(&self.stop).clone();
         let (waiters, store) = (Arc::clone(&self.waiters), Arc::clone(&self.store));
         Box::pin(async move {

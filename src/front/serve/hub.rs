@@ -3,6 +3,8 @@ A session's events for HTTP clients: each event is a line of the session's trans
 SSE id is that line's number. A client that reconnects with `Last-Event-ID` (or `?after=N`) gets
 the lines after N from the file, then the live ones, with no gap and no duplicate; a client too
 slow to keep up is dropped and comes back with its last id.
+
+Also the daemon's one hub of session changes ([`Changes`]), which `GET /v1/events` follows.
 */
 
 use std::convert::Infallible;
@@ -122,4 +124,30 @@ impl EventSink for Hub {
 
 fn sse(id: u64, line: &str) -> SseEvent {
     SseEvent::default().id(id.to_string()).data(line)
+}
+
+/// How many changes a slow follower may fall behind before it is sent the whole list again.
+const CHANGES_BACKLOG: usize = 256;
+
+/// Where the sessions that changed are announced (by id).
+#[derive(Clone)]
+pub struct Changes(broadcast::Sender<String>);
+
+impl Default for Changes {
+    fn default() -> Self {
+        Self(broadcast::channel(CHANGES_BACKLOG).0)
+    }
+}
+
+impl Changes {
+    /// Session `id` changed (or was forgotten): followers are sent it as it is now.
+    pub fn touched(&self, id: &str) {
+        // No follower is no error.
+        let _ = self.0.send(id.to_string());
+    }
+
+    /// The ids of the sessions that change from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<String> {
+        self.0.subscribe()
+    }
 }

@@ -8,6 +8,7 @@ objects `agent run --json` prints, numbered by their line in the session's trans
 mod api;
 mod approvals;
 mod auth;
+mod changes;
 mod daemon;
 mod forget;
 mod front;
@@ -61,6 +62,7 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
         running: Arc::new(tokio::sync::Semaphore::new(usize::from(args.max_running))),
         directories: Mutex::default(),
         data_dir,
+        changes: hub::Changes::default(),
     });
     println!(
         "agent serve: review page (sign-in link, good once): {}",

@@ -18,6 +18,7 @@ use serde_json::json;
 use super::api::{CreateSession, PlanStepShown, SendMessage, failure};
 use super::approvals::{__path_answer, __path_approvals, answer, approvals};
 use super::auth;
+use super::changes::{__path_changes, changes};
 use super::daemon::Daemon;
 use super::forget::{__path_forget, forget};
 use super::page::{self, __path_new_login};
@@ -33,7 +34,7 @@ use crate::sync::lock;
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "agent serve", description = "Sessions of the coding agent over HTTP + SSE"),
-    paths(health, create, list, one, forget, message, cancel, events, diff, approvals, answer, new_login),
+    paths(health, create, list, changes, one, forget, message, cancel, events, diff, approvals, answer, new_login),
     modifiers(&BearerAuth, &CommonErrors),
     security(("bearer" = []))
 )]
@@ -112,6 +113,7 @@ pub fn router(daemon: Arc<Daemon>) -> axum::Router {
             get(async || Json(<ApiDoc as utoipa::OpenApi>::openapi())),
         )
         .route("/v1/sessions", post(create).get(list))
+        .route("/v1/events", get(changes))
         .route("/v1/sessions/{id}", get(one).delete(forget))
         .route("/v1/sessions/{id}/messages", post(message))
         .route("/v1/sessions/{id}/cancel", post(cancel))
@@ -172,6 +174,9 @@ async fn create(State(daemon): State<Arc<Daemon>>, Json(body): Json<CreateSessio
         state: SessionState::Queued,
         transcript: session.transcript_path().display().to_string(),
         worktree: isolated.as_ref().map(|isolated| isolated.dir.clone()),
+        updated: jiff::Timestamp::now()
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string(),
     };
     drop(session);
     if let Err(error) = lock(&daemon.store).add_session(&row, isolated.as_ref()) {
@@ -192,7 +197,7 @@ async fn create(State(daemon): State<Arc<Daemon>>, Json(body): Json<CreateSessio
 async fn list(State(daemon): State<Arc<Daemon>>) -> Response {
     match lock(&daemon.store).sessions() {
         Ok(rows) => {
-            let rows: Vec<SessionRow> = rows.into_iter().map(|row| shown(&daemon, row)).collect();
+            let rows: Vec<SessionRow> = rows.into_iter().map(|row| daemon.shown(row)).collect();
             Json(rows).into_response()
         }
         Err(error) => failure(StatusCode::INTERNAL_SERVER_ERROR, format!("{error:#}")),
@@ -212,22 +217,11 @@ async fn one(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>) -> Respo
                 .ok()
                 .and_then(|text| last_plan(&text))
                 .map(|(_, plan)| plan.iter().map(PlanStepShown::from).collect());
-            Json(shown(&daemon, row)).into_response()
+            Json(daemon.shown(row)).into_response()
         }
         Ok(None) => failure(StatusCode::NOT_FOUND, format!("no session `{id}`")),
         Err(error) => failure(StatusCode::INTERNAL_SERVER_ERROR, format!("{error:#}")),
     }
-}
-
-/// A running session with an open question is waiting for approval.
-fn shown(daemon: &Daemon, mut row: SessionRow) -> SessionRow {
-    let waiting = lock(&daemon.waiters)
-        .keys()
-        .any(|(session, _)| *session == row.id);
-    if row.state == SessionState::Running && waiting {
-        row.state = SessionState::WaitingForApproval;
-    }
-    row
 }
 
 /// A follow-up in the same conversation; a repeated request id is not run twice.

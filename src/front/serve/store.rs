@@ -39,6 +39,8 @@ pub struct SessionRow {
     /// `GET /v1/sessions/{id}`, not in the list.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plan: Option<Vec<super::api::PlanStepShown>>,
+    /// When its state last changed (RFC 3339, UTC).
+    pub updated: String,
     /// The session's transcript: its events, one a line.
     #[serde(skip)]
     #[schema(ignore)]
@@ -118,6 +120,7 @@ impl Store {
             ("sessions", "worktree_repository TEXT"),
             ("approvals", "carried INTEGER NOT NULL DEFAULT 0"),
             ("sessions", "queued_work TEXT"),
+            ("sessions", "updated TEXT"),
         ] {
             add_column(&db, table, column)?;
         }
@@ -198,7 +201,7 @@ impl Store {
     /// not begun, runs again: see [`Store::queued`]).
     pub fn interrupt_running(&self) -> Result<usize> {
         Ok(self.db.execute(
-            "UPDATE sessions SET state = 'interrupted' WHERE state IN ('running', 'waiting_for_approval')",
+            "UPDATE sessions SET state = 'interrupted', updated = CURRENT_TIMESTAMP WHERE state IN ('running', 'waiting_for_approval')",
             [],
         )?)
     }
@@ -242,7 +245,7 @@ impl Store {
     /// Work accepted for a session, waiting for its turn to begin.
     pub fn queue(&self, id: &str, work: &Work) -> Result<()> {
         self.db.execute(
-            "UPDATE sessions SET state = 'queued', queued_work = ?2 WHERE id = ?1",
+            "UPDATE sessions SET state = 'queued', queued_work = ?2, updated = CURRENT_TIMESTAMP WHERE id = ?1",
             params![id, serde_json::to_string(work)?],
         )?;
         Ok(())
@@ -251,7 +254,7 @@ impl Store {
     /// The session's queued work begins: it is running, and no longer waiting.
     pub fn begin(&self, id: &str) -> Result<()> {
         self.db.execute(
-            "UPDATE sessions SET state = 'running', queued_work = NULL WHERE id = ?1",
+            "UPDATE sessions SET state = 'running', queued_work = NULL, updated = CURRENT_TIMESTAMP WHERE id = ?1",
             [id],
         )?;
         Ok(())
@@ -294,16 +297,16 @@ impl Store {
 
     pub fn set_state(&self, id: &str, state: SessionState) -> Result<()> {
         self.db.execute(
-            "UPDATE sessions SET state = ?2 WHERE id = ?1",
+            "UPDATE sessions SET state = ?2, updated = CURRENT_TIMESTAMP WHERE id = ?1",
             params![id, state.name()],
         )?;
         Ok(())
     }
 
     pub fn sessions(&self) -> Result<Vec<SessionRow>> {
-        let mut query = self.db.prepare(
-            "SELECT id, workspace, task, state, transcript, worktree FROM sessions ORDER BY created, id",
-        )?;
+        let mut query = self.db.prepare(&format!(
+            "SELECT id, workspace, task, state, transcript, worktree, {UPDATED} FROM sessions ORDER BY created, id"
+        ))?;
         let rows = query.query_map([], session_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -312,7 +315,7 @@ impl Store {
         Ok(self
             .db
             .query_row(
-                "SELECT id, workspace, task, state, transcript, worktree FROM sessions WHERE id = ?1",
+                &format!("SELECT id, workspace, task, state, transcript, worktree, {UPDATED} FROM sessions WHERE id = ?1"),
                 [id],
                 session_row,
             )
@@ -389,7 +392,10 @@ fn state_of(name: String) -> rusqlite::Result<SessionState> {
     })
 }
 
-/// A session from a row of `SELECT id, workspace, task, state, transcript, worktree`.
+/// When a session last changed, as RFC 3339 (rows older than the column have their creation).
+const UPDATED: &str = "strftime('%Y-%m-%dT%H:%M:%SZ', COALESCE(updated, created))";
+
+/// A session from a row of `SELECT id, workspace, task, state, transcript, worktree, UPDATED`.
 fn session_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRow> {
     Ok(SessionRow {
         plan: None,
@@ -399,5 +405,6 @@ fn session_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRow> {
         state: state_of(row.get(3)?)?,
         transcript: row.get(4)?,
         worktree: row.get(5)?,
+        updated: row.get(6)?,
     })
 }

@@ -174,6 +174,7 @@ pub async fn start(daemon: &Arc<Daemon>, id: &str, open: &Open, work: Work) -> R
         saved(daemon, |store| store.expire_approvals(id)).await?;
     }
     saved(daemon, |store| store.queue(id, &work)).await?;
+    daemon.changes.touched(id);
     open.finished.store(false, Ordering::SeqCst);
     let directory = daemon.directory(&open.workdir);
     let hub = open.hub.clone();
@@ -195,6 +196,7 @@ pub async fn start(daemon: &Arc<Daemon>, id: &str, open: &Open, work: Work) -> R
             unsaved(&hub, &id, "the start of its work", &error);
             return;
         }
+        daemon.changes.touched(&id);
         let ended = match work {
             Work::Prompt(text) => session.prompt(text, sink).await,
             Work::OpenCalls => session.continue_open_calls(sink).await,
@@ -206,12 +208,16 @@ pub async fn start(daemon: &Arc<Daemon>, id: &str, open: &Open, work: Work) -> R
             Ok(Ending::EndTurn | Ending::TurnLimit | Ending::Cancelled) => SessionState::Idle,
             Err(_) => SessionState::Failed,
         };
+        // Let go of the session before it is said to be idle: a client told so may forget it.
+        let transcript = session.transcript_path().to_path_buf();
+        drop(session);
         if let Some(isolated) = isolated {
-            save_patch(isolated, session.transcript_path()).await;
+            save_patch(isolated, &transcript).await;
         }
         if let Err(error) = saved(&daemon, |store| store.set_state(&id, state)).await {
             unsaved(&hub, &id, &format!("its state ({})", state.name()), &error);
         }
+        daemon.changes.touched(&id);
     });
     Ok(Started::Running)
 }
@@ -290,6 +296,7 @@ pub async fn run_queued(daemon: &Arc<Daemon>) -> Result<usize> {
                 row.id
             );
         }
+        daemon.changes.touched(&row.id);
     }
     Ok(count)
 }

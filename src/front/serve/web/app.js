@@ -92,12 +92,61 @@ function notice(text) {
 
 // ---- sessions ------------------------------------------------------------------------------
 
+/** The list once, now (after this page changed something); pushed changes keep it current. */
 async function refreshSessions() {
   try {
     page.sessions = await api("GET", "/v1/sessions");
   } catch {
     return;
   }
+  showSessions();
+}
+
+/** Follows the daemon's pushed session changes: the whole list first, then each change. */
+function followSessions() {
+  const source = new EventSource("/v1/events");
+  source.addEventListener("sessions", (message) => {
+    page.sessions = JSON.parse(message.data);
+    showSessions();
+  });
+  source.addEventListener("session", (message) => {
+    const changed = JSON.parse(message.data);
+    const index = page.sessions.findIndex((session) => session.id === changed.id);
+    if (index >= 0) page.sessions[index] = changed;
+    else page.sessions.push(changed);
+    showSessions();
+  });
+  source.addEventListener("forgotten", (message) => {
+    const { id } = JSON.parse(message.data);
+    page.sessions = page.sessions.filter((session) => session.id !== id);
+    showSessions();
+  });
+  source.onerror = () => {
+    // Reconnect by hand (the browser gives up on an error status); the list comes again whole.
+    // Asking once says why it failed (a signed-out browser is told how to sign in).
+    source.close();
+    refreshSessions();
+    setTimeout(followSessions, 1000);
+  };
+}
+
+/** When something happened, in words: "just now", "5 min ago", "3 h ago", or the day. */
+function ago(timestamp) {
+  const then = new Date(timestamp);
+  const seconds = (Date.now() - then.getTime()) / 1000;
+  if (!Number.isFinite(seconds)) return "";
+  if (seconds < 60) return "just now";
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ago`;
+  return then.toLocaleDateString();
+}
+
+/** The last part of a path (the whole path is its title). */
+function lastPart(path) {
+  return path.replace(/\/+$/, "").split("/").pop() || path;
+}
+
+function showSessions() {
   const list = $("#sessions");
   list.replaceChildren(
     ...page.sessions
@@ -107,8 +156,12 @@ async function refreshSessions() {
         el("li", {},
           el("a", { href: `#/s/${session.id}`, class: session.id === page.current ? "current" : "", "data-session": session.id },
             el("span", { class: "task-line" }, session.task),
-            el("span", { class: `state ${session.state}` }, session.state.replaceAll("_", " ")),
-            session.worktree ? el("span", { class: "keys" }, " isolated") : null,
+            el("span", { class: "session-meta" },
+              el("span", { class: `state ${session.state}` }, session.state.replaceAll("_", " ")),
+              el("span", { class: "workspace", title: session.workspace }, lastPart(session.workspace)),
+              session.worktree ? el("span", { class: "keys" }, "isolated") : null,
+              el("time", { datetime: session.updated, title: session.updated }, ago(session.updated)),
+            ),
           ),
         ),
       ),
@@ -610,8 +663,9 @@ function wholeDiff(diff) {
 
 window.addEventListener("hashchange", route);
 setInterval(() => {
-  refreshSessions();
   if (!page.reachable && page.current) refreshApprovals();
 }, 2000);
-refreshSessions();
+// "5 min ago" grows older without news.
+setInterval(showSessions, 30000);
+followSessions();
 route();
