@@ -56,6 +56,8 @@ pub enum Command {
     Trust(TrustArgs),
     /// Print a completion script for a shell (see README: Shell completions).
     Completions(CompletionsArgs),
+    /// The MCP servers: list them, show one's tools, add or remove one (see README: MCP servers).
+    Mcp(McpArgs),
     /// Serve editors over the Agent Client Protocol on stdin/stdout (Zed, JetBrains, Neovim, acpx).
     Acp(AcpArgs),
     /// Run sessions for other programs over HTTP + SSE (see README: Daemon).
@@ -123,6 +125,67 @@ impl SandboxArgs {
             },
         }
     }
+}
+
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    #[command(subcommand)]
+    pub command: McpCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum McpCommand {
+    /// Each configured server: how it is reached, whether it answers, its tools, its token.
+    List(McpPlace),
+    /// A server's tools, with their input schemas.
+    Get {
+        name: String,
+        #[command(flatten)]
+        place: McpPlace,
+    },
+    /// Add a server to the user's config (or the project's): `-- COMMAND ARGS...` or `--url URL`.
+    Add(McpAddArgs),
+    /// Remove a server from the user's config (or the project's).
+    Remove {
+        name: String,
+        /// The workspace's .agent/config.toml instead of the user's config.
+        #[arg(long)]
+        project: bool,
+        #[command(flatten)]
+        place: McpPlace,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct McpPlace {
+    /// Workspace directory (default: the current directory).
+    #[arg(short = 'C', long = "workspace", value_name = "DIR")]
+    pub workspace: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct McpAddArgs {
+    pub name: String,
+    /// The URL of a server speaking MCP's streamable HTTP.
+    #[arg(long, conflicts_with_all = ["command", "env"], required_unless_present = "command")]
+    pub url: Option<String>,
+    /// A header sent with every request (`${NAME}` is read from the environment then).
+    #[arg(long = "header", value_name = "NAME=VALUE", requires = "url")]
+    pub headers: Vec<String>,
+    /// The variable holding a token sent as `Authorization: Bearer ...`.
+    #[arg(long, value_name = "VAR", requires = "url")]
+    pub bearer_token_env_var: Option<String>,
+    /// A variable set for a command's server.
+    #[arg(long = "env", value_name = "NAME=VALUE")]
+    pub env: Vec<String>,
+    /// The workspace's .agent/config.toml instead of the user's config.
+    #[arg(long)]
+    pub project: bool,
+    #[command(flatten)]
+    pub place: McpPlace,
+    /// The command that starts the server, and its arguments (after `--`).
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -68,6 +68,7 @@ fn main() -> ExitCode {
             Command::Sessions(args) => saved::list_sessions(args),
             Command::Trust(args) => trust::trust(args),
             Command::Completions(args) => completions::completions(&args),
+            Command::Mcp(args) => front::mcp::mcp(args).await,
             Command::Acp(args) => acp::acp(args).await,
             Command::Serve(args) => serve::serve(args).await,
             Command::SandboxExec(_) => Ok(ExitCode::from(Exit::Failure)),

@@ -326,6 +326,35 @@ async fn glm_is_offered_both_edit_tools_and_other_servers_edit_file() {
         .unwrap()
         .to_string();
     assert!(system.contains("Edit with `write_file`"), "{system}");
+
+    // A small model's server (a window under 32k): `auto` is whole files, taught with their
+    // text form.
+    let small = MockGlm::start(vec![turn().content("ok").reply()]).await;
+    small.serve_info(
+        "/props",
+        json!({"default_generation_settings": {"n_ctx": 16384}, "total_slots": 1}),
+    );
+    assert_eq!(finish(local_run(&sandbox, &small, "hi")).await.code, 0);
+    assert_eq!(
+        offered(&small),
+        [
+            "read_file",
+            "list_files",
+            "search",
+            "run_command",
+            "write_file"
+        ]
+    );
+    let system = small.requests()[0].body["messages"][0]["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        system.contains(
+            "its path on a line of its\n  own, then the whole new file in a fenced block"
+        ),
+        "{system}"
+    );
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Each module of `src/` and its layer; a module may import its own layer or lower ones.
-const LAYERS: [(&str, u8); 25] = [
+const LAYERS: [(&str, u8); 26] = [
     ("protocol", 0),
     ("sync", 0),
     ("config", 1),
@@ -34,6 +34,7 @@ const LAYERS: [(&str, u8); 25] = [
     ("front::sandbox_exec", 7),
     ("front::trust", 7),
     ("front::completions", 7),
+    ("front::mcp", 7),
 ];
 
 fn rust_files(dir: &Path) -> Vec<PathBuf> {

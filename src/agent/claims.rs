@@ -31,9 +31,14 @@ pub fn claims_work(answer: &str) -> bool {
             .iter()
             .any(|verb| lower.contains(&format!("{subject}{verb}")))
     });
-    let reported = ["### what changed", "**what changed", "## what changed"]
-        .iter()
-        .any(|heading| lower.contains(heading));
+    let reported = [
+        "what changed",
+        "summary of changes",
+        "changes were made",
+        "changes made:",
+    ]
+    .iter()
+    .any(|report| lower.contains(report));
     claimed || reported
 }
 
@@ -47,6 +52,7 @@ mod tests {
             "I found the file `counting.py`. I modified the function `count_to` so it returns 1 to n.",
             "### What changed\n- Updated the `median` function.",
             "I've fixed the bug in calc.py.",
+            "### Summary of Changes\n1. Open `greeting.js` for editing.\n- The changes were made directly in the file.",
             "To fix it, I ran the tests and I changed `a - b` to `a + b`.",
         ] {
             assert!(claims_work(claim), "{claim}");

@@ -15,6 +15,8 @@ pub mod batch;
 pub mod chat;
 pub mod completions;
 #[allow(clippy::print_stdout, clippy::print_stderr)]
+pub mod mcp;
+#[allow(clippy::print_stdout, clippy::print_stderr)]
 pub mod run;
 #[allow(clippy::print_stdout, clippy::print_stderr)]
 pub mod sandbox_exec;

@@ -109,7 +109,7 @@ impl ModelClient {
     /// A client offering our tools as `settings` chooses them.
     pub fn new(settings: &Settings) -> anyhow::Result<Self> {
         let plan = PlanTool::for_window(settings.context_window);
-        let tools = ToolDefinition::ours(settings.edit_tools, plan);
+        let tools = ToolDefinition::ours(settings.edit_tools(), plan);
         let api = transport::api(
             transport::http_client()?,
             &settings.base_url,
@@ -132,7 +132,7 @@ impl ModelClient {
             idle_timeout: Duration::from_secs(settings.stream_idle_timeout_secs.max(1)),
             retry_base: Duration::from_millis(retry_base_ms),
             tools,
-            edit_tools: settings.edit_tools,
+            edit_tools: settings.edit_tools(),
             plan,
             text_tool_calls: settings.text_tool_calls,
         })

@@ -17,3 +17,4 @@ pub use client::{ModelClient, Progress, RetryNotice};
 pub use error::ModelError;
 pub use probe::settle_for_server;
 pub use text_calls::{Recovered, Written as WrittenCalls, recover as recover_text_calls};
+pub use transport::http_client;

@@ -28,7 +28,7 @@ pub enum PlanTool {
 impl PlanTool {
     /// Offered from a 32k context window up.
     pub fn for_window(context_window: u64) -> Self {
-        match context_window >= 32_768 {
+        match context_window >= crate::config::SMALL_WINDOW {
             true => PlanTool::Offered,
             false => PlanTool::LeftOut,
         }

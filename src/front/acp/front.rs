@@ -82,7 +82,8 @@ impl Front for AcpFront {
     }
 }
 
-/// The MCP servers the editor passes (stdio ones; others are not supported and left out).
+/// The MCP servers the editor passes (stdio and streamable HTTP ones; the older SSE transport is
+/// not supported and left out).
 pub fn editor_servers(servers: &[McpServer]) -> Vec<(String, McpServerConfig)> {
     servers
         .iter()
@@ -90,13 +91,26 @@ pub fn editor_servers(servers: &[McpServer]) -> Vec<(String, McpServerConfig)> {
             McpServer::Stdio(stdio) => Some((
                 stdio.name.clone(),
                 McpServerConfig {
-                    command: stdio.command.display().to_string(),
+                    command: Some(stdio.command.display().to_string()),
                     args: stdio.args.clone(),
                     env: stdio
                         .env
                         .iter()
                         .map(|variable| (variable.name.clone(), variable.value.clone()))
                         .collect(),
+                    ..McpServerConfig::default()
+                },
+            )),
+            McpServer::Http(http) => Some((
+                http.name.clone(),
+                McpServerConfig {
+                    url: Some(http.url.clone()),
+                    headers: http
+                        .headers
+                        .iter()
+                        .map(|header| (header.name.clone(), header.value.clone()))
+                        .collect(),
+                    ..McpServerConfig::default()
                 },
             )),
             _ => None,

@@ -253,7 +253,9 @@ async fn agent_session(
         None => context.client.clone(),
     };
     let client = match spec.edit_format {
-        Some(format) => client.with_edit_tools(edit_tools(format, client.kind())),
+        Some(format) => {
+            client.with_edit_tools(edit_tools(format, client.kind(), settings.context_window))
+        }
         None => client,
     };
     let model = ModelSource::Resolved(Box::new(Resolved { settings, client }));

@@ -115,7 +115,18 @@ fn named(workspace: &Workspace, path: &str, content: &str) -> Option<Proposal> {
 fn shown(workspace: &Workspace, files: &mut Files, reply: &str) -> Vec<Proposal> {
     let blocks = code_blocks(reply);
     let mut proposals: Vec<Proposal> = Vec::new();
-    for block in &blocks {
+    // Only the last block shown for a place is the model's word: an earlier one (the code as it
+    // was) is no edit, even once the file has the later one (a reply sent again would undo it).
+    let last_words = blocks
+        .iter()
+        .enumerate()
+        .filter(|(at, block)| {
+            !blocks[at + 1..]
+                .iter()
+                .any(|later| same_place(block, later))
+        })
+        .map(|(_, block)| block);
+    for block in last_words {
         let proposal = match (&block.path, single_definition(&block.code)) {
             _ if block.kind == Kind::Diff => applying_diff(workspace, &block.code),
             (Some(path), _) => named(workspace, path, &block.code),
@@ -142,6 +153,19 @@ fn shown(workspace: &Workspace, files: &mut Files, reply: &str) -> Vec<Proposal>
             whole_file_of(files.all(), &only.code).into_iter().collect()
         }
         _ => Vec::new(),
+    }
+}
+
+/// Whether two blocks show the same place: the same named file, or the same definition.
+fn same_place(block: &CodeBlock, later: &CodeBlock) -> bool {
+    match (block.kind, later.kind, &block.path, &later.path) {
+        (Kind::Code, Kind::Code, Some(path), Some(later_path)) => path == later_path,
+        (Kind::Code, Kind::Code, None, None) => {
+            let definition =
+                |code| single_definition(code).map(|(keyword, name, _)| (keyword, name));
+            definition(&block.code).is_some() && definition(&block.code) == definition(&later.code)
+        }
+        _ => false,
     }
 }
 

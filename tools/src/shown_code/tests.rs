@@ -154,3 +154,23 @@ fn a_named_block_of_one_definition_replaces_it_and_keeps_the_rest() {
         ]
     );
 }
+
+/// Regression: a reply showing a function as it was, then fixed, sent again once the fix was
+/// made, proposed the function as it was: the same reply undid and redid the fix turn after turn.
+#[test]
+fn the_code_as_it_was_is_never_proposed_even_once_the_fix_is_there() {
+    let before = "def median(values):\n    ordered = sorted(values)\n    return ordered[len(ordered) // 2]\n";
+    let fixed = "def median(values):\n    ordered = sorted(values)\n    if len(ordered) % 2 == 0:\n        return (ordered[len(ordered) // 2 - 1] + ordered[len(ordered) // 2]) / 2\n    return ordered[len(ordered) // 2]\n";
+    let reply = format!("It is now:\n```python\n{before}```\nFixed:\n```python\n{fixed}```\n");
+    let (_dir, workspace) = tree(&[("stats.py", before)]);
+    let proposed: Vec<Option<String>> = proposals(&workspace, &reply)
+        .into_iter()
+        .map(|proposal| match proposal {
+            Proposal::Edit(args) => args.new_string,
+            Proposal::Write(_) | Proposal::Diff(_) => None,
+        })
+        .collect();
+    assert_eq!(proposed, [Some(fixed.to_string())]);
+    let (_dir, workspace) = tree(&[("stats.py", fixed)]);
+    assert_eq!(proposals(&workspace, &reply).len(), 0);
+}

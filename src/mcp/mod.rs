@@ -1,20 +1,21 @@
 /*!
 Tools from MCP servers. Each server named in the config (`[mcp_servers.NAME]`) is started as a
-child process speaking MCP over its stdin and stdout, in the workspace; its tools are offered to
+child process speaking MCP over its stdin and stdout, in the workspace, or reached at its URL over
+MCP's streamable HTTP ([`connect`]); its tools are offered to
 the model as `NAME__TOOL` beside ours, for the whole session (the tool list never changes within
 one, for the provider's prefix cache). A call goes through approval like a command, except for
 tools their server marks read-only, and its text comes back as the tool result. A server that
 does not start is reported and left out; the session goes on without it.
 */
 
+mod connect;
+
 use std::collections::BTreeMap;
-use std::process::Stdio;
 use std::time::Duration;
 
 use agent_tools::{ToolOutput, Workspace, truncate_head_tail};
 use rmcp::model::{CallToolRequestParams, CallToolResult, ContentBlock};
-use rmcp::service::{RoleClient, RunningService, ServiceExt};
-use rmcp::transport::TokioChildProcess;
+use rmcp::service::{RoleClient, RunningService};
 
 use crate::config::McpServerConfig;
 use crate::model::wire::ToolDefinition;
@@ -40,6 +41,22 @@ pub struct McpTool {
     schema: serde_json::Value,
 }
 
+impl McpTool {
+    /// The name its server gives it.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// The JSON Schema of its arguments.
+    pub fn schema(&self) -> &serde_json::Value {
+        &self.schema
+    }
+}
+
 /// The running servers and their tools.
 #[derive(Default)]
 pub struct McpTools {
@@ -57,7 +74,7 @@ impl McpTools {
     ) -> Self {
         let starting = configs
             .values()
-            .map(|config| tokio::time::timeout(START_TIMEOUT, start_server(config, workspace)));
+            .map(|config| tokio::time::timeout(START_TIMEOUT, connect::start(config, workspace)));
         let results = futures_util::future::join_all(starting).await;
         let mut started = Self::default();
         for (name, result) in configs.keys().zip(results) {
@@ -101,6 +118,11 @@ impl McpTools {
             .collect()
     }
 
+    /// Every tool, in the config's order.
+    pub fn tools(&self) -> &[McpTool] {
+        &self.tools
+    }
+
     /// The tool the model calls `exposed`, if it is an MCP tool.
     pub fn find(&self, exposed: &str) -> Option<&McpTool> {
         self.tools.iter().find(|tool| tool.exposed == exposed)
@@ -142,33 +164,6 @@ impl McpTools {
     }
 }
 
-async fn start_server(
-    config: &McpServerConfig,
-    workspace: &Workspace,
-) -> anyhow::Result<(RunningService<RoleClient, ()>, Vec<rmcp::model::Tool>)> {
-    let mut command = tokio::process::Command::new(&config.command);
-    command
-        .args(config.args.iter().map(|arg| expand_variables(arg, env_var)))
-        .current_dir(workspace.root());
-    // Servers, like commands, do not see the API key.
-    for name in workspace.scrubbed_env() {
-        command.env_remove(name);
-    }
-    command.envs(
-        config
-            .env
-            .iter()
-            .map(|(name, value)| (name, expand_variables(value, env_var))),
-    );
-    // The server's own log would scribble over the session's view.
-    let (transport, _) = TokioChildProcess::builder(command)
-        .stderr(Stdio::null())
-        .spawn()?;
-    let service = ().serve(transport).await?;
-    let tools = service.list_all_tools().await?;
-    Ok((service, tools))
-}
-
 fn describe(server_name: &str, server: usize, tool: rmcp::model::Tool) -> McpTool {
     McpTool {
         exposed: exposed_name(server_name, &tool.name),
@@ -197,27 +192,6 @@ fn exposed_name(server: &str, tool: &str) -> String {
         })
         .take(MAX_NAME)
         .collect()
-}
-
-fn env_var(name: &str) -> Option<String> {
-    std::env::var(name).ok()
-}
-
-/// `value` with each `${NAME}` replaced by `lookup(NAME)` (empty when unset), so that a config
-/// can name a secret without holding it: `env = { TOKEN = "${GITHUB_TOKEN}" }`.
-fn expand_variables(value: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
-    let mut out = String::with_capacity(value.len());
-    let mut rest = value;
-    while let Some(start) = rest.find("${") {
-        let Some(length) = rest[start + 2..].find('}') else {
-            break;
-        };
-        out.push_str(&rest[..start]);
-        out.push_str(&lookup(&rest[start + 2..start + 2 + length]).unwrap_or_default());
-        rest = &rest[start + 2 + length + 1..];
-    }
-    out.push_str(rest);
-    out
 }
 
 fn parse_arguments(arguments: &str) -> Result<serde_json::Map<String, serde_json::Value>, String> {
@@ -271,22 +245,6 @@ mod tests {
             "my_server__get_thing"
         );
         assert_eq!(exposed_name("s", &"x".repeat(100)).len(), MAX_NAME);
-    }
-
-    #[test]
-    fn variables_in_the_config_are_expanded() {
-        let lookup = |name: &str| (name == "TOKEN").then(|| "secret".to_string());
-        assert_eq!(expand_variables("${TOKEN}", lookup), "secret");
-        assert_eq!(
-            expand_variables("Bearer ${TOKEN}!", lookup),
-            "Bearer secret!"
-        );
-        assert_eq!(expand_variables("${UNSET}-${TOKEN}", lookup), "-secret");
-        assert_eq!(
-            expand_variables("plain ${unclosed", lookup),
-            "plain ${unclosed"
-        );
-        assert_eq!(expand_variables("é${TOKEN}é", lookup), "ésecreté");
     }
 
     #[test]

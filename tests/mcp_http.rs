@@ -1,0 +1,252 @@
+//! MCP servers over streamable HTTP: the everything server from the npm registry
+//! (`@modelcontextprotocol/server-everything streamableHttp`, pinned in tests/mcp/package-lock.json)
+//! reached by URL with the config's headers and bearer token, its tools called like a stdio
+//! server's (also a long call with progress), a server that does not answer or a malformed entry
+//! left out in one line, and `agent mcp` listing, showing, adding and removing servers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use serde_json::Value;
+use support::{MockGlm, Sandbox, finish, tool_result, turn};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+const TOKEN: &str = "secret-mcp-token-123";
+
+/// The everything server in its streamable HTTP mode, on 127.0.0.1.
+struct HttpServer {
+    _child: tokio::process::Child,
+    url: String,
+}
+
+async fn http_server(headers_log: &Path) -> HttpServer {
+    let everything = support::npm::npm_packages("mcp")
+        .join("@modelcontextprotocol/server-everything/dist/index.js");
+    let preload = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mcp/bind-local.mjs");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = tokio::process::Command::new("node")
+        .arg("--import")
+        .arg(&preload)
+        .arg(&everything)
+        .arg("streamableHttp")
+        .env("PORT", port.to_string())
+        .env("MCP_HEADERS_LOG", headers_log)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let ready = async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.contains("listening on port") {
+                return;
+            }
+        }
+        panic!("the everything server ended before it listened");
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(60), ready)
+        .await
+        .expect("the everything server did not listen");
+    // Its later log must not fill the pipe and stall it.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    HttpServer {
+        _child: child,
+        url: format!("http://127.0.0.1:{port}/mcp"),
+    }
+}
+
+fn project_config(sandbox: &Sandbox, text: &str) {
+    std::fs::create_dir_all(sandbox.path(".agent")).unwrap();
+    std::fs::write(sandbox.path(".agent/config.toml"), text).unwrap();
+}
+
+fn headers_seen(log: &Path) -> Vec<Value> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+fn web_config(url: &str) -> String {
+    format!(
+        "[mcp_servers.web]\nurl = \"{url}\"\nheaders = {{ \"X-Team\" = \"core\" }}\nbearer_token_env_var = \"WEB_MCP_TOKEN\"\n"
+    )
+}
+
+#[tokio::test]
+async fn a_server_reached_by_url_gets_the_headers_and_its_tools_are_called() {
+    let sandbox = Sandbox::new(&[]);
+    let log = sandbox.dir.path().join("headers.jsonl");
+    let server = http_server(&log).await;
+    project_config(&sandbox, &web_config(&server.url));
+    let mock = MockGlm::start(vec![
+        turn()
+            .call("m1", "web__echo", r#"{"message":"over HTTP"}"#)
+            .call(
+                "m2",
+                "web__trigger-long-running-operation",
+                r#"{"duration":1,"steps":4}"#,
+            )
+            .reply(),
+        turn().content("done").reply(),
+    ])
+    .await;
+    let mut command = sandbox.agent(&mock);
+    command
+        .env("WEB_MCP_TOKEN", TOKEN)
+        .args(["run", "--json", "-y", "echo over HTTP"]);
+    let run = finish(command).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let requests = mock.requests();
+    assert_eq!(tool_result(&requests, "m1"), "Echo: over HTTP");
+    assert_eq!(
+        tool_result(&requests, "m2"),
+        "Long running operation completed. Duration: 1 seconds, Steps: 4."
+    );
+    let seen = headers_seen(&log);
+    assert!(!seen.is_empty());
+    for request in &seen {
+        assert_eq!(request["authorization"], format!("Bearer {TOKEN}"));
+        assert_eq!(request["team"], "core");
+    }
+    // The token is nowhere the session writes.
+    assert!(!run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN));
+    let transcripts: String = sandbox
+        .transcript_events()
+        .iter()
+        .map(Value::to_string)
+        .collect();
+    assert!(!transcripts.contains(TOKEN));
+}
+
+#[tokio::test]
+async fn servers_that_cannot_be_reached_or_configured_are_left_out_in_one_line() {
+    let sandbox = Sandbox::new(&[]);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    project_config(
+        &sandbox,
+        &format!(
+            "[mcp_servers.gone]\nurl = \"http://127.0.0.1:{closed}/mcp\"\n\n[mcp_servers.both]\ncommand = \"x\"\nurl = \"http://127.0.0.1:{closed}/mcp\"\n\n[mcp_servers.neither]\nargs = [\"x\"]\n\n[mcp_servers.tokenless]\nurl = \"http://127.0.0.1:{closed}/mcp\"\nbearer_token_env_var = \"UNSET_MCP_TOKEN\"\n"
+        ),
+    );
+    let mock = MockGlm::start(vec![turn().content("done").reply()]).await;
+    let mut command = sandbox.agent(&mock);
+    command.args(["run", "hello"]);
+    let run = finish(command).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let said: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|line| line.contains("left out"))
+        .collect();
+    assert_eq!(said.len(), 4, "{}", run.stderr);
+    let url = format!("http://127.0.0.1:{closed}/mcp");
+    for expected in [
+        "MCP server `both` left out: its entry has both `command` and `url`: a server is one or the other".to_string(),
+        "MCP server `neither` left out: its entry has neither `command` nor `url`".to_string(),
+        "MCP server `tokenless` left out: its bearer token variable `UNSET_MCP_TOKEN` is not set".to_string(),
+        format!("MCP server `gone` left out: {url} did not answer as an MCP server"),
+    ] {
+        assert!(
+            said.iter().any(|line| line.contains(&expected)),
+            "{expected}\n{}",
+            run.stderr
+        );
+    }
+}
+
+#[tokio::test]
+async fn agent_mcp_lists_shows_adds_and_removes_servers() {
+    let sandbox = Sandbox::new(&[]);
+    let log = sandbox.dir.path().join("headers.jsonl");
+    let server = http_server(&log).await;
+    let mock = MockGlm::start(vec![]).await;
+    let agent = |args: &[&str]| {
+        let mut command = sandbox.agent(&mock);
+        command.env("WEB_MCP_TOKEN", TOKEN).args(args);
+        command
+    };
+    let user_file: PathBuf = sandbox.home.join(".config/agent/config.toml");
+    sandbox.user_config("# my settings\nmax_turns = 40 # enough\n");
+    let added = finish(agent(&[
+        "mcp",
+        "add",
+        "web",
+        "--url",
+        &server.url,
+        "--header",
+        "X-Team=core",
+        "--bearer-token-env-var",
+        "WEB_MCP_TOKEN",
+    ]))
+    .await;
+    assert_eq!(added.code, 0, "{}", added.stderr);
+    assert_eq!(
+        added.stdout,
+        format!("added `web` to {}\n", user_file.display())
+    );
+    let listed = finish(agent(&["mcp", "list"])).await;
+    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    let line = listed.stdout.lines().next().unwrap().to_string();
+    assert!(
+        line.starts_with(&format!("web: streamable HTTP {}; answers, ", server.url))
+            && line.ends_with(" tool(s); token from $WEB_MCP_TOKEN"),
+        "{line}"
+    );
+    let shown = finish(agent(&["mcp", "get", "web"])).await;
+    assert_eq!(shown.code, 0, "{}", shown.stderr);
+    assert!(
+        shown.stdout.contains("echo (the model calls it web__echo)"),
+        "{}",
+        shown.stdout
+    );
+    assert!(shown.stdout.contains("\"message\""), "{}", shown.stdout);
+    let removed = finish(agent(&["mcp", "remove", "web"])).await;
+    assert_eq!(removed.code, 0, "{}", removed.stderr);
+    assert_eq!(
+        std::fs::read_to_string(&user_file).unwrap(),
+        "# my settings\nmax_turns = 40 # enough\n"
+    );
+    let again = finish(agent(&["mcp", "remove", "web"])).await;
+    assert_eq!(again.code, 1);
+    let bad = finish(agent(&[
+        "mcp",
+        "add",
+        "x",
+        "--url",
+        "http://h/mcp",
+        "--",
+        "cmd",
+    ]))
+    .await;
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    let stdio = finish(agent(&[
+        "mcp",
+        "add",
+        "files",
+        "--project",
+        "--",
+        "npx",
+        "-y",
+        "mcp-files",
+    ]))
+    .await;
+    assert_eq!(stdio.code, 0, "{}", stdio.stderr);
+    assert_eq!(
+        std::fs::read_to_string(sandbox.path(".agent/config.toml")).unwrap(),
+        "[mcp_servers.files]\ncommand = \"npx\"\nargs = [\"-y\", \"mcp-files\"]\n"
+    );
+}
