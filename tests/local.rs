@@ -125,6 +125,18 @@ async fn the_servers_context_window_is_used_and_said() {
         run.stderr
     );
     assert_eq!(mock.requests()[0].body["max_tokens"], 512);
+    // A small model's server is asked for temperature 0, unless one is set.
+    assert_eq!(mock.requests()[0].body["temperature"], 0.0);
+    let warm = MockGlm::start(vec![turn().content("hi").reply()]).await;
+    warm.serve_info(
+        "/props",
+        json!({"default_generation_settings": {"n_ctx": 2048}, "total_slots": 1}),
+    );
+    let mut command = local_agent(&sandbox, &warm, "hi");
+    command.args(["--temperature", "0.7"]);
+    assert_eq!(finish(command).await.code, 0);
+    let sent = warm.requests()[0].body["temperature"].as_f64().unwrap();
+    assert!((sent - 0.7).abs() < 1e-6, "{sent}");
 }
 
 #[tokio::test]

@@ -503,6 +503,19 @@ impl Settings {
         }
     }
 
+    /// A small model's server (an `openai` one with a window under [`SMALL_WINDOW`]) is asked
+    /// for temperature 0 where nothing set one, as Aider asks every model: measured on
+    /// Qwen2.5-Coder-1.5B, 3 and 5 of 10 bench tasks in 190 s against 6, 4 and 1 in 216–282 s
+    /// at the server's default (0.8), with fewer turns lost to loops.
+    pub fn settle_temperature(&mut self) {
+        if self.kind == ProviderKind::Openai
+            && self.temperature.is_none()
+            && self.context_window < SMALL_WINDOW
+        {
+            self.temperature = Some(0.0);
+        }
+    }
+
     /// Which context window is used, and why, in words.
     pub fn describe_window(&self) -> String {
         let why = match self.window_source {

@@ -16,8 +16,8 @@ use crate::config::{Settings, WindowSource};
 
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Settles the context window and `max_tokens` of `settings`: an `openai` server with no
-/// configured window is asked for its own.
+/// Settles the context window, `max_tokens` and temperature of `settings`: an `openai` server
+/// with no configured window is asked for its own.
 pub async fn settle_for_server(settings: &mut Settings) {
     if settings.window_source == WindowSource::Assumed {
         let window = match transport::http_client() {
@@ -37,6 +37,7 @@ pub async fn settle_for_server(settings: &mut Settings) {
         }
     }
     settings.settle_max_tokens();
+    settings.settle_temperature();
 }
 
 /// A context window a server reported, and where it said so.

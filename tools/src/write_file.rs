@@ -36,6 +36,13 @@ pub fn prepare(workspace: &Workspace, args: &WriteFileArgs) -> Result<PreparedEd
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
         Err(error) => return Err(format!("cannot read `{}`: {error}", args.path)),
     };
+    // The file has this content already: no change (a model sending a write again learns so,
+    // where "+0 -0" read as another edit made).
+    if old.as_deref() == Some(args.content.as_str()) {
+        return Ok(PreparedEdit {
+            changes: Vec::new(),
+        });
+    }
     let kind = if old.is_some() {
         ChangeKind::Modify
     } else {
@@ -84,6 +91,22 @@ pub fn loss_note(old: &str, new: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression: writing a file's own content again was "applied: +0 -0", read as a new edit.
+    #[test]
+    fn writing_what_the_file_holds_changes_nothing() {
+        let (_dir, workspace) = crate::test_tree::tree(&[("f.txt", "a\nc")]);
+        let same = WriteFileArgs {
+            path: "f.txt".into(),
+            content: "a\nc".into(),
+        };
+        assert_eq!(prepare(&workspace, &same).unwrap().changes.len(), 0);
+        let other = WriteFileArgs {
+            path: "f.txt".into(),
+            content: "a\nc\n".into(),
+        };
+        assert_eq!(prepare(&workspace, &other).unwrap().changes.len(), 1);
+    }
 
     #[test]
     fn a_rewrite_that_keeps_one_function_of_many_says_what_is_gone() {
