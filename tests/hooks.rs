@@ -47,6 +47,21 @@ fn hook_events(stdout: &str) -> Vec<Value> {
         .collect()
 }
 
+/// Runs a session whose model reads a.txt once, then answers; `flags` before the task.
+async fn reading_a_txt(sandbox: &Sandbox, flags: &[&str]) -> (MockGlm, support::Finished) {
+    let mock = MockGlm::start(vec![
+        turn()
+            .call("r1", "read_file", r#"{"path":"a.txt"}"#)
+            .reply(),
+        turn().content("ok").reply(),
+    ])
+    .await;
+    let mut command = sandbox.agent(&mock);
+    command.arg("run").args(flags).arg("read a.txt");
+    let run = finish(command).await;
+    (mock, run)
+}
+
 #[tokio::test]
 async fn each_event_fires_with_its_fields_and_start_output_reaches_the_model() {
     let sandbox = Sandbox::new(&[]);
@@ -230,16 +245,7 @@ async fn exit_2_after_a_call_hands_its_stderr_to_the_model_beside_the_result() {
     let sandbox = Sandbox::new(&[("a.txt", "one\n")]);
     sandbox.user_config("[[hooks.PostToolUse]]\nmatcher = \"read_file\"\ncommand = \"echo 'tests fail: 2 of 9' >&2; exit 2\"\n",
     );
-    let mock = MockGlm::start(vec![
-        turn()
-            .call("r1", "read_file", r#"{"path":"a.txt"}"#)
-            .reply(),
-        turn().content("ok").reply(),
-    ])
-    .await;
-    let mut command = sandbox.agent(&mock);
-    command.args(["run", "read a.txt"]);
-    let run = finish(command).await;
+    let (mock, run) = reading_a_txt(&sandbox, &[]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     let result = tool_result(&mock.requests(), "r1");
     assert!(
@@ -298,16 +304,7 @@ async fn a_hook_past_its_timeout_is_killed_with_its_group_and_the_session_goes_o
     sandbox.user_config(&format!(
         "[[hooks.PreToolUse]]\ncommand = \"{marker} & {marker}; wait\"\ntimeout = 1\n"
     ));
-    let mock = MockGlm::start(vec![
-        turn()
-            .call("r1", "read_file", r#"{"path":"a.txt"}"#)
-            .reply(),
-        turn().content("ok").reply(),
-    ])
-    .await;
-    let mut command = sandbox.agent(&mock);
-    command.args(["run", "--json", "read a.txt"]);
-    let run = finish(command).await;
+    let (mock, run) = reading_a_txt(&sandbox, &["--json"]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     support::assert_no_process(&marker);
     assert_eq!(
@@ -335,16 +332,7 @@ matcher = "read_file("
 command = "true"
 "#,
     );
-    let mock = MockGlm::start(vec![
-        turn()
-            .call("r1", "read_file", r#"{"path":"a.txt"}"#)
-            .reply(),
-        turn().content("ok").reply(),
-    ])
-    .await;
-    let mut command = sandbox.agent(&mock);
-    command.args(["run", "read a.txt"]);
-    let run = finish(command).await;
+    let (mock, run) = reading_a_txt(&sandbox, &[]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(tool_result(&mock.requests(), "r1").contains("one"));
     assert!(
