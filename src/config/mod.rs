@@ -5,6 +5,8 @@ kind: `glm` sends GLM's `thinking`/`tool_stream` fields, `openai` only standard 
 */
 
 pub mod edit;
+mod entries;
+mod environment;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,6 +19,8 @@ use crate::protocol::hooks::HookEvent;
 use crate::protocol::modes::{
     ApprovalMode, EditFormat, ProviderKind, SandboxSetting, TextToolCalls,
 };
+pub use entries::{HookConfig, McpServerConfig, McpTransport};
+pub use environment::{config_home, data_home, env, secret_variables, sessions_dir};
 
 /// The most tokens a model answer may be asked for: GLM-4.7's maximum output.
 pub const MAX_OUTPUT_TOKENS: u32 = 131_072;
@@ -112,63 +116,6 @@ pub struct FileConfig {
     /// The hooks of the workspace's own config: they run only where the user trusts it.
     #[serde(skip)]
     pub project_hooks: BTreeMap<HookEvent, Vec<HookConfig>>,
-}
-
-/// One hook: a command run at a point of the session, with the event on stdin as JSON.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HookConfig {
-    /// A pattern the whole tool name (or SessionStart's source, PreCompact's trigger) must
-    /// match; absent, empty or `*`: every one.
-    #[serde(default)]
-    pub matcher: Option<String>,
-    pub command: String,
-    /// Seconds before it is killed (default 60).
-    #[serde(default)]
-    pub timeout: Option<u64>,
-}
-
-/// How to reach one MCP server: a command speaking MCP on its stdin and stdout, or the URL of
-/// one speaking MCP's streamable HTTP.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct McpServerConfig {
-    #[serde(default)]
-    pub command: Option<String>,
-    #[serde(default)]
-    pub args: Vec<String>,
-    /// Extra environment variables for the server.
-    #[serde(default)]
-    pub env: BTreeMap<String, String>,
-    #[serde(default)]
-    pub url: Option<String>,
-    /// Headers sent with every request (`${NAME}` expanded from the environment).
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    /// The variable holding a token sent as `Authorization: Bearer …`.
-    #[serde(default)]
-    pub bearer_token_env_var: Option<String>,
-}
-
-/// How a configured MCP server is reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum McpTransport<'a> {
-    Stdio { command: &'a str },
-    Http { url: &'a str },
-}
-
-impl McpServerConfig {
-    /// How the server is reached, or what is wrong with its entry.
-    pub fn transport(&self) -> Result<McpTransport<'_>, String> {
-        match (self.command.as_deref(), self.url.as_deref()) {
-            (Some(command), None) => Ok(McpTransport::Stdio { command }),
-            (None, Some(url)) => Ok(McpTransport::Http { url }),
-            (Some(_), Some(_)) => {
-                Err("its entry has both `command` and `url`: a server is one or the other".into())
-            }
-            (None, None) => Err("its entry has neither `command` nor `url`".into()),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -333,48 +280,6 @@ impl FileConfig {
             _ => None,
         }
     }
-}
-
-/// Where transcripts and edit journals live: flag, then env, then config, then the XDG data dir.
-pub fn sessions_dir(flag: Option<&Path>, config: &FileConfig) -> PathBuf {
-    flag.map(Path::to_path_buf)
-        .or_else(|| env("AGENT_SESSIONS_DIR").map(PathBuf::from))
-        .or(config.sessions_dir.clone())
-        .unwrap_or_else(|| data_home().join("agent/sessions"))
-}
-
-/// Reads one environment variable, treating empty as unset.
-pub fn env(name: &str) -> Option<String> {
-    std::env::var(name)
-        .ok()
-        .filter(|value| !value.trim().is_empty())
-}
-
-pub fn config_home() -> Option<PathBuf> {
-    env("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .or_else(|| env("HOME").map(|home| Path::new(&home).join(".config")))
-}
-
-pub fn data_home() -> PathBuf {
-    env("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .or_else(|| env("HOME").map(|home| Path::new(&home).join(".local/share")))
-        .unwrap_or_else(|| PathBuf::from(".agent"))
-}
-
-/// The API key variables to remove from commands' environment: the standard ones, the
-/// provider's own, and any other variable holding the same value.
-pub fn secret_variables(api_key: &str) -> Vec<String> {
-    let mut names: Vec<String> = KEY_VARIABLES.iter().map(ToString::to_string).collect();
-    names.extend(
-        std::env::vars()
-            .filter(|(_, value)| !api_key.is_empty() && value.trim() == api_key)
-            .map(|(name, _)| name),
-    );
-    names.sort();
-    names.dedup();
-    names
 }
 
 impl Settings {
