@@ -166,26 +166,18 @@ command = "{log_it}"
 #[tokio::test]
 async fn exit_2_before_a_call_blocks_it_and_its_stderr_is_the_result() {
     let sandbox = Sandbox::new(&[]);
-    sandbox.user_config("[[hooks.PreToolUse]]\nmatcher = \"run_command\"\ncommand = \"echo 'no commands today' >&2; exit 2\"\n",
-    );
-    let mock = MockGlm::start(vec![
-        turn()
-            .call("c1", "run_command", r#"{"command":"touch made.txt"}"#)
-            .reply(),
-        turn().content("ok").reply(),
-    ])
-    .await;
+    sandbox.user_config(BLOCKING_HOOK);
+    let mock = MockGlm::start(command_then_answer()).await;
     let mut command = sandbox.agent(&mock);
     command.args(["run", "-y", "make a file"]);
     let run = finish(command).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(!sandbox.path("made.txt").exists());
-    assert_eq!(
-        tool_result(&mock.requests(), "c1"),
-        "a PreToolUse hook of the user blocked this call; it was not run: no commands today"
-    );
+    assert_eq!(tool_result(&mock.requests(), "c1"), NO_COMMANDS);
     assert!(
-        run.stderr.contains("the PreToolUse hook `echo 'no commands today' >&2; exit 2` blocked it: no commands today"),
+        run.stderr.contains(
+            "the PreToolUse hook `echo 'no commands here' >&2; exit 2` blocked it: no commands here"
+        ),
         "{}",
         run.stderr
     );
@@ -354,15 +346,7 @@ async fn a_repositorys_own_hooks_run_only_once_the_user_trusts_it() {
         ".agent/config.toml",
         "[[hooks.PreToolUse]]\ncommand = \"echo 'the repo says no' >&2; exit 2\"\n",
     )]);
-    let script = || {
-        vec![
-            turn()
-                .call("c1", "run_command", r#"{"command":"touch made.txt"}"#)
-                .reply(),
-            turn().content("ok").reply(),
-        ]
-    };
-    let mock = MockGlm::start(script()).await;
+    let mock = MockGlm::start(command_then_answer()).await;
     let mut command = sandbox.agent(&mock);
     command.args(["run", "-y", "make a file"]);
     let run = finish(command).await;
@@ -392,7 +376,7 @@ async fn a_repositorys_own_hooks_run_only_once_the_user_trusts_it() {
         )
     );
 
-    let mock = MockGlm::start(script()).await;
+    let mock = MockGlm::start(command_then_answer()).await;
     let mut command = sandbox.agent(&mock);
     command.args(["run", "-y", "make a file"]);
     let run = finish(command).await;

@@ -128,8 +128,10 @@ impl Hooks {
             .filter(|hook| hook.event == event && hook.matches(point.subject()));
         let mut contexts = Vec::new();
         let mut approved = false;
+        // Built once, and only when some hook runs: most points of most sessions have none.
+        let mut input = None;
         for hook in matching {
-            let input = self.input(point).to_string();
+            let input = input.get_or_insert_with(|| self.input(point).to_string());
             let ran = process::run(
                 &Launch {
                     command: &hook.command,
@@ -137,7 +139,7 @@ impl Hooks {
                     hidden_env: &self.session.hidden_env,
                     timeout: hook.timeout,
                 },
-                &input,
+                input,
             )
             .await;
             let said = said(&ran);
@@ -280,7 +282,7 @@ fn compiled(matcher: Option<&str>) -> Result<Option<Regex>, regex::Error> {
 }
 
 /// Whether `workspace` is a trusted directory or inside one.
-pub fn trusted(workspace: &Path, trusted_dirs: &[PathBuf]) -> bool {
+fn trusted(workspace: &Path, trusted_dirs: &[PathBuf]) -> bool {
     let workspace = workspace
         .canonicalize()
         .unwrap_or_else(|_| workspace.to_path_buf());

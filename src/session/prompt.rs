@@ -73,17 +73,24 @@ fn planning_prompt(client: &ModelClient) -> &'static str {
 /// learns an edit that needs no JSON: the whole file after its path where whole files are the
 /// format, a SEARCH/REPLACE block otherwise.
 fn editing_prompt(client: &ModelClient) -> String {
-    let tools = match client.edit_tools() {
-        EditTools::Diff => include_str!("../../prompts/editing/diff.md"),
-        EditTools::Replace => include_str!("../../prompts/editing/replace.md"),
-        EditTools::DiffAndReplace => include_str!("../../prompts/editing/diff_and_replace.md"),
-        EditTools::Whole => include_str!("../../prompts/editing/whole.md"),
-    };
-    let text = match client.edit_tools() {
-        EditTools::Whole => include_str!("../../prompts/editing/text_whole.md"),
-        EditTools::Diff | EditTools::Replace | EditTools::DiffAndReplace => {
-            include_str!("../../prompts/editing/text.md")
-        }
+    const SEARCH_REPLACE: &str = include_str!("../../prompts/editing/text.md");
+    let (tools, text) = match client.edit_tools() {
+        EditTools::Diff => (
+            include_str!("../../prompts/editing/diff.md"),
+            SEARCH_REPLACE,
+        ),
+        EditTools::Replace => (
+            include_str!("../../prompts/editing/replace.md"),
+            SEARCH_REPLACE,
+        ),
+        EditTools::DiffAndReplace => (
+            include_str!("../../prompts/editing/diff_and_replace.md"),
+            SEARCH_REPLACE,
+        ),
+        EditTools::Whole => (
+            include_str!("../../prompts/editing/whole.md"),
+            include_str!("../../prompts/editing/text_whole.md"),
+        ),
     };
     match client.text_tool_calls() {
         TextToolCalls::Auto => format!("{tools}{text}"),
