@@ -145,6 +145,21 @@ pub enum McpCommand {
     },
     /// Add a server to the user's config (or the project's): `-- COMMAND ARGS...` or `--url URL`.
     Add(McpAddArgs),
+    /// Log in to a server reached by URL (OAuth in a browser); its tokens are kept and renewed.
+    Login {
+        name: String,
+        /// Print the URL to open instead of opening a browser.
+        #[arg(long)]
+        no_browser: bool,
+        #[command(flatten)]
+        place: McpPlace,
+    },
+    /// Forget the tokens `agent mcp login` saved for a server.
+    Logout {
+        name: String,
+        #[command(flatten)]
+        place: McpPlace,
+    },
     /// Remove a server from the user's config (or the project's).
     Remove {
         name: String,

@@ -2,14 +2,20 @@
 //! (`@modelcontextprotocol/server-everything streamableHttp`, pinned in tests/mcp/package-lock.json)
 //! reached by URL with the config's headers and bearer token, its tools called like a stdio
 //! server's (also a long call with progress), a server that does not answer or a malformed entry
-//! left out in one line, and `agent mcp` listing, showing, adding and removing servers.
+//! left out in one line, and `agent mcp` listing, showing, adding and removing servers; behind a
+//! gate (tests/mcp/gate.rs): a stream cut mid-call resumed, and OAuth (`agent mcp login`,
+//! refresh, an expired login, `agent mcp logout`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
+#[path = "mcp/gate.rs"]
+mod gate;
+
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
+use gate::{Gate, Grant, Guard};
 use serde_json::Value;
 use support::{MockGlm, Sandbox, finish, tool_result, turn};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -249,4 +255,260 @@ async fn agent_mcp_lists_shows_adds_and_removes_servers() {
         std::fs::read_to_string(sandbox.path(".agent/config.toml")).unwrap(),
         "[mcp_servers.files]\ncommand = \"npx\"\nargs = [\"-y\", \"mcp-files\"]\n"
     );
+}
+
+#[tokio::test]
+async fn a_call_whose_event_stream_is_cut_resumes_it_and_completes() {
+    let sandbox = Sandbox::new(&[]);
+    let server = http_server(&sandbox.dir.path().join("headers.jsonl")).await;
+    let gate = Gate::start(&server.url, Guard::CutFirstProgress).await;
+    project_config(
+        &sandbox,
+        &format!("[mcp_servers.web]\nurl = \"{}\"\n", gate.url),
+    );
+    let mock = MockGlm::start(vec![
+        turn()
+            .call(
+                "m1",
+                "web__trigger-long-running-operation",
+                r#"{"duration":2,"steps":4}"#,
+            )
+            .reply(),
+        turn().content("done").reply(),
+    ])
+    .await;
+    let mut command = sandbox.agent(&mock);
+    command.args(["run", "-y", "a long call"]);
+    let run = finish(command).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        tool_result(&mock.requests(), "m1"),
+        "Long running operation completed. Duration: 2 seconds, Steps: 4."
+    );
+}
+
+#[tokio::test]
+async fn a_call_whose_stream_is_cut_and_cannot_be_resumed_fails_at_once() {
+    let sandbox = Sandbox::new(&[]);
+    let server = http_server(&sandbox.dir.path().join("headers.jsonl")).await;
+    let gate = Gate::start(&server.url, Guard::CutFirstProgressWithoutIds).await;
+    project_config(
+        &sandbox,
+        &format!("[mcp_servers.web]\nurl = \"{}\"\n", gate.url),
+    );
+    let mock = MockGlm::start(vec![
+        turn()
+            .call(
+                "m1",
+                "web__trigger-long-running-operation",
+                r#"{"duration":30,"steps":30}"#,
+            )
+            .reply(),
+        turn()
+            .call("m2", "web__echo", r#"{"message":"again"}"#)
+            .reply(),
+        turn().content("done").reply(),
+    ])
+    .await;
+    let mut command = sandbox.agent(&mock);
+    command.args(["run", "-y", "a long call"]);
+    let run = finish(command).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let requests = mock.requests();
+    assert_eq!(
+        (tool_result(&requests[..2], "m1"), tool_result(&requests, "m2")),
+        (
+            "the MCP call failed: the connection to its server closed before the answer came (the server could not resume it); the call may or may not have run".to_string(),
+            "Echo: again".to_string()
+        )
+    );
+}
+
+/// `agent mcp login NAME`, with the test as the browser: it opens the URL the command prints
+/// and follows the authorization server's redirect back to the command's listener.
+async fn log_in(sandbox: &Sandbox, mock: &MockGlm) -> support::Finished {
+    let mut command = sandbox.agent(mock);
+    command
+        .args(["mcp", "login", "web", "--no-browser"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = String::new();
+    let authorization_url = loop {
+        let line = lines.next_line().await.unwrap().expect("no URL printed");
+        printed.push_str(&line);
+        printed.push('\n');
+        if let Some(url) = line.trim().strip_prefix("http") {
+            break format!("http{url}");
+        }
+    };
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let redirected = browser.get(&authorization_url).send().await.unwrap();
+    assert_eq!(redirected.status(), 302);
+    let back = redirected.headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(back.starts_with("http://127.0.0.1:"), "{back}");
+    let page = browser
+        .get(&back)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Logged in."), "{page}");
+    while let Some(line) = lines.next_line().await.unwrap() {
+        printed.push_str(&line);
+        printed.push('\n');
+    }
+    let status = child.wait().await.unwrap();
+    let mut stderr = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr)
+        .await
+        .unwrap();
+    support::Finished {
+        code: status.code().unwrap_or(-1),
+        stdout: printed,
+        stderr,
+    }
+}
+
+#[tokio::test]
+async fn agent_mcp_login_authorizes_with_pkce_and_runs_use_and_renew_the_tokens() {
+    let sandbox = Sandbox::new(&[]);
+    let server = http_server(&sandbox.dir.path().join("headers.jsonl")).await;
+    let gate = Gate::start(&server.url, Guard::OAuth).await;
+    project_config(
+        &sandbox,
+        &format!("[mcp_servers.web]\nurl = \"{}\"\n", gate.url),
+    );
+    let echo_run = || async {
+        let mock = MockGlm::start(vec![
+            turn()
+                .call("e1", "web__echo", r#"{"message":"hi"}"#)
+                .reply(),
+            turn().content("done").reply(),
+        ])
+        .await;
+        let mut command = sandbox.agent(&mock);
+        command.args(["run", "-y", "echo hi"]);
+        let run = finish(command).await;
+        let result = tool_result(&mock.requests(), "e1");
+        (run, result)
+    };
+    let mock = MockGlm::start(vec![]).await;
+
+    // Before a login, a run says which command to run and goes on without the server.
+    let (before, _) = echo_run().await;
+    assert_eq!(before.code, 0, "{}", before.stderr);
+    assert!(
+        before.stderr.contains(&format!(
+            "MCP server `web` left out: {} needs a login: run `agent mcp login web`",
+            gate.url
+        )),
+        "{}",
+        before.stderr
+    );
+
+    let login = log_in(&sandbox, &mock).await;
+    assert_eq!(login.code, 0, "{}\n{}", login.stdout, login.stderr);
+    let token_file = sandbox.home.join(".config/agent/mcp-tokens/web.json");
+    assert!(
+        login.stdout.ends_with(&format!(
+            "logged in to `web`; tokens saved in {}\n",
+            token_file.display()
+        )),
+        "{}",
+        login.stdout
+    );
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&token_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let listed = finish({
+        let mut command = sandbox.agent(&mock);
+        command.args(["mcp", "list"]);
+        command
+    })
+    .await;
+    assert!(
+        listed
+            .stdout
+            .starts_with(&format!("web: streamable HTTP {}; answers, ", gate.url))
+            && listed.stdout.ends_with(" tool(s); logged in\n"),
+        "{}{}",
+        listed.stdout,
+        listed.stderr
+    );
+
+    let (with_login, result) = echo_run().await;
+    assert_eq!(with_login.code, 0, "{}", with_login.stderr);
+    assert_eq!(result, "Echo: hi", "{}", with_login.stderr);
+
+    // The server stops taking the access token: the refresh token gets a new one.
+    gate.revoke_access();
+    let (renewed, result) = echo_run().await;
+    assert_eq!(result, "Echo: hi", "{}", renewed.stderr);
+
+    // Nothing works any more: the run names the command again and goes on.
+    gate.revoke_everything();
+    let (expired, result) = echo_run().await;
+    assert_eq!(expired.code, 0, "{}", expired.stderr);
+    assert_ne!(result, "Echo: hi");
+    assert!(
+        expired.stderr.contains(&format!(
+            "MCP server `web` left out: {} no longer takes the saved login and it could not be renewed: run `agent mcp login web`",
+            gate.url
+        )),
+        "{}",
+        expired.stderr
+    );
+    let client_name = "agent".to_string();
+    let resource = gate.url.clone();
+    assert_eq!(
+        gate.grants(),
+        vec![
+            Grant::Registered { client_name },
+            Grant::Authorized { resource },
+            Grant::Code,
+            Grant::Refreshed,
+            Grant::RefreshRefused,
+        ]
+    );
+
+    let logout = finish({
+        let mut command = sandbox.agent(&mock);
+        command.args(["mcp", "logout", "web"]);
+        command
+    })
+    .await;
+    assert_eq!(logout.stdout, "logged out of `web`\n", "{}", logout.stderr);
+    assert!(!token_file.exists());
+
+    // No token appears in anything the agent wrote but the token file.
+    let transcripts: String = sandbox
+        .transcript_events()
+        .iter()
+        .map(Value::to_string)
+        .collect();
+    for token in gate.tokens() {
+        for (what, text) in [
+            ("login", &login.stdout),
+            ("login", &login.stderr),
+            ("list", &listed.stdout),
+            ("run", &with_login.stderr),
+            ("run", &renewed.stderr),
+            ("run", &expired.stderr),
+            ("transcripts", &transcripts),
+        ] {
+            assert!(!text.contains(&token), "{token} in {what}");
+        }
+    }
 }

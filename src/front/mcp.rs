@@ -2,7 +2,8 @@
 `agent mcp`: the configured MCP servers. `list` reaches each one (started or asked over HTTP) and
 says how it is reached, whether it answers, how many tools it has and where its token comes from;
 `get` prints one server's tools with their schemas; `add` and `remove` edit the user's config (or
-the project's), keeping its comments and layout.
+the project's), keeping its comments and layout; `login` runs OAuth in a browser for a server
+reached by URL and `logout` forgets its tokens.
 */
 
 use std::collections::BTreeMap;
@@ -16,6 +17,7 @@ use crate::cli::{McpAddArgs, McpCommand, McpPlace};
 use crate::config::edit::{Changed, add_mcp_server, remove_mcp_server, user_config_file};
 use crate::config::{FileConfig, McpServerConfig, McpTransport, secret_variables};
 use crate::mcp::McpTools;
+use crate::mcp::credentials::{Forgotten, TokenFile};
 use crate::protocol::exit::Exit;
 
 pub async fn mcp(args: crate::cli::McpArgs) -> Result<ExitCode> {
@@ -23,6 +25,12 @@ pub async fn mcp(args: crate::cli::McpArgs) -> Result<ExitCode> {
         McpCommand::List(place) => list(&place).await,
         McpCommand::Get { name, place } => get(&name, &place).await,
         McpCommand::Add(add) => added(add),
+        McpCommand::Login {
+            name,
+            no_browser,
+            place,
+        } => login(&name, browser(no_browser), &place).await,
+        McpCommand::Logout { name, place } => logout(&name, &place),
         McpCommand::Remove {
             name,
             project,
@@ -51,7 +59,7 @@ async fn list(place: &McpPlace) -> Result<ExitCode> {
             None => format!("answers, {} tool(s)", tools.tools().len()),
             Some(problem) => format!("does not answer: {problem}"),
         };
-        println!("{name}: {reached}; {state}; {}", token(server));
+        println!("{name}: {reached}; {state}; {}", token(name, server));
         tools.shutdown().await;
     }
     Ok(ExitCode::SUCCESS)
@@ -79,6 +87,77 @@ async fn get(name: &str, place: &McpPlace) -> Result<ExitCode> {
     }
     tools.shutdown().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether `login` may open a browser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Browser {
+    Open,
+    PrintOnly,
+}
+
+fn browser(no_browser: bool) -> Browser {
+    // Without a display, xdg-open would start a text browser in this very terminal.
+    let graphical = cfg!(any(target_os = "macos", target_os = "windows"))
+        || std::env::var_os("DISPLAY").is_some()
+        || std::env::var_os("WAYLAND_DISPLAY").is_some();
+    match !no_browser && graphical {
+        true => Browser::Open,
+        false => Browser::PrintOnly,
+    }
+}
+
+async fn login(name: &str, browser: Browser, place: &McpPlace) -> Result<ExitCode> {
+    let (url, tokens) = login_target(name, place)?;
+    let pending = crate::mcp::login::begin(&url, tokens.clone()).await?;
+    println!(
+        "To log in to `{name}`, open this URL in a browser:\n\n  {}\n",
+        pending.authorization_url
+    );
+    if browser == Browser::Open && open::that_detached(&pending.authorization_url).is_err() {
+        println!("(no browser could be opened: open the URL yourself)");
+    }
+    println!("Waiting for the browser to come back to 127.0.0.1...");
+    pending.finish().await?;
+    println!(
+        "logged in to `{name}`; tokens saved in {}",
+        tokens.path().display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn logout(name: &str, place: &McpPlace) -> Result<ExitCode> {
+    let (_, tokens) = login_target(name, place)?;
+    let forgotten = tokens
+        .forget()
+        .with_context(|| format!("cannot remove {}", tokens.path().display()))?;
+    match forgotten {
+        Forgotten::Yes => println!("logged out of `{name}`"),
+        Forgotten::NothingSaved => println!("`{name}` had no saved login"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The URL of the server `name` and the file its tokens go to.
+fn login_target(name: &str, place: &McpPlace) -> Result<(String, TokenFile)> {
+    let (_, config) = load(place)?;
+    let Some(server) = config.mcp_servers.get(name) else {
+        bail!("no MCP server `{name}` in the config (`agent mcp list` shows them)");
+    };
+    let url = match server.transport().map_err(anyhow::Error::msg)? {
+        McpTransport::Http { url } => url.to_string(),
+        McpTransport::Stdio { .. } => {
+            bail!("`{name}` is started by a command; logins are for servers reached by URL")
+        }
+    };
+    if let Some(variable) = &server.bearer_token_env_var {
+        bail!(
+            "`{name}` sends the token in `{variable}`; remove its bearer_token_env_var to log in instead"
+        );
+    }
+    let tokens = TokenFile::of(name, &url)
+        .context("no config directory to keep tokens in: set HOME or XDG_CONFIG_HOME")?;
+    Ok((url, tokens))
 }
 
 fn added(add: McpAddArgs) -> Result<ExitCode> {
@@ -149,10 +228,14 @@ async fn started(
 }
 
 /// Where the server's token comes from (never the token).
-fn token(server: &McpServerConfig) -> String {
+fn token(name: &str, server: &McpServerConfig) -> String {
     match (&server.url, &server.bearer_token_env_var) {
         (None, _) => "no token".to_string(),
-        (Some(_), None) => "no token configured".to_string(),
+        (Some(url), None) => match TokenFile::of(name, url).is_some_and(|file| file.holds_tokens())
+        {
+            true => "logged in".to_string(),
+            false => "not logged in".to_string(),
+        },
         (Some(_), Some(variable)) => match crate::config::env(variable) {
             Some(_) => format!("token from ${variable}"),
             None => format!("token variable ${variable} is not set"),

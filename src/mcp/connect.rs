@@ -2,7 +2,7 @@
 Reaching one MCP server: a command started in the workspace that speaks MCP on its stdin and
 stdout, or a URL that speaks MCP's streamable HTTP (the session id, the server's event stream and
 resuming it with `Last-Event-ID` are rmcp's), sent through the program's one HTTP client with the
-config's headers and bearer token. What goes wrong is said in one line that names no secret.
+config's headers and bearer token, or the tokens `agent mcp login` saved. What goes wrong is said in one line that names no secret.
 */
 
 use std::collections::HashMap;
@@ -10,45 +10,53 @@ use std::process::Stdio;
 
 use agent_tools::Workspace;
 use anyhow::{Context, Result, bail};
+use reqwest::header::{HeaderName, HeaderValue};
 use rmcp::service::{RoleClient, RunningService, ServiceExt};
-use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::transport::auth::{AuthClient, AuthorizationManager};
+use rmcp::transport::streamable_http_client::{
+    StreamableHttpClient, StreamableHttpClientTransportConfig,
+};
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 
+use super::credentials::TokenFile;
 use crate::config::{McpServerConfig, McpTransport};
 
 /// A started server and the tools it lists.
 type Started = (RunningService<RoleClient, ()>, Vec<rmcp::model::Tool>);
 
-/// Starts (or reaches) the server `config` describes, and lists its tools.
-pub async fn start(config: &McpServerConfig, workspace: &Workspace) -> Result<Started> {
+/// Starts (or reaches) the server `config` describes under `name`, and lists its tools.
+pub async fn start(name: &str, config: &McpServerConfig, workspace: &Workspace) -> Result<Started> {
     match config.transport().map_err(anyhow::Error::msg)? {
         McpTransport::Stdio { command } => start_stdio(command, config, workspace).await,
-        McpTransport::Http { url } => start_http(url, config).await,
+        McpTransport::Http { url } => start_http(name, url, config).await,
     }
 }
 
-async fn start_http(url: &str, config: &McpServerConfig) -> Result<Started> {
-    let mut headers = HashMap::new();
-    for (name, value) in &config.headers {
-        let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
-            .with_context(|| format!("the header name `{name}` is not valid"))?;
-        // The value may hold a secret: the error names the header only.
-        let value = reqwest::header::HeaderValue::from_str(&expand_variables(value, env_var))
-            .ok()
-            .with_context(|| format!("the value of header `{name}` is not valid in HTTP"))?;
-        headers.insert(name, value);
-    }
-    let mut transport_config =
-        StreamableHttpClientTransportConfig::with_uri(url.to_string()).custom_headers(headers);
-    if let Some(variable) = &config.bearer_token_env_var {
-        match crate::config::env(variable) {
-            Some(token) => transport_config = transport_config.auth_header(token),
-            None => bail!("its bearer token variable `{variable}` is not set"),
-        }
-    }
+/// What a request to a server by URL carries to say who is asking.
+enum Credentials {
+    Nothing,
+    /// `bearer_token_env_var`'s token.
+    Bearer(String),
+    /// The tokens `agent mcp login` saved, renewed by rmcp as they expire.
+    Login(Box<AuthorizationManager>),
+}
+
+async fn start_http(name: &str, url: &str, config: &McpServerConfig) -> Result<Started> {
+    let mut transport_config = StreamableHttpClientTransportConfig::with_uri(url.to_string())
+        .custom_headers(headers(config)?);
     let http = crate::model::http_client().map_err(anyhow::Error::msg)?;
-    let transport = StreamableHttpClientTransport::with_client(http, transport_config);
-    let service = ().serve(transport).await.map_err(|error| http_failure(url, error))?;
+    let credentials = credentials(name, url, config, &http).await?;
+    let service = match credentials {
+        Credentials::Nothing => serve(http, transport_config).await,
+        Credentials::Bearer(token) => {
+            transport_config = transport_config.auth_header(token);
+            serve(http, transport_config).await
+        }
+        Credentials::Login(manager) => {
+            serve(AuthClient::new(http, *manager), transport_config).await
+        }
+    };
+    let service = service.map_err(|error| http_failure(name, url, config, error))?;
     let tools = service
         .list_all_tools()
         .await
@@ -56,14 +64,83 @@ async fn start_http(url: &str, config: &McpServerConfig) -> Result<Started> {
     Ok((service, tools))
 }
 
+async fn serve<C: StreamableHttpClient + 'static>(
+    client: C,
+    config: StreamableHttpClientTransportConfig,
+) -> Result<RunningService<RoleClient, ()>, rmcp::service::ClientInitializeError> {
+    ().serve(StreamableHttpClientTransport::with_client(client, config))
+        .await
+}
+
+/// The config's headers, `${NAME}` expanded.
+fn headers(config: &McpServerConfig) -> Result<HashMap<HeaderName, HeaderValue>> {
+    let mut headers = HashMap::new();
+    for (name, value) in &config.headers {
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .with_context(|| format!("the header name `{name}` is not valid"))?;
+        // The value may hold a secret: the error names the header only.
+        let value = HeaderValue::from_str(&expand_variables(value, env_var))
+            .ok()
+            .with_context(|| format!("the value of header `{name}` is not valid in HTTP"))?;
+        headers.insert(name, value);
+    }
+    Ok(headers)
+}
+
+/// The token the config names, or the login saved for this server, or nothing.
+async fn credentials(
+    name: &str,
+    url: &str,
+    config: &McpServerConfig,
+    http: &reqwest::Client,
+) -> Result<Credentials> {
+    if let Some(variable) = &config.bearer_token_env_var {
+        return match crate::config::env(variable) {
+            Some(token) => Ok(Credentials::Bearer(token)),
+            None => bail!("its bearer token variable `{variable}` is not set"),
+        };
+    }
+    let Some(tokens) = TokenFile::of(name, url).filter(TokenFile::holds_tokens) else {
+        return Ok(Credentials::Nothing);
+    };
+    let relogin = || format!("its saved login cannot be used: run `agent mcp login {name}`");
+    let mut manager = AuthorizationManager::new(url).await.with_context(relogin)?;
+    manager.with_client(http.clone()).with_context(relogin)?;
+    manager.set_credential_store(tokens);
+    match manager
+        .initialize_from_store()
+        .await
+        .with_context(relogin)?
+    {
+        true => Ok(Credentials::Login(Box::new(manager))),
+        false => bail!("{}", relogin()),
+    }
+}
+
 /// What went wrong reaching `url`, in words: a server asking for authorization, or one of
 /// MCP's older HTTP+SSE transport (which answers a POST with 404 or 405), says what to do.
-fn http_failure(url: &str, error: rmcp::service::ClientInitializeError) -> anyhow::Error {
+fn http_failure(
+    name: &str,
+    url: &str,
+    config: &McpServerConfig,
+    error: rmcp::service::ClientInitializeError,
+) -> anyhow::Error {
     let chain = format!("{:#}", anyhow::Error::new(error));
-    if chain.contains("Auth required") || chain.contains("401") {
-        return anyhow::anyhow!(
-            "{url} asks for authorization (HTTP 401): set `bearer_token_env_var` to a variable holding a token it accepts"
-        );
+    if chain.contains("Auth required")
+        || chain.contains("401")
+        || chain.contains("uthorization required")
+    {
+        return match (&config.bearer_token_env_var, TokenFile::of(name, url)) {
+            (Some(variable), _) => {
+                anyhow::anyhow!("{url} refused the token in `{variable}` (HTTP 401)")
+            }
+            (None, Some(tokens)) if tokens.holds_tokens() => anyhow::anyhow!(
+                "{url} no longer takes the saved login and it could not be renewed: run `agent mcp login {name}`"
+            ),
+            (None, _) => anyhow::anyhow!(
+                "{url} needs a login: run `agent mcp login {name}` (or set `bearer_token_env_var` to a variable holding a token it accepts)"
+            ),
+        };
     }
     if chain.contains("404") || chain.contains("405") {
         return anyhow::anyhow!(

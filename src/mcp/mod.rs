@@ -9,6 +9,8 @@ does not start is reported and left out; the session goes on without it.
 */
 
 mod connect;
+pub mod credentials;
+pub mod login;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -72,9 +74,9 @@ impl McpTools {
         workspace: &Workspace,
         mut report: impl FnMut(String),
     ) -> Self {
-        let starting = configs
-            .values()
-            .map(|config| tokio::time::timeout(START_TIMEOUT, connect::start(config, workspace)));
+        let starting = configs.iter().map(|(name, config)| {
+            tokio::time::timeout(START_TIMEOUT, connect::start(name, config, workspace))
+        });
         let results = futures_util::future::join_all(starting).await;
         let mut started = Self::default();
         for (name, result) in configs.keys().zip(results) {
@@ -140,6 +142,9 @@ impl McpTools {
         let request = CallToolRequestParams::new(tool.name.clone()).with_arguments(arguments);
         match tokio::time::timeout(CALL_TIMEOUT, server.call_tool(request)).await {
             Ok(Ok(result)) => output_of(&result),
+            Ok(Err(rmcp::ServiceError::TransportClosed)) => ToolOutput::error(
+                "the MCP call failed: the connection to its server closed before the answer came (the server could not resume it); the call may or may not have run",
+            ),
             Ok(Err(error)) => ToolOutput::error(format!("the MCP call failed: {error}")),
             Err(_) => ToolOutput::error(format!(
                 "the MCP call did not finish within {}s",

@@ -18,3 +18,27 @@ http.Server.prototype.emit = function (event, request, ...rest) {
   }
   return emit.call(this, event, request, ...rest);
 };
+
+// The everything server's event store (2.0.0) answers a replay with an event id where the SDK
+// expects the stream's id, and replays every stream's events: a client resuming a cut stream
+// with Last-Event-ID got the replay but never the rest of its call. This store does what the
+// SDK's contract says, from the same events.
+import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+
+const replayEvents = WebStandardStreamableHTTPServerTransport.prototype.replayEvents;
+WebStandardStreamableHTTPServerTransport.prototype.replayEvents = function (lastEventId) {
+  const store = this._eventStore;
+  if (store?.events instanceof Map) {
+    store.replayEventsAfter = async (after, { send }) => {
+      const entries = [...store.events.entries()];
+      const at = entries.findIndex(([id]) => id === after);
+      if (at === -1) return undefined;
+      const { streamId } = entries[at][1];
+      for (const [id, event] of entries.slice(at + 1)) {
+        if (event.streamId === streamId) await send(id, event.message);
+      }
+      return streamId;
+    };
+  }
+  return replayEvents.call(this, lastEventId);
+};
