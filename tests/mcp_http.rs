@@ -457,6 +457,14 @@ async fn agent_mcp_login_authorizes_with_pkce_and_runs_use_and_renew_the_tokens(
     let (renewed, result) = echo_run().await;
     assert_eq!(result, "Echo: hi", "{}", renewed.stderr);
 
+    // A token near its end is renewed before it is sent.
+    let mut saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(&token_file).unwrap()).unwrap();
+    saved["credentials"]["token_received_at"] = 1.into();
+    std::fs::write(&token_file, saved.to_string()).unwrap();
+    let (early, result) = echo_run().await;
+    assert_eq!(result, "Echo: hi", "{}", early.stderr);
+
     // Nothing works any more: the run names the command again and goes on.
     gate.revoke_everything();
     let (expired, result) = echo_run().await;
@@ -478,6 +486,7 @@ async fn agent_mcp_login_authorizes_with_pkce_and_runs_use_and_renew_the_tokens(
             Grant::Registered { client_name },
             Grant::Authorized { resource },
             Grant::Code,
+            Grant::Refreshed,
             Grant::Refreshed,
             Grant::RefreshRefused,
         ]
@@ -505,6 +514,7 @@ async fn agent_mcp_login_authorizes_with_pkce_and_runs_use_and_renew_the_tokens(
             ("list", &listed.stdout),
             ("run", &with_login.stderr),
             ("run", &renewed.stderr),
+            ("run", &early.stderr),
             ("run", &expired.stderr),
             ("transcripts", &transcripts),
         ] {
