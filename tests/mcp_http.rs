@@ -142,10 +142,13 @@ async fn servers_that_cannot_be_reached_or_configured_are_left_out_in_one_line()
         .local_addr()
         .unwrap()
         .port();
+    let down = Gate::start("http://127.0.0.1:9/unused", Guard::Answer(503)).await;
+    let older = Gate::start("http://127.0.0.1:9/unused", Guard::Answer(405)).await;
     project_config(
         &sandbox,
         &format!(
-            "[mcp_servers.gone]\nurl = \"http://127.0.0.1:{closed}/mcp\"\n\n[mcp_servers.both]\ncommand = \"x\"\nurl = \"http://127.0.0.1:{closed}/mcp\"\n\n[mcp_servers.neither]\nargs = [\"x\"]\n\n[mcp_servers.tokenless]\nurl = \"http://127.0.0.1:{closed}/mcp\"\nbearer_token_env_var = \"UNSET_MCP_TOKEN\"\n"
+            "[mcp_servers.down]\nurl = \"{}\"\n\n[mcp_servers.older]\nurl = \"{}\"\n\n[mcp_servers.gone]\nurl = \"http://127.0.0.1:{closed}/mcp\"\n\n[mcp_servers.both]\ncommand = \"x\"\nurl = \"http://127.0.0.1:{closed}/mcp\"\n\n[mcp_servers.neither]\nargs = [\"x\"]\n\n[mcp_servers.tokenless]\nurl = \"http://127.0.0.1:{closed}/mcp\"\nbearer_token_env_var = \"UNSET_MCP_TOKEN\"\n",
+            down.url, older.url
         ),
     );
     let mock = MockGlm::start(vec![turn().content("done").reply()]).await;
@@ -158,13 +161,15 @@ async fn servers_that_cannot_be_reached_or_configured_are_left_out_in_one_line()
         .lines()
         .filter(|line| line.contains("left out"))
         .collect();
-    assert_eq!(said.len(), 4, "{}", run.stderr);
+    assert_eq!(said.len(), 6, "{}", run.stderr);
     let url = format!("http://127.0.0.1:{closed}/mcp");
     for expected in [
         "MCP server `both` left out: its entry has both `command` and `url`: a server is one or the other".to_string(),
         "MCP server `neither` left out: its entry has neither `command` nor `url`".to_string(),
         "MCP server `tokenless` left out: its bearer token variable `UNSET_MCP_TOKEN` is not set".to_string(),
-        format!("MCP server `gone` left out: {url} did not answer as an MCP server"),
+        format!("MCP server `gone` left out: {url} did not answer (no connection could be made)"),
+        format!("MCP server `down` left out: {} answered HTTP 503 instead of starting an MCP session", down.url),
+        format!("MCP server `older` left out: {} answered HTTP 405: it does not take MCP's streamable HTTP there; a server of the older HTTP+SSE transport is not supported", older.url),
     ] {
         assert!(
             said.iter().any(|line| line.contains(&expected)),

@@ -57,7 +57,7 @@ async fn list(place: &McpPlace) -> Result<ExitCode> {
         let (tools, problems) = started(name, server, &workspace).await;
         let state = match problems.first() {
             None => format!("answers, {} tool(s)", tools.tools().len()),
-            Some(problem) => format!("does not answer: {problem}"),
+            Some(problem) => format!("not reached: {problem}"),
         };
         println!("{name}: {reached}; {state}; {}", token(name, server));
         tools.shutdown().await;
@@ -223,7 +223,11 @@ async fn started(
 ) -> (McpTools, Vec<String>) {
     let one = BTreeMap::from([(name.to_string(), server.clone())]);
     let mut problems = Vec::new();
-    let tools = McpTools::start(&one, workspace, |problem| problems.push(problem)).await;
+    let left_out = format!("MCP server `{name}` left out: ");
+    let tools = McpTools::start(&one, workspace, |problem| {
+        problems.push(problem.trim_start_matches(&left_out).to_string())
+    })
+    .await;
     (tools, problems)
 }
 

@@ -126,28 +126,53 @@ fn http_failure(
     error: rmcp::service::ClientInitializeError,
 ) -> anyhow::Error {
     let chain = format!("{:#}", anyhow::Error::new(error));
-    if chain.contains("Auth required")
-        || chain.contains("401")
-        || chain.contains("uthorization required")
-    {
-        return match (&config.bearer_token_env_var, TokenFile::of(name, url)) {
-            (Some(variable), _) => {
-                anyhow::anyhow!("{url} refused the token in `{variable}` (HTTP 401)")
+    let status = http_status(&chain);
+    let refused = chain.contains("Auth required") || chain.contains("uthorization required");
+    match (status, refused) {
+        (Some("401"), _) | (_, true) => {
+            match (&config.bearer_token_env_var, TokenFile::of(name, url)) {
+                (Some(variable), _) => {
+                    anyhow::anyhow!("{url} refused the token in `{variable}` (HTTP 401)")
+                }
+                (None, Some(tokens)) if tokens.holds_tokens() => anyhow::anyhow!(
+                    "{url} no longer takes the saved login and it could not be renewed: run `agent mcp login {name}`"
+                ),
+                (None, _) => anyhow::anyhow!(
+                    "{url} needs a login: run `agent mcp login {name}` (or set `bearer_token_env_var` to a variable holding a token it accepts)"
+                ),
             }
-            (None, Some(tokens)) if tokens.holds_tokens() => anyhow::anyhow!(
-                "{url} no longer takes the saved login and it could not be renewed: run `agent mcp login {name}`"
-            ),
-            (None, _) => anyhow::anyhow!(
-                "{url} needs a login: run `agent mcp login {name}` (or set `bearer_token_env_var` to a variable holding a token it accepts)"
-            ),
-        };
+        }
+        (Some(status @ ("404" | "405")), _) => anyhow::anyhow!(
+            "{url} answered HTTP {status}: it does not take MCP's streamable HTTP there; a server of the older HTTP+SSE transport is not supported: use its streamable HTTP endpoint (often `/mcp`)"
+        ),
+        (Some(status), _) => {
+            anyhow::anyhow!("{url} answered HTTP {status} instead of starting an MCP session")
+        }
+        (None, _) if chain.contains("error sending request") => {
+            anyhow::anyhow!("{url} did not answer (no connection could be made)")
+        }
+        (None, _) => anyhow::anyhow!(
+            "{url} did not answer as an MCP server: {}",
+            without_type_names(&chain)
+        ),
     }
-    if chain.contains("404") || chain.contains("405") {
-        return anyhow::anyhow!(
-            "{url} does not take MCP's streamable HTTP here ({chain}); a server of the older HTTP+SSE transport is not supported: use its streamable HTTP endpoint (often `/mcp`)"
-        );
+}
+
+/// The status in rmcp's "HTTP 503" wording, if the chain has one.
+fn http_status(chain: &str) -> Option<&str> {
+    let after = &chain[chain.find("HTTP ")? + 5..];
+    let digits = after.get(..3)?;
+    digits.bytes().all(|b| b.is_ascii_digit()).then_some(digits)
+}
+
+/// rmcp's errors name the transport's Rust type (`Transport [rmcp::…<…>]`): noise to a user.
+fn without_type_names(chain: &str) -> String {
+    match (chain.find(" [rmcp::"), chain.find("]")) {
+        (Some(start), Some(end)) if end > start => {
+            format!("{}{}", &chain[..start], &chain[end + 1..])
+        }
+        _ => chain.to_string(),
     }
-    anyhow::anyhow!("{url} did not answer as an MCP server: {chain}")
 }
 
 async fn start_stdio(
@@ -217,5 +242,16 @@ mod tests {
             "plain ${unclosed"
         );
         assert_eq!(expand_variables("é${TOKEN}é", lookup), "ésecreté");
+    }
+
+    #[test]
+    fn rmcp_errors_are_put_in_words() {
+        let chain = "Send message error Transport [rmcp::transport::worker::WorkerTransport<rmcp::X<reqwest::Client>>] error: HTTP 503, when send initialize request";
+        assert_eq!(http_status(chain), Some("503"));
+        assert_eq!(http_status("HTTP 5"), None);
+        assert_eq!(
+            without_type_names(chain),
+            "Send message error Transport error: HTTP 503, when send initialize request"
+        );
     }
 }

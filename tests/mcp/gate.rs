@@ -5,7 +5,8 @@
 //!   answers others with 401 and its metadata's address;
 //! - `Guard::CutFirstProgress`: a plain proxy that cuts the first event stream carrying a
 //!   progress notification right after that event, as a dropped connection would (also with
-//!   the events' ids taken out, as from a server that cannot resume a stream).
+//!   the events' ids taken out, as from a server that cannot resume a stream);
+//! - `Guard::Answer(status)`: a server that answers everything with that status.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -27,6 +28,8 @@ pub enum Guard {
     CutFirstProgress,
     /// The same, from a server that gives its events no ids (so a stream cannot be resumed).
     CutFirstProgressWithoutIds,
+    /// Every request to the endpoint answered with this status.
+    Answer(u16),
 }
 
 /// What the authorization server was asked, in order.
@@ -283,6 +286,9 @@ async fn proxy(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if let Guard::Answer(status) = state.guard {
+        return StatusCode::from_u16(status).unwrap().into_response();
+    }
     if state.guard == Guard::OAuth {
         let presented = headers
             .get(header::AUTHORIZATION)
