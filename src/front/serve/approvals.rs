@@ -17,14 +17,17 @@ use super::api::{AnswerApproval, failure};
 use super::daemon::Daemon;
 use super::store::Delivery;
 use super::store::Work;
-use super::turns::{self, Started, reopened, saved};
+use super::turns::{self, Started, reopened};
 use crate::sync::lock;
 
 /// The questions waiting for an answer.
 #[utoipa::path(get, path = "/v1/sessions/{id}/approvals", params(("id" = String, Path, description = "session id")), responses(
     (status = 200, description = "pending approvals: each `{call_id, question}`; an edit's question lists each file's hunks", body = Vec<Object>)))]
 pub async fn approvals(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>) -> Response {
-    let pending = lock(&daemon.store).pending_approvals(&id);
+    let pending = daemon
+        .store
+        .call(move |store| store.pending_approvals(&id))
+        .await;
     match pending {
         Ok(pending) => {
             let shown: Vec<Value> = pending
@@ -50,7 +53,11 @@ pub async fn answer(
     Path((id, call_id)): Path<(String, String)>,
     Json(body): Json<AnswerApproval>,
 ) -> Response {
-    let question = lock(&daemon.store).pending_question(&id, &call_id);
+    let (asked_id, asked_call) = (id.clone(), call_id.clone());
+    let question = daemon
+        .store
+        .call(move |store| store.pending_question(&asked_id, &asked_call))
+        .await;
     let question: Value = match question {
         Ok(Some(question)) => serde_json::from_str(&question).unwrap_or(Value::Null),
         Ok(None) => return already_answered(),
@@ -63,7 +70,7 @@ pub async fn answer(
     let Some(waiter) = waiter else {
         return continue_stopped_turn(&daemon, &id, &call_id, &body).await;
     };
-    if let Some(refusal) = record(&daemon, &id, &call_id, &body, Delivery::ToWaitingTurn) {
+    if let Some(refusal) = record(&daemon, &id, &call_id, &body, Delivery::ToWaitingTurn).await {
         return refusal;
     }
     // Its state is no longer waiting for approval.
@@ -85,7 +92,7 @@ async fn continue_stopped_turn(
     call_id: &str,
     body: &AnswerApproval,
 ) -> Response {
-    let row = match lock(&daemon.store).session(id) {
+    let row = match daemon.store.session(id).await {
         Ok(Some(row)) => row,
         Ok(None) => return failure(StatusCode::NOT_FOUND, format!("no session `{id}`")),
         Err(error) => return failure(StatusCode::INTERNAL_SERVER_ERROR, format!("{error:#}")),
@@ -103,7 +110,12 @@ async fn continue_stopped_turn(
     let waiting = session.has_open_calls();
     drop(session);
     if !waiting {
-        if let Err(error) = saved(daemon, |store| store.expire_approvals(id)).await {
+        let expired = id.to_string();
+        let saved = daemon
+            .store
+            .saved(move |store| store.expire_approvals(&expired))
+            .await;
+        if let Err(error) = saved {
             return failure(StatusCode::INTERNAL_SERVER_ERROR, format!("{error:#}"));
         }
         return failure(
@@ -111,7 +123,7 @@ async fn continue_stopped_turn(
             "the turn that asked has ended; send a message to continue the session",
         );
     }
-    if let Some(refusal) = record(daemon, id, call_id, body, Delivery::ToContinuedTurn) {
+    if let Some(refusal) = record(daemon, id, call_id, body, Delivery::ToContinuedTurn).await {
         return refusal;
     }
     match turns::start(daemon, id, &open, Work::OpenCalls).await {
@@ -130,7 +142,7 @@ async fn continue_stopped_turn(
 }
 
 /// Stores the answer if it is the first; otherwise the response that refuses it.
-fn record(
+async fn record(
     daemon: &Daemon,
     id: &str,
     call_id: &str,
@@ -146,7 +158,11 @@ fn record(
             ));
         }
     };
-    let first = lock(&daemon.store).answer_approval(id, call_id, &stored, delivery);
+    let (id, call_id) = (id.to_string(), call_id.to_string());
+    let first = daemon
+        .store
+        .call(move |store| store.answer_approval(&id, &call_id, &stored, delivery))
+        .await;
     match first {
         Ok(true) => None,
         Ok(false) => Some(already_answered()),

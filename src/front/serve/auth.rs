@@ -20,7 +20,6 @@ use serde::Deserialize;
 
 use super::daemon::Daemon;
 use super::login_codes::secret;
-use crate::sync::lock;
 
 /// How long a browser stays signed in.
 const LOGIN_LIFETIME_SECS: u64 = 30 * 24 * 3600;
@@ -98,14 +97,14 @@ pub async fn guard(State(daemon): State<Arc<Daemon>>, request: Request, next: Ne
         )
             .into_response();
     }
-    if PUBLIC.contains(&path) || signed_in(&daemon, headers) {
+    if PUBLIC.contains(&path) || signed_in(&daemon, headers).await {
         return next.run(request).await;
     }
     (StatusCode::UNAUTHORIZED, "a valid bearer token is needed").into_response()
 }
 
 /// Whether the request carries the bearer token or the cookie of a browser signed in.
-pub fn signed_in(daemon: &Daemon, headers: &HeaderMap) -> bool {
+pub async fn signed_in(daemon: &Daemon, headers: &HeaderMap) -> bool {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
@@ -113,11 +112,14 @@ pub fn signed_in(daemon: &Daemon, headers: &HeaderMap) -> bool {
     if bearer == Some(daemon.token.as_str()) {
         return true;
     }
-    cookie(headers).is_some_and(|login| {
-        lock(&daemon.store)
-            .knows_login(&login, LOGIN_LIFETIME_SECS)
-            .unwrap_or(false)
-    })
+    let Some(login) = cookie(headers) else {
+        return false;
+    };
+    daemon
+        .store
+        .call(move |store| store.knows_login(&login, LOGIN_LIFETIME_SECS))
+        .await
+        .unwrap_or(false)
 }
 
 /// The sign-in cookie's value, if the request has one.
@@ -152,7 +154,12 @@ pub async fn login(State(daemon): State<Arc<Daemon>>, Query(query): Query<Code>)
             .into_response();
     }
     let login = secret(4);
-    if let Err(error) = lock(&daemon.store).add_login(&login) {
+    let added = login.clone();
+    if let Err(error) = daemon
+        .store
+        .call(move |store| store.add_login(&added))
+        .await
+    {
         return (StatusCode::INTERNAL_SERVER_ERROR, format!("{error:#}")).into_response();
     }
     let cookie = format!(

@@ -17,7 +17,6 @@ use serde_json::json;
 use tokio::sync::broadcast;
 
 use super::daemon::Daemon;
-use crate::sync::lock;
 
 /// The sessions as they are, then each change, as server-sent events.
 #[utoipa::path(get, path = "/v1/events", responses(
@@ -25,7 +24,7 @@ use crate::sync::lock;
 pub async fn changes(State(daemon): State<Arc<Daemon>>) -> Response {
     // Subscribed before the list is read: a change in between is sent again, never lost.
     let live = daemon.changes.subscribe();
-    let first = whole_list(&daemon);
+    let first = whole_list(&daemon).await;
     let stream = futures_util::stream::once(async move { first })
         .chain(followed(Arc::clone(&daemon), live))
         .take_until(daemon.stopping.clone().cancelled_owned());
@@ -40,24 +39,34 @@ fn followed(
 ) -> impl Stream<Item = Result<SseEvent, Infallible>> {
     futures_util::stream::unfold((daemon, live), |(daemon, mut live)| async move {
         let event = match live.recv().await {
-            Ok(id) => one(&daemon, &id),
-            Err(broadcast::error::RecvError::Lagged(_)) => whole_list(&daemon),
+            Ok(id) => one(&daemon, id).await,
+            Err(broadcast::error::RecvError::Lagged(_)) => whole_list(&daemon).await,
             Err(broadcast::error::RecvError::Closed) => return None,
         };
         Some((event, (daemon, live)))
     })
 }
 
-fn whole_list(daemon: &Daemon) -> Result<SseEvent, Infallible> {
-    let rows = lock(&daemon.store).sessions().unwrap_or_default();
+async fn whole_list(daemon: &Daemon) -> Result<SseEvent, Infallible> {
+    let rows = daemon
+        .store
+        .call(|store| store.sessions())
+        .await
+        .unwrap_or_default();
     let rows: Vec<_> = rows.into_iter().map(|row| daemon.shown(row)).collect();
     Ok(SseEvent::default()
         .event("sessions")
         .data(json!(rows).to_string()))
 }
 
-fn one(daemon: &Daemon, id: &str) -> Result<SseEvent, Infallible> {
-    let row = lock(&daemon.store).session(id).ok().flatten();
+async fn one(daemon: &Daemon, id: String) -> Result<SseEvent, Infallible> {
+    let asked = id.clone();
+    let row = daemon
+        .store
+        .call(move |store| store.session(&asked))
+        .await
+        .ok()
+        .flatten();
     Ok(match row {
         Some(row) => SseEvent::default()
             .event("session")

@@ -7,10 +7,11 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use super::db::Db;
 use super::front::{HttpFront, Waiters};
 use super::hub::{Changes, Hub};
 use super::login_codes::LoginCodes;
-use super::store::{Isolated, SessionRow, Store};
+use super::store::{Isolated, SessionRow};
 use crate::protocol::state::SessionState;
 use crate::session::Held;
 use crate::sync::lock;
@@ -30,7 +31,7 @@ pub struct Open {
 }
 
 pub struct Daemon {
-    pub store: Arc<Mutex<Store>>,
+    pub store: Db,
     pub waiters: Waiters,
     pub open: Mutex<HashMap<String, Open>>,
     /// Each session's events hub, kept for as long as the daemon runs: a client following a
@@ -85,7 +86,7 @@ impl Daemon {
 
     pub fn front(&self) -> HttpFront {
         HttpFront {
-            store: Arc::clone(&self.store),
+            store: self.store.clone(),
             waiters: Arc::clone(&self.waiters),
             changes: self.changes.clone(),
         }

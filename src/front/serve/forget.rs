@@ -24,7 +24,7 @@ use crate::sync::lock;
     (status = 404, description = "no such session", body = Object),
     (status = 409, description = "a turn is running or queued", body = Object)))]
 pub async fn forget(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>) -> Response {
-    let Ok(Some(row)) = lock(&daemon.store).session(&id) else {
+    let Ok(Some(row)) = daemon.store.session(&id).await else {
         return failure(StatusCode::NOT_FOUND, format!("no session `{id}`"));
     };
     let busy = || {
@@ -43,7 +43,7 @@ pub async fn forget(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>) -
         Some(Ok(guard)) => Some(guard),
         None => None,
     };
-    let isolation = lock(&daemon.store).isolation(&id);
+    let isolation = daemon.store.isolation(&id).await;
     match isolation {
         Ok(Some(isolated)) => {
             if let Err(error) = remove_worktree(isolated).await {
@@ -54,7 +54,12 @@ pub async fn forget(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>) -
         Err(error) => return failure(StatusCode::INTERNAL_SERVER_ERROR, format!("{error:#}")),
     }
     lock(&daemon.open).remove(&id);
-    if let Err(error) = lock(&daemon.store).forget(&id) {
+    let forgotten = id.clone();
+    if let Err(error) = daemon
+        .store
+        .call(move |store| store.forget(&forgotten))
+        .await
+    {
         return failure(StatusCode::INTERNAL_SERVER_ERROR, format!("{error:#}"));
     }
     daemon.changes.touched(&id);

@@ -14,8 +14,9 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 use super::api::stored_answer;
+use super::db::Db;
 use super::hub::Changes;
-use super::store::{Asked, Store};
+use super::store::Asked;
 use crate::agent::Editor;
 use crate::approval::{Answer, Asker, Interaction, Question, split_hunks};
 use crate::session::{Front, Stop};
@@ -25,7 +26,7 @@ use crate::sync::lock;
 pub type Waiters = Arc<Mutex<HashMap<(String, String), oneshot::Sender<Answer>>>>;
 
 pub struct HttpFront {
-    pub store: Arc<Mutex<Store>>,
+    pub store: Db,
     pub waiters: Waiters,
     pub changes: Changes,
 }
@@ -34,7 +35,7 @@ impl Front for HttpFront {
     fn interaction(&self, session_id: &str, stop: Stop) -> Interaction {
         Interaction::Asked(Arc::new(HttpAsker {
             session_id: session_id.to_string(),
-            store: Arc::clone(&self.store),
+            store: self.store.clone(),
             waiters: Arc::clone(&self.waiters),
             changes: self.changes.clone(),
             stop,
@@ -48,7 +49,7 @@ impl Front for HttpFront {
 
 struct HttpAsker {
     session_id: String,
-    store: Arc<Mutex<Store>>,
+    store: Db,
     waiters: Waiters,
     changes: Changes,
     stop: Stop,
@@ -61,12 +62,16 @@ impl Asker for HttpAsker {
         let key = (self.session_id.clone(), call_id.clone());
         // Waiting before the question is visible: an answer finds its waiter.
         lock(&self.waiters).insert(key.clone(), sender);
-        let asked = lock(&self.store).ask_approval(&self.session_id, &call_id, &shown.to_string());
-        // Its state is waiting for approval now.
-        self.changes.touched(&self.session_id);
         let stop = lock(&self.stop).clone();
-        let (waiters, store) = (Arc::clone(&self.waiters), Arc::clone(&self.store));
+        let (waiters, store) = (Arc::clone(&self.waiters), self.store.clone());
+        let changes = self.changes.clone();
         Box::pin(async move {
+            let (session_id, call_id) = key.clone();
+            let asked = store
+                .call(move |store| store.ask_approval(&session_id, &call_id, &shown.to_string()))
+                .await;
+            // Its state is waiting for approval now.
+            changes.touched(&key.0);
             match asked {
                 Ok(Asked::Pending) => {}
                 Ok(Asked::AnsweredBefore(stored)) => {
@@ -84,7 +89,9 @@ impl Asker for HttpAsker {
                     lock(&waiters).remove(&key);
                     // The turn that asked is over: the question is no longer open.
                     // Left open, it is expired by the next message or the next start.
-                    if let Err(error) = lock(&store).expire_approvals(&key.0) {
+                    let expired = key.0.clone();
+                    let saved = store.call(move |store| store.expire_approvals(&expired)).await;
+                    if let Err(error) = saved {
                         eprintln!(
                             "agent serve: session {}: its question not expired: {error:#}",
                             key.0

@@ -10,6 +10,7 @@ mod approvals;
 mod auth;
 mod changes;
 mod daemon;
+mod db;
 mod forget;
 mod front;
 mod hub;
@@ -50,7 +51,7 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let address = listener.local_addr()?;
     let daemon = Arc::new(Daemon {
-        store: Arc::new(Mutex::new(store)),
+        store: db::Db::new(store),
         waiters: Arc::default(),
         open: Mutex::default(),
         hubs: Mutex::default(),
@@ -101,11 +102,12 @@ async fn stop_sessions(daemon: &Daemon) {
             continue;
         }
         // A failed write is made good at the next start, which interrupts every running session.
-        if let Err(error) = turns::saved(daemon, |store| {
-            store.set_state(&id, SessionState::Interrupted)
-        })
-        .await
-        {
+        let interrupted = id.clone();
+        let saved = daemon
+            .store
+            .saved(move |store| store.set_state(&interrupted, SessionState::Interrupted))
+            .await;
+        if let Err(error) = saved {
             eprintln!("agent serve: session {id}: not marked interrupted: {error:#}");
         }
         let waiting = lock(&daemon.waiters)

@@ -179,7 +179,12 @@ async fn create(State(daemon): State<Arc<Daemon>>, Json(body): Json<CreateSessio
             .to_string(),
     };
     drop(session);
-    if let Err(error) = lock(&daemon.store).add_session(&row, isolated.as_ref()) {
+    let (added, worktree) = (row.clone(), isolated.clone());
+    let recorded = daemon
+        .store
+        .call(move |store| store.add_session(&added, worktree.as_ref()))
+        .await;
+    if let Err(error) = recorded {
         return failure(StatusCode::INTERNAL_SERVER_ERROR, format!("{error:#}"));
     }
     lock(&daemon.open).insert(row.id.clone(), open.clone());
@@ -195,7 +200,7 @@ async fn create(State(daemon): State<Arc<Daemon>>, Json(body): Json<CreateSessio
 /// Every session, with its state.
 #[utoipa::path(get, path = "/v1/sessions", responses((status = 200, description = "the sessions", body = Vec<SessionRow>)))]
 async fn list(State(daemon): State<Arc<Daemon>>) -> Response {
-    match lock(&daemon.store).sessions() {
+    match daemon.store.call(|store| store.sessions()).await {
         Ok(rows) => {
             let rows: Vec<SessionRow> = rows.into_iter().map(|row| daemon.shown(row)).collect();
             Json(rows).into_response()
@@ -209,7 +214,7 @@ async fn list(State(daemon): State<Arc<Daemon>>) -> Response {
     (status = 200, description = "the session", body = SessionRow),
     (status = 404, description = "no such session", body = Object)))]
 async fn one(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>) -> Response {
-    let row = lock(&daemon.store).session(&id);
+    let row = daemon.store.session(&id).await;
     match row {
         Ok(Some(mut row)) => {
             let transcript = tokio::fs::read_to_string(&row.transcript).await;
@@ -235,14 +240,18 @@ async fn message(
     Path(id): Path<String>,
     Json(body): Json<SendMessage>,
 ) -> Response {
-    let Ok(Some(row)) = lock(&daemon.store).session(&id) else {
+    let Ok(Some(row)) = daemon.store.session(&id).await else {
         return failure(StatusCode::NOT_FOUND, format!("no session `{id}`"));
     };
     let open = match reopened(&daemon, &row).await {
         Ok(open) => open,
         Err(error) => return failure(StatusCode::CONFLICT, format!("{error:#}")),
     };
-    let known = lock(&daemon.store).knows_request(&id, &body.request_id);
+    let (asked, request_id) = (id.clone(), body.request_id.clone());
+    let known = daemon
+        .store
+        .call(move |store| store.knows_request(&asked, &request_id))
+        .await;
     match known {
         Ok(true) => return Json(json!({"duplicate": true})).into_response(),
         Ok(false) => {}
@@ -265,7 +274,12 @@ async fn message(
     }
     // Taken once its turn is under way (a retry meanwhile found the session busy). The turn
     // runs either way, so the answer is 202 even if the id could not be kept.
-    if let Err(error) = lock(&daemon.store).take_request(&id, &body.request_id) {
+    let (taken, request_id) = (id.clone(), body.request_id);
+    let kept = daemon
+        .store
+        .call(move |store| store.take_request(&taken, &request_id))
+        .await;
+    if let Err(error) = kept {
         eprintln!("agent serve: request id of session {id} not kept: {error:#}");
     }
     (StatusCode::ACCEPTED, Json(json!({"accepted": true}))).into_response()
@@ -303,7 +317,7 @@ async fn events(
     let hub = match held {
         Some(hub) => hub,
         None => {
-            let row = lock(&daemon.store).session(&id);
+            let row = daemon.store.session(&id).await;
             match row {
                 Ok(Some(row)) => daemon.hub(&id, std::path::Path::new(&row.transcript)).await,
                 _ => return failure(StatusCode::NOT_FOUND, format!("no session `{id}`")),
@@ -324,10 +338,10 @@ async fn events(
     (status = 404, description = "no such session", body = Object),
     (status = 409, description = "the workspace is gone", body = Object)))]
 async fn diff(State(daemon): State<Arc<Daemon>>, Path(id): Path<String>) -> Response {
-    let Ok(Some(row)) = lock(&daemon.store).session(&id) else {
+    let Ok(Some(row)) = daemon.store.session(&id).await else {
         return failure(StatusCode::NOT_FOUND, format!("no session `{id}`"));
     };
-    let isolation = lock(&daemon.store).isolation(&id);
+    let isolation = daemon.store.isolation(&id).await;
     match isolation {
         Ok(Some(isolated)) => return isolated_diff(isolated).await,
         Ok(None) => {}

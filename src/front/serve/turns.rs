@@ -9,14 +9,13 @@ others wait, queued. An isolated session's change is saved as a patch after ever
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 use tokio::sync::OwnedMutexGuard;
 
 use super::daemon::{Daemon, Open};
 use super::hub::Hub;
-use super::store::{Isolated, SessionRow, Store, Work};
+use super::store::{Isolated, SessionRow, Work};
 use crate::protocol::event::{Event, EventSink, NoticeSubject};
 use crate::protocol::state::SessionState;
 use crate::session::{Begin, Ended, Ending, Held, ModelSource, Opening, Place, Session};
@@ -79,7 +78,7 @@ pub async fn reopened(daemon: &Daemon, row: &SessionRow) -> anyhow::Result<Open>
     if let Some(open) = lock(&daemon.open).get(&row.id).cloned() {
         return Ok(open);
     }
-    let isolated = lock(&daemon.store).isolation(&row.id)?;
+    let isolated = daemon.store.isolation(&row.id).await?;
     let start = OpenAs::Reopen {
         id: &row.id,
         transcript: std::path::Path::new(&row.transcript),
@@ -96,7 +95,11 @@ pub async fn reopened(daemon: &Daemon, row: &SessionRow) -> anyhow::Result<Open>
         .display()
         .to_string();
     if transcript != row.transcript {
-        lock(&daemon.store).set_transcript(&row.id, &transcript)?;
+        let id = row.id.clone();
+        daemon
+            .store
+            .call(move |store| store.set_transcript(&id, &transcript))
+            .await?;
     }
     // Two requests may have opened it at once: the first one kept is the one used.
     let kept = lock(&daemon.open)
@@ -171,9 +174,17 @@ pub async fn start(daemon: &Arc<Daemon>, id: &str, open: &Open, work: Work) -> R
     };
     if let Work::Prompt(_) = work {
         // Questions a stopped turn left open are moot once the person says something new.
-        saved(daemon, |store| store.expire_approvals(id)).await?;
+        let id = id.to_string();
+        daemon
+            .store
+            .saved(move |store| store.expire_approvals(&id))
+            .await?;
     }
-    saved(daemon, |store| store.queue(id, &work)).await?;
+    let (queued_id, queued) = (id.to_string(), work.clone());
+    daemon
+        .store
+        .saved(move |store| store.queue(&queued_id, &queued))
+        .await?;
     daemon.changes.touched(id);
     open.finished.store(false, Ordering::SeqCst);
     let directory = daemon.directory(&open.workdir);
@@ -190,7 +201,8 @@ pub async fn start(daemon: &Arc<Daemon>, id: &str, open: &Open, work: Work) -> R
         let Ok(_slot) = Arc::clone(&daemon.running).acquire_owned().await else {
             return;
         };
-        if let Err(error) = saved(&daemon, |store| store.begin(&id)).await {
+        let begun = id.clone();
+        if let Err(error) = daemon.store.saved(move |store| store.begin(&begun)).await {
             // Still queued in the database: a restart runs it, so running it now could run it
             // twice.
             unsaved(&hub, &id, "the start of its work", &error);
@@ -214,31 +226,18 @@ pub async fn start(daemon: &Arc<Daemon>, id: &str, open: &Open, work: Work) -> R
         if let Some(isolated) = isolated {
             save_patch(isolated, &transcript).await;
         }
-        if let Err(error) = saved(&daemon, |store| store.set_state(&id, state)).await {
+        let ended = id.clone();
+        let saved = daemon
+            .store
+            .saved(move |store| store.set_state(&ended, state))
+            .await;
+        if let Err(error) = saved {
             unsaved(&hub, &id, &format!("its state ({})", state.name()), &error);
         }
         daemon.changes.touched(&id);
     });
     Ok(Started::Running)
 }
-
-/// A write to the daemon's database, tried again after a pause when it fails (a busy or a
-/// briefly failing disk); the last error when it never succeeds.
-pub async fn saved<T>(daemon: &Daemon, write: impl Fn(&Store) -> Result<T>) -> Result<T> {
-    let mut pause = Duration::from_millis(50);
-    for _ in 0..SAVE_ATTEMPTS - 1 {
-        let written = write(&lock(&daemon.store));
-        match written {
-            Ok(value) => return Ok(value),
-            Err(_) => tokio::time::sleep(pause).await,
-        }
-        pause *= 4;
-    }
-    write(&lock(&daemon.store))
-}
-
-/// How often a database write is tried before it is given up.
-const SAVE_ATTEMPTS: u32 = 4;
 
 /// A database write about session `id` given up on: said in the daemon's log and to the
 /// session's clients, as a notice in its events.
@@ -270,7 +269,7 @@ impl EventSink for Watched {
 
 /// Runs the work accepted before the daemon stopped and not begun then.
 pub async fn run_queued(daemon: &Arc<Daemon>) -> Result<usize> {
-    let queued = lock(&daemon.store).queued()?;
+    let queued = daemon.store.call(|store| store.queued()).await?;
     let count = queued.len();
     for (row, work) in queued {
         let started = match reopened(daemon, &row).await {
@@ -286,11 +285,12 @@ pub async fn run_queued(daemon: &Arc<Daemon>) -> Result<usize> {
             "agent serve: session {}: its queued work does not run: {problem:#}",
             row.id
         );
-        if let Err(error) = saved(daemon, |store| {
-            store.set_state(&row.id, SessionState::Failed)
-        })
-        .await
-        {
+        let failed = row.id.clone();
+        let saved = daemon
+            .store
+            .saved(move |store| store.set_state(&failed, SessionState::Failed))
+            .await;
+        if let Err(error) = saved {
             eprintln!(
                 "agent serve: session {}: not marked failed: {error:#}",
                 row.id
