@@ -55,7 +55,7 @@ pub fn change_trust(file: &Path, dir: &Path, change: TrustChange) -> Result<Chan
         (TrustChange::Trust, Some(_)) | (TrustChange::Revoke, None) => Changed::AlreadySo,
     };
     if changed == Changed::Yes {
-        write(file, &document.to_string())?;
+        write_privately(file, document.to_string().as_bytes())?;
     }
     Ok(changed)
 }
@@ -79,7 +79,7 @@ pub fn add_mcp_server(file: &Path, name: &str, server: &McpServerConfig) -> Resu
         );
     }
     servers.insert(name, Item::Table(server_table(server)));
-    write(file, &document.to_string())
+    write_privately(file, document.to_string().as_bytes())
 }
 
 /// Removes `[mcp_servers.NAME]` from the config file at `file`.
@@ -91,7 +91,7 @@ pub fn remove_mcp_server(file: &Path, name: &str) -> Result<Changed> {
         .and_then(|servers| servers.remove(name));
     match removed {
         Some(_) => {
-            write(file, &document.to_string())?;
+            write_privately(file, document.to_string().as_bytes())?;
             Ok(Changed::Yes)
         }
         None => Ok(Changed::AlreadySo),
@@ -140,12 +140,15 @@ fn read(file: &Path) -> Result<DocumentMut> {
         .with_context(|| format!("invalid config file {}", file.display()))
 }
 
-fn write(file: &Path, text: &str) -> Result<()> {
+/// Writes `bytes` to `file` whole or not at all: a temp file in its directory (made if missing),
+/// of mode 0600 as tempfile makes them (configs and tokens are the user's alone), renamed over
+/// it.
+pub fn write_privately(file: &Path, bytes: &[u8]) -> Result<()> {
     let dir = file.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut temp = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("cannot write in {}", dir.display()))?;
-    std::io::Write::write_all(&mut temp, text.as_bytes())
+    std::io::Write::write_all(&mut temp, bytes)
         .with_context(|| format!("cannot write {}", file.display()))?;
     temp.persist(file)
         .with_context(|| format!("cannot replace {}", file.display()))?;

@@ -2,7 +2,7 @@
 Where `agent mcp login` keeps an MCP server's OAuth tokens, and rmcp reads and renews them: one
 file a server, `mcp-tokens/NAME.json` under the user's config directory (a directory of mode 0700,
 files of mode 0600, each written to a temporary file and renamed, so a killed process never
-leaves half a token). The file names the URL it was issued for: a config that points the same
+leaves half a token: the config's own writer). The file names the URL it was issued for: a config that points the same
 name at another URL does not get the token.
 
 A file rather than the system keyring: the keyring needs a desktop session's secret service,
@@ -96,25 +96,19 @@ impl TokenFile {
         AuthError::CredentialStoreError(format!("{what} {}: {error}", self.path.display()))
     }
 
-    async fn write(&self, bytes: Vec<u8>) -> std::io::Result<()> {
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        let mut builder = tokio::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        builder.mode(0o700);
-        builder.create(dir).await?;
-        let temporary = self
-            .path
-            .with_extension(format!("json.{}", std::process::id()));
-        let mut options = tokio::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        options.mode(0o600);
-        let mut file = options.open(&temporary).await?;
-        tokio::io::AsyncWriteExt::write_all(&mut file, &bytes).await?;
-        file.sync_all().await?;
-        drop(file);
-        tokio::fs::rename(&temporary, &self.path).await
+    /// The file written whole (mode 0600) in a directory of mode 0700, off the runtime's threads.
+    async fn write(&self, bytes: Vec<u8>) -> anyhow::Result<()> {
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let dir = path.parent().unwrap_or(Path::new("."));
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            builder.create(dir)?;
+            crate::config::edit::write_privately(&path, &bytes)
+        })
+        .await?
     }
 }
 
@@ -137,7 +131,7 @@ impl CredentialStore for TokenFile {
             .map_err(|error| self.store_error("cannot encode", error))?;
         self.write(bytes)
             .await
-            .map_err(|error| self.store_error("cannot write", error))
+            .map_err(|error| self.store_error("cannot write", format!("{error:#}")))
     }
 
     async fn clear(&self) -> Result<(), AuthError> {
