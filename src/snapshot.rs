@@ -31,8 +31,12 @@ const MAX_WALKED: usize = 20_000;
 pub fn snapshot(root: &Path, task: &str) -> String {
     let files = walk(root);
     let mut out = String::from("# Workspace snapshot (taken when the session started)\n\n");
-    for line in project_kinds(root, &files) {
-        out.push_str(&format!("Project: {line}\n"));
+    for kind in project_kinds(root, &files) {
+        let test = kind
+            .test
+            .map(|command| format!("; test with `{command}`"))
+            .unwrap_or_default();
+        out.push_str(&format!("Project: {}{test}\n", kind.name));
     }
     out.push_str(&format!("Git: {}\n\n", git_summary(root)));
     out.push_str(&file_list(&files));
@@ -145,13 +149,28 @@ fn git_summary(root: &Path) -> String {
     }
 }
 
+/// A kind of project the workspace is, and how its tests run where that is clear.
+struct ProjectKind {
+    name: String,
+    test: Option<String>,
+}
+
+impl ProjectKind {
+    fn new(name: impl Into<String>, test: Option<&str>) -> Self {
+        Self {
+            name: name.into(),
+            test: test.map(str::to_string),
+        }
+    }
+}
+
 /// The project kinds its manifests (or its files) show, each with its test command where one is
 /// clear.
-fn project_kinds(root: &Path, files: &[String]) -> Vec<String> {
+fn project_kinds(root: &Path, files: &[String]) -> Vec<ProjectKind> {
     let read = |name: &str| std::fs::read_to_string(root.join(name)).ok();
     let mut kinds = Vec::new();
     if read("Cargo.toml").is_some() {
-        kinds.push("Rust (Cargo.toml); test with `cargo test`".to_string());
+        kinds.push(ProjectKind::new("Rust (Cargo.toml)", Some("cargo test")));
     }
     if let Some(manifest) = read("package.json") {
         let scripts: Vec<String> = serde_json::from_str::<serde_json::Value>(&manifest)
@@ -159,25 +178,28 @@ fn project_kinds(root: &Path, files: &[String]) -> Vec<String> {
             .and_then(|json| json["scripts"].as_object().cloned())
             .map(|scripts| scripts.keys().cloned().collect())
             .unwrap_or_default();
-        let test = match scripts.iter().any(|name| name == "test") {
-            true => "; test with `npm test`",
-            false => "",
-        };
-        kinds.push(format!(
-            "JavaScript/TypeScript (package.json, scripts: {}){test}",
+        let test = scripts
+            .iter()
+            .any(|name| name == "test")
+            .then_some("npm test");
+        let name = format!(
+            "JavaScript/TypeScript (package.json, scripts: {})",
             scripts.join(", ")
-        ));
+        );
+        kinds.push(ProjectKind::new(name, test));
     }
     if let Some(python) = python_kind(root, files) {
         kinds.push(python);
     }
     if read("go.mod").is_some() {
-        kinds.push("Go (go.mod); test with `go test ./...`".to_string());
+        kinds.push(ProjectKind::new("Go (go.mod)", Some("go test ./...")));
     }
     if let Some(makefile) = read("Makefile") {
         let has_test = makefile.lines().any(|line| line.starts_with("test:"));
-        let test = if has_test { "; `make test`" } else { "" };
-        kinds.push(format!("Makefile{test}"));
+        kinds.push(ProjectKind::new(
+            "Makefile",
+            has_test.then_some("make test"),
+        ));
     }
     kinds
 }
@@ -212,7 +234,7 @@ fn shown_files(root: &Path, task: &str, files: &[String]) -> Shown {
 
 /// Python, from a manifest or from `.py` files, with pytest where its configuration or a
 /// `tests/` folder shows it, else unittest where there are `test*.py` files.
-fn python_kind(root: &Path, files: &[String]) -> Option<String> {
+fn python_kind(root: &Path, files: &[String]) -> Option<ProjectKind> {
     let read = |name: &str| std::fs::read_to_string(root.join(name)).ok();
     let pyproject = read("pyproject.toml");
     let manifest =
@@ -233,11 +255,14 @@ fn python_kind(root: &Path, files: &[String]) -> Option<String> {
     // Debian and macOS have no `python` unless asked for; Windows has no `python3`.
     let python = if cfg!(windows) { "python" } else { "python3" };
     let test = match (pytest, unittest) {
-        (true, _) => format!("; test with `{python} -m pytest`"),
-        (false, true) => format!("; test with `{python} -m unittest`"),
-        (false, false) => String::new(),
+        (true, _) => Some(format!("{python} -m pytest")),
+        (false, true) => Some(format!("{python} -m unittest")),
+        (false, false) => None,
     };
-    Some(format!("Python{test}"))
+    Some(ProjectKind {
+        name: "Python".to_string(),
+        test,
+    })
 }
 
 /// Small text files the task names, by path or by a file name found once in the tree.

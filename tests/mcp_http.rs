@@ -262,15 +262,21 @@ async fn agent_mcp_lists_shows_adds_and_removes_servers() {
     );
 }
 
-#[tokio::test]
-async fn a_call_whose_event_stream_is_cut_resumes_it_and_completes() {
+/// A workspace whose config names the everything server behind a gate in role `guard`, as `web`.
+async fn behind_a_gate(guard: Guard) -> (Sandbox, HttpServer, Gate) {
     let sandbox = Sandbox::new(&[]);
     let server = http_server(&sandbox.dir.path().join("headers.jsonl")).await;
-    let gate = Gate::start(&server.url, Guard::CutFirstProgress).await;
+    let gate = Gate::start(&server.url, guard).await;
     project_config(
         &sandbox,
         &format!("[mcp_servers.web]\nurl = \"{}\"\n", gate.url),
     );
+    (sandbox, server, gate)
+}
+
+#[tokio::test]
+async fn a_call_whose_event_stream_is_cut_resumes_it_and_completes() {
+    let (sandbox, _server, _gate) = behind_a_gate(Guard::CutFirstProgress).await;
     let mock = MockGlm::start(vec![
         turn()
             .call(
@@ -294,13 +300,7 @@ async fn a_call_whose_event_stream_is_cut_resumes_it_and_completes() {
 
 #[tokio::test]
 async fn a_call_whose_stream_is_cut_and_cannot_be_resumed_fails_at_once() {
-    let sandbox = Sandbox::new(&[]);
-    let server = http_server(&sandbox.dir.path().join("headers.jsonl")).await;
-    let gate = Gate::start(&server.url, Guard::CutFirstProgressWithoutIds).await;
-    project_config(
-        &sandbox,
-        &format!("[mcp_servers.web]\nurl = \"{}\"\n", gate.url),
-    );
+    let (sandbox, _server, _gate) = behind_a_gate(Guard::CutFirstProgressWithoutIds).await;
     let mock = MockGlm::start(vec![
         turn()
             .call(
@@ -386,13 +386,7 @@ async fn log_in(sandbox: &Sandbox, mock: &MockGlm) -> support::Finished {
 
 #[tokio::test]
 async fn agent_mcp_login_authorizes_with_pkce_and_runs_use_and_renew_the_tokens() {
-    let sandbox = Sandbox::new(&[]);
-    let server = http_server(&sandbox.dir.path().join("headers.jsonl")).await;
-    let gate = Gate::start(&server.url, Guard::OAuth).await;
-    project_config(
-        &sandbox,
-        &format!("[mcp_servers.web]\nurl = \"{}\"\n", gate.url),
-    );
+    let (sandbox, _server, gate) = behind_a_gate(Guard::OAuth).await;
     let echo_run = || async {
         let mock = MockGlm::start(vec![
             turn()

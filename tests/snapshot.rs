@@ -54,7 +54,7 @@ async fn the_model_starts_with_the_workspace_in_view() {
         format!(
             "# Workspace snapshot (taken when the session started)\n\n\
              Project: Python; test with `python3 -m unittest`\n\
-             Project: Makefile; `make test`\n\
+             Project: Makefile; test with `make test`\n\
              Git: branch {branch}, 0 changed, 1 untracked\n\n\
              Files (4 in all, nearest levels first):\n\
              Makefile\ncalc.py\nnotes.txt\ntest_calc.py\n\

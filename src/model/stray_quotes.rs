@@ -6,8 +6,10 @@ the same such call six times in a row on a bench task until the repeat guard sto
 Qwen2.5-Coder-1.5B knew the fix on half the bench tasks and sent it as a `write_file` call that
 did not parse, again and again.
 
-A `"` inside a string is taken as its end only where JSON allows what comes next (`,` `}` `]` `:`
-or the end of the text); any other is escaped. It is used only on a call that failed to parse, and
+A `"` inside a string is taken as its end only where what comes next continues the JSON: `:`
+after a key; after a value the end of the text, `,` and the next `"key":` (any value, in an
+array), or closing brackets and what may follow them. Any other is escaped, so the quotes of code
+in a file's content (`port({"port": 9000})`, `f("a", "b")`) stay the code's. It is used only on a call that failed to parse, and
 kept only when the result parses into a call: a wrong guess leaves text that almost never does.
 `llm_json` (the Rust port of json_repair) was tried first: it turned such a docstring into extra
 keys and dropped the code after it.
@@ -52,47 +54,99 @@ fn triple_quoted_as_json(text: &str) -> Option<String> {
 
 fn escape_stray_quotes(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 16);
-    let mut in_string = false;
+    let mut open: Vec<char> = Vec::new();
+    let mut string: Option<Role> = None;
     let mut escaped = false;
     for (at, c) in text.char_indices() {
-        match (in_string, escaped, c) {
-            (false, _, '"') => {
-                in_string = true;
-                out.push(c);
+        let Some(role) = string else {
+            match c {
+                '"' => string = Some(role_at(&out, &open)),
+                '{' | '[' => open.push(c),
+                '}' | ']' => {
+                    open.pop();
+                }
+                _ => {}
             }
-            (false, _, _) => out.push(c),
-            (true, true, _) => {
+            out.push(c);
+            continue;
+        };
+        match (escaped, c) {
+            (true, _) => {
                 escaped = false;
                 out.push(c);
             }
             // A backslash JSON does not know (`\w` in a regex) stands for itself.
-            (true, false, '\\') => match text[at + 1..].chars().next() {
+            (false, '\\') => match text[at + 1..].chars().next() {
                 Some('"' | '\\' | '/' | 'b' | 'f' | 'n' | 'r' | 't' | 'u') => {
                     escaped = true;
                     out.push(c);
                 }
                 Some(_) | None => out.push_str("\\\\"),
             },
-            (true, false, '\n') => out.push_str("\\n"),
-            (true, false, '\r') => out.push_str("\\r"),
-            (true, false, '\t') => out.push_str("\\t"),
-            (true, false, '"') if ends_a_string(&text[at + 1..]) => {
-                in_string = false;
+            (false, '\n') => out.push_str("\\n"),
+            (false, '\r') => out.push_str("\\r"),
+            (false, '\t') => out.push_str("\\t"),
+            (false, '"') if ends(role, open.last() == Some(&'['), &text[at + 1..]) => {
+                string = None;
                 out.push(c);
             }
-            (true, false, '"') => out.push_str("\\\""),
-            (true, false, _) => out.push(c),
+            (false, '"') => out.push_str("\\\""),
+            (false, _) => out.push(c),
         }
     }
     out
 }
 
-/// Whether what follows a quote is what JSON allows after a string.
-fn ends_a_string(rest: &str) -> bool {
-    match rest.trim_start().chars().next() {
-        None => true,
-        Some(next) => matches!(next, ',' | '}' | ']' | ':'),
+/// What a string is in the object or array around it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Key,
+    Value,
+}
+
+/// The role of a string that opens after `written`, inside the containers `open`.
+fn role_at(written: &str, open: &[char]) -> Role {
+    let before = written.trim_end().chars().last();
+    match (before, open.last()) {
+        (Some('{'), _) | (Some(','), Some('{')) => Role::Key,
+        _ => Role::Value,
     }
+}
+
+/// Whether a quote followed by `rest` closes a string of `role`: a key is followed by `:`; a
+/// value by the end, by `,` and the next key (any next value, in an array), or by closing
+/// brackets and what may follow them. Code in a value (`port({"port": 9000})`, `f("a", "b")`)
+/// is followed by none of these, so its quotes are escaped.
+fn ends(role: Role, in_array: bool, rest: &str) -> bool {
+    let rest = rest.trim_start();
+    match role {
+        Role::Key => rest.starts_with(':'),
+        Role::Value => match rest.chars().next() {
+            None => true,
+            Some(',') => in_array || next_member(rest[1..].trim_start()),
+            Some('}' | ']') => {
+                let after =
+                    rest.trim_start_matches(|c: char| c == '}' || c == ']' || c.is_whitespace());
+                after.is_empty() || after.starts_with(',') && next_member(after[1..].trim_start())
+            }
+            Some(_) => false,
+        },
+    }
+}
+
+/// Whether `rest` begins as the next member of an object: `"key":`.
+fn next_member(rest: &str) -> bool {
+    let Some(key) = rest.strip_prefix('"') else {
+        return false;
+    };
+    key.find('"').is_some_and(|end| {
+        let name = &key[..end];
+        !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+            && key[end + 1..].trim_start().starts_with(':')
+    })
 }
 
 #[cfg(test)]
@@ -156,6 +210,30 @@ mod tests {
             parse_lenient(r#"{"a": "x\"y", "b": []}"#),
             Some(json!({"a": "x\"y", "b": []}))
         );
-        assert_eq!(parse_lenient(r#"{"content": "f("a", "b")"}"#), None);
+        assert_eq!(parse_lenient(r#"{"content": "f("a", "b"#), None);
+    }
+
+    #[test]
+    fn quotes_of_code_inside_a_value_are_read_as_the_code_s() {
+        // Qwen2.5-Coder-1.5B, bench task `port`: sent six times until the repeat guard stopped it.
+        let sent = "{\n  \"name\": \"write_file\",\n  \"arguments\": {\n    \"path\": \"test_settings.py\",\n    \"content\": \"def test(self):\\n    self.assertEqual(port({\"port\": 9000}), 9000)\\n\"\n  }\n}";
+        assert_eq!(
+            parse_lenient(sent),
+            Some(json!({
+                "name": "write_file",
+                "arguments": {
+                    "path": "test_settings.py",
+                    "content": "def test(self):\n    self.assertEqual(port({\"port\": 9000}), 9000)\n"
+                }
+            }))
+        );
+        assert_eq!(
+            parse_lenient(r#"{"content": "f("a", "b")", "path": "x.py"}"#),
+            Some(json!({"content": "f(\"a\", \"b\")", "path": "x.py"}))
+        );
+        assert_eq!(
+            parse_lenient(r#"{"content": "print("}")"}"#),
+            Some(json!({"content": "print(\"}\")"}))
+        );
     }
 }
