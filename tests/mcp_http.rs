@@ -331,7 +331,14 @@ async fn a_call_whose_stream_is_cut_and_cannot_be_resumed_fails_at_once() {
 
 /// `agent mcp login NAME`, with the test as the browser: it opens the URL the command prints
 /// and follows the authorization server's redirect back to the command's listener.
-async fn log_in(sandbox: &Sandbox, mock: &MockGlm) -> support::Finished {
+/// What the test, as the user at the browser, does with the authorization page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AtTheBrowser {
+    Authorize,
+    Refuse,
+}
+
+async fn log_in(sandbox: &Sandbox, mock: &MockGlm, user: AtTheBrowser) -> support::Finished {
     let mut command = sandbox.agent(mock);
     command
         .args(["mcp", "login", "web", "--no-browser"])
@@ -352,12 +359,24 @@ async fn log_in(sandbox: &Sandbox, mock: &MockGlm) -> support::Finished {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let redirected = browser.get(&authorization_url).send().await.unwrap();
-    assert_eq!(redirected.status(), 302);
-    let back = redirected.headers()["location"]
-        .to_str()
-        .unwrap()
-        .to_string();
+    let back = match user {
+        AtTheBrowser::Authorize => {
+            let redirected = browser.get(&authorization_url).send().await.unwrap();
+            assert_eq!(redirected.status(), 302);
+            redirected.headers()["location"]
+                .to_str()
+                .unwrap()
+                .to_string()
+        }
+        AtTheBrowser::Refuse => {
+            let asked = reqwest::Url::parse(&authorization_url).unwrap();
+            let query: std::collections::HashMap<_, _> = asked.query_pairs().collect();
+            format!(
+                "{}?error=access_denied&error_description=The%20user%20said%20no&state={}",
+                query["redirect_uri"], query["state"]
+            )
+        }
+    };
     assert!(back.starts_with("http://127.0.0.1:"), "{back}");
     let page = browser
         .get(&back)
@@ -367,7 +386,13 @@ async fn log_in(sandbox: &Sandbox, mock: &MockGlm) -> support::Finished {
         .text()
         .await
         .unwrap();
-    assert!(page.contains("Logged in."), "{page}");
+    let expected = match user {
+        AtTheBrowser::Authorize => "Logged in.",
+        AtTheBrowser::Refuse => {
+            "The login failed: the authorization server refused: access_denied: The user said no"
+        }
+    };
+    assert!(page.contains(expected), "{page}");
     while let Some(line) = lines.next_line().await.unwrap() {
         printed.push_str(&line);
         printed.push('\n');
@@ -415,7 +440,7 @@ async fn agent_mcp_login_authorizes_with_pkce_and_runs_use_and_renew_the_tokens(
         before.stderr
     );
 
-    let login = log_in(&sandbox, &mock).await;
+    let login = log_in(&sandbox, &mock, AtTheBrowser::Authorize).await;
     assert_eq!(login.code, 0, "{}\n{}", login.stdout, login.stderr);
     let token_file = sandbox.home.join(".config/agent/mcp-tokens/web.json");
     assert!(
@@ -520,4 +545,22 @@ async fn agent_mcp_login_authorizes_with_pkce_and_runs_use_and_renew_the_tokens(
             assert!(!text.contains(&token), "{token} in {what}");
         }
     }
+}
+
+#[tokio::test]
+async fn a_login_the_user_refuses_says_why_and_saves_nothing() {
+    let (sandbox, _server, _gate) = behind_a_gate(Guard::OAuth).await;
+    let mock = MockGlm::start(vec![]).await;
+    let refused = log_in(&sandbox, &mock, AtTheBrowser::Refuse).await;
+    assert_eq!(refused.code, 1, "{}", refused.stdout);
+    assert_eq!(
+        refused.stderr.trim_end(),
+        "error: the authorization server refused: access_denied: The user said no"
+    );
+    assert!(
+        !sandbox
+            .home
+            .join(".config/agent/mcp-tokens/web.json")
+            .exists()
+    );
 }

@@ -59,7 +59,7 @@ async fn list(place: &McpPlace) -> Result<ExitCode> {
             None => format!("answers, {} tool(s)", tools.tools().len()),
             Some(problem) => format!("not reached: {problem}"),
         };
-        println!("{name}: {reached}; {state}; {}", token(name, server));
+        println!("{name}: {reached}; {state}; {}", token(name, server).await);
         tools.shutdown().await;
     }
     Ok(ExitCode::SUCCESS)
@@ -232,13 +232,12 @@ async fn started(
 }
 
 /// Where the server's token comes from (never the token).
-fn token(name: &str, server: &McpServerConfig) -> String {
+async fn token(name: &str, server: &McpServerConfig) -> String {
     match (&server.url, &server.bearer_token_env_var) {
         (None, _) => "no token".to_string(),
-        (Some(url), None) => match TokenFile::of(name, url).is_some_and(|file| file.holds_tokens())
-        {
-            true => "logged in".to_string(),
-            false => "not logged in".to_string(),
+        (Some(url), None) => match TokenFile::of(name, url) {
+            Some(file) if file.holds_tokens().await => "logged in".to_string(),
+            Some(_) | None => "not logged in".to_string(),
         },
         (Some(_), Some(variable)) => match crate::config::env(variable) {
             Some(_) => format!("token from ${variable}"),

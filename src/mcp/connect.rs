@@ -41,11 +41,30 @@ enum Credentials {
     Login(Box<AuthorizationManager>),
 }
 
+/// Which credentials were sent, to word a refusal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sent {
+    Nothing,
+    Bearer,
+    Login,
+}
+
+impl Credentials {
+    fn sent(&self) -> Sent {
+        match self {
+            Self::Nothing => Sent::Nothing,
+            Self::Bearer(_) => Sent::Bearer,
+            Self::Login(_) => Sent::Login,
+        }
+    }
+}
+
 async fn start_http(name: &str, url: &str, config: &McpServerConfig) -> Result<Started> {
     let mut transport_config = StreamableHttpClientTransportConfig::with_uri(url.to_string())
         .custom_headers(headers(config)?);
     let http = crate::model::http_client().map_err(anyhow::Error::msg)?;
     let credentials = credentials(name, url, config, &http).await?;
+    let sent = credentials.sent();
     let service = match credentials {
         Credentials::Nothing => serve(http, transport_config).await,
         Credentials::Bearer(token) => {
@@ -56,7 +75,7 @@ async fn start_http(name: &str, url: &str, config: &McpServerConfig) -> Result<S
             serve(AuthClient::new(http, *manager), transport_config).await
         }
     };
-    let service = service.map_err(|error| http_failure(name, url, config, error))?;
+    let service = service.map_err(|error| http_failure(name, url, config, sent, error))?;
     let tools = service
         .list_all_tools()
         .await
@@ -100,9 +119,12 @@ async fn credentials(
             None => bail!("its bearer token variable `{variable}` is not set"),
         };
     }
-    let Some(tokens) = TokenFile::of(name, url).filter(TokenFile::holds_tokens) else {
+    let Some(tokens) = TokenFile::of(name, url) else {
         return Ok(Credentials::Nothing);
     };
+    if !tokens.holds_tokens().await {
+        return Ok(Credentials::Nothing);
+    }
     let relogin = || format!("its saved login cannot be used: run `agent mcp login {name}`");
     let mut manager = AuthorizationManager::new(url).await.with_context(relogin)?;
     manager.with_client(http.clone()).with_context(relogin)?;
@@ -123,25 +145,24 @@ fn http_failure(
     name: &str,
     url: &str,
     config: &McpServerConfig,
+    sent: Sent,
     error: rmcp::service::ClientInitializeError,
 ) -> anyhow::Error {
     let chain = format!("{:#}", anyhow::Error::new(error));
     let status = http_status(&chain);
     let refused = chain.contains("Auth required") || chain.contains("uthorization required");
     match (status, refused) {
-        (Some("401"), _) | (_, true) => {
-            match (&config.bearer_token_env_var, TokenFile::of(name, url)) {
-                (Some(variable), _) => {
-                    anyhow::anyhow!("{url} refused the token in `{variable}` (HTTP 401)")
-                }
-                (None, Some(tokens)) if tokens.holds_tokens() => anyhow::anyhow!(
-                    "{url} no longer takes the saved login and it could not be renewed: run `agent mcp login {name}`"
-                ),
-                (None, _) => anyhow::anyhow!(
-                    "{url} needs a login: run `agent mcp login {name}` (or set `bearer_token_env_var` to a variable holding a token it accepts)"
-                ),
+        (Some("401"), _) | (_, true) => match (sent, &config.bearer_token_env_var) {
+            (Sent::Bearer, Some(variable)) => {
+                anyhow::anyhow!("{url} refused the token in `{variable}` (HTTP 401)")
             }
-        }
+            (Sent::Login, _) => anyhow::anyhow!(
+                "{url} no longer takes the saved login and it could not be renewed: run `agent mcp login {name}`"
+            ),
+            (Sent::Nothing | Sent::Bearer, _) => anyhow::anyhow!(
+                "{url} needs a login: run `agent mcp login {name}` (or set `bearer_token_env_var` to a variable holding a token it accepts)"
+            ),
+        },
         (Some(status @ ("404" | "405")), _) => anyhow::anyhow!(
             "{url} answered HTTP {status}: it does not take MCP's streamable HTTP there; a server of the older HTTP+SSE transport is not supported: use its streamable HTTP endpoint (often `/mcp`)"
         ),

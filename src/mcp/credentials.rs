@@ -68,8 +68,9 @@ impl TokenFile {
     }
 
     /// Whether tokens for this URL are saved (a quick look, before any network).
-    pub fn holds_tokens(&self) -> bool {
-        std::fs::read(&self.path)
+    pub async fn holds_tokens(&self) -> bool {
+        tokio::fs::read(&self.path)
+            .await
             .ok()
             .and_then(|bytes| self.read(&bytes))
             .is_some_and(|saved| saved.token_response.is_some())
@@ -135,9 +136,11 @@ impl CredentialStore for TokenFile {
     }
 
     async fn clear(&self) -> Result<(), AuthError> {
-        self.forget()
-            .map(|_| ())
-            .map_err(|error| self.store_error("cannot remove", error))
+        match tokio::fs::remove_file(&self.path).await {
+            Ok(()) => Ok(()),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(error) => Err(self.store_error("cannot remove", error)),
+        }
     }
 
     async fn acquire_refresh_guard(&self) -> Result<Option<CredentialRefreshGuard>, AuthError> {
