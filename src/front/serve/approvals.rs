@@ -110,12 +110,7 @@ async fn continue_stopped_turn(
     let waiting = session.has_open_calls();
     drop(session);
     if !waiting {
-        let expired = id.to_string();
-        let saved = daemon
-            .store
-            .saved(move |store| store.expire_approvals(&expired))
-            .await;
-        if let Err(error) = saved {
+        if let Err(error) = daemon.store.expire_approvals(id).await {
             return failure(StatusCode::INTERNAL_SERVER_ERROR, format!("{error:#}"));
         }
         return failure(

@@ -11,6 +11,7 @@ use std::time::Duration;
 use anyhow::{Result, anyhow};
 
 use super::store::{Isolated, SessionRow, Store};
+use crate::protocol::state::SessionState;
 use crate::sync::lock;
 
 /// How often a database write is tried before it is given up.
@@ -45,6 +46,18 @@ impl Db {
     pub async fn isolation(&self, id: &str) -> Result<Option<Isolated>> {
         let id = id.to_string();
         self.call(move |store| store.isolation(&id)).await
+    }
+
+    /// Session `id` set to `state`, saved (with [`Db::saved`]'s retries).
+    pub async fn set_state(&self, id: &str, state: SessionState) -> Result<()> {
+        let id = id.to_string();
+        self.saved(move |store| store.set_state(&id, state)).await
+    }
+
+    /// The questions session `id` left open, expired, saved (with [`Db::saved`]'s retries).
+    pub async fn expire_approvals(&self, id: &str) -> Result<()> {
+        let id = id.to_string();
+        self.saved(move |store| store.expire_approvals(&id)).await
     }
 
     /// A write tried again after a pause when it fails (a busy or a briefly failing disk); the

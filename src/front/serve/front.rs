@@ -89,9 +89,7 @@ impl Asker for HttpAsker {
                     lock(&waiters).remove(&key);
                     // The turn that asked is over: the question is no longer open.
                     // Left open, it is expired by the next message or the next start.
-                    let expired = key.0.clone();
-                    let saved = store.call(move |store| store.expire_approvals(&expired)).await;
-                    if let Err(error) = saved {
+                    if let Err(error) = store.expire_approvals(&key.0).await {
                         eprintln!(
                             "agent serve: session {}: its question not expired: {error:#}",
                             key.0

@@ -102,11 +102,7 @@ async fn stop_sessions(daemon: &Daemon) {
             continue;
         }
         // A failed write is made good at the next start, which interrupts every running session.
-        let interrupted = id.clone();
-        let saved = daemon
-            .store
-            .saved(move |store| store.set_state(&interrupted, SessionState::Interrupted))
-            .await;
+        let saved = daemon.store.set_state(&id, SessionState::Interrupted).await;
         if let Err(error) = saved {
             eprintln!("agent serve: session {id}: not marked interrupted: {error:#}");
         }

@@ -174,11 +174,7 @@ pub async fn start(daemon: &Arc<Daemon>, id: &str, open: &Open, work: Work) -> R
     };
     if let Work::Prompt(_) = work {
         // Questions a stopped turn left open are moot once the person says something new.
-        let id = id.to_string();
-        daemon
-            .store
-            .saved(move |store| store.expire_approvals(&id))
-            .await?;
+        daemon.store.expire_approvals(id).await?;
     }
     let (queued_id, queued) = (id.to_string(), work.clone());
     daemon
@@ -226,12 +222,7 @@ pub async fn start(daemon: &Arc<Daemon>, id: &str, open: &Open, work: Work) -> R
         if let Some(isolated) = isolated {
             save_patch(isolated, &transcript).await;
         }
-        let ended = id.clone();
-        let saved = daemon
-            .store
-            .saved(move |store| store.set_state(&ended, state))
-            .await;
-        if let Err(error) = saved {
+        if let Err(error) = daemon.store.set_state(&id, state).await {
             unsaved(&hub, &id, &format!("its state ({})", state.name()), &error);
         }
         daemon.changes.touched(&id);
@@ -285,11 +276,7 @@ pub async fn run_queued(daemon: &Arc<Daemon>) -> Result<usize> {
             "agent serve: session {}: its queued work does not run: {problem:#}",
             row.id
         );
-        let failed = row.id.clone();
-        let saved = daemon
-            .store
-            .saved(move |store| store.set_state(&failed, SessionState::Failed))
-            .await;
+        let saved = daemon.store.set_state(&row.id, SessionState::Failed).await;
         if let Err(error) = saved {
             eprintln!(
                 "agent serve: session {}: not marked failed: {error:#}",
