@@ -151,6 +151,10 @@ pub enum McpCommand {
         /// Print the URL to open instead of opening a browser.
         #[arg(long)]
         no_browser: bool,
+        /// The port of the browser's return on 127.0.0.1 (default: any free one); a fixed one
+        /// can be forwarded from another machine (`ssh -L PORT:127.0.0.1:PORT`).
+        #[arg(long, value_name = "PORT", default_value_t = 0)]
+        callback_port: u16,
         #[command(flatten)]
         place: McpPlace,
     },

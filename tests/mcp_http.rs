@@ -338,10 +338,16 @@ enum AtTheBrowser {
     Refuse,
 }
 
-async fn log_in(sandbox: &Sandbox, mock: &MockGlm, user: AtTheBrowser) -> support::Finished {
+async fn log_in(
+    sandbox: &Sandbox,
+    mock: &MockGlm,
+    user: AtTheBrowser,
+    extra: &[&str],
+) -> support::Finished {
     let mut command = sandbox.agent(mock);
     command
         .args(["mcp", "login", "web", "--no-browser"])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = command.spawn().unwrap();
@@ -440,7 +446,7 @@ async fn agent_mcp_login_authorizes_with_pkce_and_runs_use_and_renew_the_tokens(
         before.stderr
     );
 
-    let login = log_in(&sandbox, &mock, AtTheBrowser::Authorize).await;
+    let login = log_in(&sandbox, &mock, AtTheBrowser::Authorize, &[]).await;
     assert_eq!(login.code, 0, "{}\n{}", login.stdout, login.stderr);
     let token_file = sandbox.home.join(".config/agent/mcp-tokens/web.json");
     assert!(
@@ -551,8 +557,27 @@ async fn agent_mcp_login_authorizes_with_pkce_and_runs_use_and_renew_the_tokens(
 async fn a_login_the_user_refuses_says_why_and_saves_nothing() {
     let (sandbox, _server, _gate) = behind_a_gate(Guard::OAuth).await;
     let mock = MockGlm::start(vec![]).await;
-    let refused = log_in(&sandbox, &mock, AtTheBrowser::Refuse).await;
+    // A fixed port for the browser's return, as one forwarded from another machine would be.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let refused = log_in(
+        &sandbox,
+        &mock,
+        AtTheBrowser::Refuse,
+        &["--callback-port", &port.to_string()],
+    )
+    .await;
     assert_eq!(refused.code, 1, "{}", refused.stdout);
+    assert!(
+        refused.stdout.contains(&format!(
+            "redirect_uri=http%3A%2F%2F127.0.0.1%3A{port}%2Fcallback"
+        )),
+        "{}",
+        refused.stdout
+    );
     assert_eq!(
         refused.stderr.trim_end(),
         "error: the authorization server refused: access_denied: The user said no"

@@ -28,8 +28,9 @@ pub async fn mcp(args: crate::cli::McpArgs) -> Result<ExitCode> {
         McpCommand::Login {
             name,
             no_browser,
+            callback_port,
             place,
-        } => login(&name, browser(no_browser), &place).await,
+        } => login(&name, browser(no_browser), callback_port, &place).await,
         McpCommand::Logout { name, place } => logout(&name, &place),
         McpCommand::Remove {
             name,
@@ -107,9 +108,14 @@ fn browser(no_browser: bool) -> Browser {
     }
 }
 
-async fn login(name: &str, browser: Browser, place: &McpPlace) -> Result<ExitCode> {
+async fn login(
+    name: &str,
+    browser: Browser,
+    callback_port: u16,
+    place: &McpPlace,
+) -> Result<ExitCode> {
     let (url, tokens) = login_target(name, place)?;
-    let pending = crate::mcp::login::begin(&url, tokens.clone()).await?;
+    let pending = crate::mcp::login::begin(&url, tokens.clone(), callback_port).await?;
     println!(
         "To log in to `{name}`, open this URL in a browser:\n\n  {}\n",
         pending.authorization_url

@@ -38,13 +38,15 @@ type Callback = (
     oneshot::Sender<String>,
 );
 
-/// Starts a login to the server at `url`: finds its authorization server, registers, and
-/// returns the URL the user opens.
-pub async fn begin(url: &str, tokens: TokenFile) -> Result<PendingLogin> {
+/// Starts a login to the server at `url`: finds its authorization server, registers with a
+/// return to 127.0.0.1:`callback_port` (0: any free port), and returns the URL the user opens.
+pub async fn begin(url: &str, tokens: TokenFile, callback_port: u16) -> Result<PendingLogin> {
     let http = crate::model::http_client().map_err(anyhow::Error::msg)?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", callback_port))
         .await
-        .context("cannot listen on 127.0.0.1 for the browser's return")?;
+        .with_context(|| {
+            format!("cannot listen on 127.0.0.1:{callback_port} for the browser's return")
+        })?;
     let redirect_uri = format!(
         "http://127.0.0.1:{}/callback",
         listener.local_addr()?.port()
