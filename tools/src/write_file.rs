@@ -61,11 +61,15 @@ pub fn prepare(workspace: &Workspace, args: &WriteFileArgs) -> Result<PreparedEd
     })
 }
 
-/// What a rewrite of an existing file leaves out, when it leaves out most of it: the lines, and
-/// the definitions no longer there. Models asked to change one function sometimes write back
-/// only that function; said in the result, the loss is noticed.
+/// What a rewrite of an existing file leaves out, when it leaves out most of it and either a
+/// definition is gone or the file is less than half as long: the lines, and the definitions no
+/// longer there. Models asked to change one function sometimes write back only that function;
+/// said in the result, the loss is noticed. A small file rewritten whole with its definitions
+/// kept (every line restyled, a parameter added) is not a loss: told it was, a model read it as
+/// its mistake (Qwen2.5-Coder-1.5B, bench task `words`).
 pub fn loss_note(old: &str, new: &str) -> Option<String> {
-    let old_lines = old.lines().filter(|line| !line.trim().is_empty()).count();
+    let non_blank = |text: &str| text.lines().filter(|line| !line.trim().is_empty()).count();
+    let old_lines = non_blank(old);
     let kept: std::collections::HashSet<&str> = new.lines().map(str::trim).collect();
     let lost = old
         .lines()
@@ -79,9 +83,10 @@ pub fn loss_note(old: &str, new: &str) -> Option<String> {
         .into_iter()
         .filter(|name| !now_defined.contains(name))
         .collect();
-    let definitions = match gone.is_empty() {
-        true => String::new(),
-        false => format!("; no longer defined: {}", gone.join(", ")),
+    let definitions = match (gone.is_empty(), non_blank(new) * 2 < old_lines) {
+        (true, false) => return None,
+        (true, true) => String::new(),
+        (false, _) => format!("; no longer defined: {}", gone.join(", ")),
     };
     Some(format!(
         "this replaced the whole file: {lost} of its {old_lines} non-blank lines are gone{definitions}. If you meant to change only part of it, write the file again with everything it should keep, or change just that part with an edit"
@@ -118,5 +123,18 @@ mod tests {
         );
         assert_eq!(loss_note(old, &old.replace("a - b", "b - a")), None);
         assert_eq!(loss_note("a\nb\n", "c\n"), None);
+    }
+
+    /// Regression: every line of a small file restyled, its function kept, was called a loss.
+    #[test]
+    fn a_whole_rewrite_that_keeps_the_definitions_is_no_loss() {
+        let old = "def join_words(words):\n    \"\"\"Join words with a single space.\"\"\"\n    return \" \".join(words)\n";
+        let new = "def join_words(words, sep=' '):\n    \"\"\"Join words with sep.\"\"\"\n    return sep.join(words)\n";
+        assert_eq!(loss_note(old, new), None);
+        let notes = "one\ntwo\nthree\nfour\nfive\n";
+        assert_eq!(
+            loss_note(notes, "six\n"),
+            Some("this replaced the whole file: 5 of its 5 non-blank lines are gone. If you meant to change only part of it, write the file again with everything it should keep, or change just that part with an edit".into())
+        );
     }
 }
