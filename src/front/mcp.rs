@@ -31,7 +31,7 @@ pub async fn mcp(args: crate::cli::McpArgs) -> Result<ExitCode> {
             callback_port,
             place,
         } => login(&name, browser(no_browser), callback_port, &place).await,
-        McpCommand::Logout { name, place } => logout(&name, &place),
+        McpCommand::Logout { name, place } => logout(&name, &place).await,
         McpCommand::Remove {
             name,
             project,
@@ -132,10 +132,11 @@ async fn login(
     Ok(ExitCode::SUCCESS)
 }
 
-fn logout(name: &str, place: &McpPlace) -> Result<ExitCode> {
+async fn logout(name: &str, place: &McpPlace) -> Result<ExitCode> {
     let (_, tokens) = login_target(name, place)?;
     let forgotten = tokens
         .forget()
+        .await
         .with_context(|| format!("cannot remove {}", tokens.path().display()))?;
     match forgotten {
         Forgotten::Yes => println!("logged out of `{name}`"),

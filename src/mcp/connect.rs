@@ -2,7 +2,8 @@
 Reaching one MCP server: a command started in the workspace that speaks MCP on its stdin and
 stdout, or a URL that speaks MCP's streamable HTTP (the session id, the server's event stream and
 resuming it with `Last-Event-ID` are rmcp's), sent through the program's one HTTP client with the
-config's headers and bearer token, or the tokens `agent mcp login` saved. What goes wrong is said in one line that names no secret.
+config's headers and bearer token, or the tokens `agent mcp login` saved. What goes wrong is
+said in one line that names no secret.
 */
 
 use std::collections::HashMap;
@@ -63,7 +64,7 @@ async fn start_http(name: &str, url: &str, config: &McpServerConfig) -> Result<S
     let mut transport_config = StreamableHttpClientTransportConfig::with_uri(url.to_string())
         .custom_headers(headers(config)?);
     let http = crate::model::http_client().map_err(anyhow::Error::msg)?;
-    let credentials = credentials(name, url, config, &http).await?;
+    let credentials = credentials(name, url, config).await?;
     let sent = credentials.sent();
     let service = match credentials {
         Credentials::Nothing => serve(http, transport_config).await,
@@ -107,12 +108,7 @@ fn headers(config: &McpServerConfig) -> Result<HashMap<HeaderName, HeaderValue>>
 }
 
 /// The token the config names, or the login saved for this server, or nothing.
-async fn credentials(
-    name: &str,
-    url: &str,
-    config: &McpServerConfig,
-    http: &reqwest::Client,
-) -> Result<Credentials> {
+async fn credentials(name: &str, url: &str, config: &McpServerConfig) -> Result<Credentials> {
     if let Some(variable) = &config.bearer_token_env_var {
         return match crate::config::env(variable) {
             Some(token) => Ok(Credentials::Bearer(token)),
@@ -126,9 +122,7 @@ async fn credentials(
         return Ok(Credentials::Nothing);
     }
     let relogin = || format!("its saved login cannot be used: run `agent mcp login {name}`");
-    let mut manager = AuthorizationManager::new(url).await.with_context(relogin)?;
-    manager.with_client(http.clone()).with_context(relogin)?;
-    manager.set_credential_store(tokens);
+    let mut manager = tokens.manager(url).await.with_context(relogin)?;
     match manager
         .initialize_from_store()
         .await

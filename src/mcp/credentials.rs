@@ -14,8 +14,9 @@ the renewed one.
 
 use std::path::{Path, PathBuf};
 
+use anyhow::Context;
 use rmcp::transport::auth::{
-    AuthError, CredentialRefreshGuard, CredentialStore, StoredCredentials,
+    AuthError, AuthorizationManager, CredentialRefreshGuard, CredentialStore, StoredCredentials,
 };
 use serde::{Deserialize, Serialize};
 
@@ -69,22 +70,34 @@ impl TokenFile {
 
     /// Whether tokens for this URL are saved (a quick look, before any network).
     pub async fn holds_tokens(&self) -> bool {
-        tokio::fs::read(&self.path)
+        self.load()
             .await
             .ok()
-            .and_then(|bytes| self.read(&bytes))
+            .flatten()
             .is_some_and(|saved| saved.token_response.is_some())
     }
 
     /// Removes the saved tokens.
-    pub fn forget(&self) -> std::io::Result<Forgotten> {
-        match std::fs::remove_file(&self.path) {
+    pub async fn forget(&self) -> std::io::Result<Forgotten> {
+        match tokio::fs::remove_file(&self.path).await {
             Ok(()) => Ok(Forgotten::Yes),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
                 Ok(Forgotten::NothingSaved)
             }
             Err(error) => Err(error),
         }
+    }
+
+    /// An OAuth manager for the server at `url` that sends through the program's one HTTP
+    /// client and keeps its tokens in this file.
+    pub async fn manager(self, url: &str) -> anyhow::Result<AuthorizationManager> {
+        let http = crate::model::http_client().map_err(anyhow::Error::msg)?;
+        let mut manager = AuthorizationManager::new(url)
+            .await
+            .with_context(|| format!("{url} is not a URL OAuth can use"))?;
+        manager.with_client(http)?;
+        manager.set_credential_store(self);
+        Ok(manager)
     }
 
     /// The credentials in `bytes` when they were issued for this URL.
@@ -136,11 +149,10 @@ impl CredentialStore for TokenFile {
     }
 
     async fn clear(&self) -> Result<(), AuthError> {
-        match tokio::fs::remove_file(&self.path).await {
-            Ok(()) => Ok(()),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(error) => Err(self.store_error("cannot remove", error)),
-        }
+        self.forget()
+            .await
+            .map(|_| ())
+            .map_err(|error| self.store_error("cannot remove", error))
     }
 
     async fn acquire_refresh_guard(&self) -> Result<Option<CredentialRefreshGuard>, AuthError> {
@@ -194,7 +206,7 @@ mod tests {
         let elsewhere = TokenFile::in_dir(dir.path(), "docs/prod", "https://b.example/mcp");
         assert!(elsewhere.load().await.unwrap().is_none());
         let _guard = file.acquire_refresh_guard().await.unwrap();
-        assert_eq!(file.forget().unwrap(), Forgotten::Yes);
-        assert_eq!(file.forget().unwrap(), Forgotten::NothingSaved);
+        assert_eq!(file.forget().await.unwrap(), Forgotten::Yes);
+        assert_eq!(file.forget().await.unwrap(), Forgotten::NothingSaved);
     }
 }

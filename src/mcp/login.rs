@@ -15,7 +15,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use axum::extract::{Query, State};
 use axum::response::Html;
 use rmcp::transport::auth::{
-    AuthorizationManager, AuthorizationMetadataSource, AuthorizationRequest, AuthorizationSession,
+    AuthorizationMetadataSource, AuthorizationRequest, AuthorizationSession,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -52,11 +52,7 @@ pub async fn begin(url: &str, tokens: TokenFile, callback_port: u16) -> Result<P
         listener.local_addr()?.port()
     );
     let challenge = challenge(&http, url).await?;
-    let mut manager = AuthorizationManager::new(url)
-        .await
-        .with_context(|| format!("{url} is not a URL OAuth can use"))?;
-    manager.with_client(http)?;
-    manager.set_credential_store(tokens);
+    let mut manager = tokens.manager(url).await?;
     let resolution = manager
         .resolve_metadata_from_challenge(challenge.as_deref())
         .await
