@@ -259,10 +259,7 @@ fn python_kind(root: &Path, files: &[String]) -> Option<ProjectKind> {
         (false, true) => Some(format!("{python} -m unittest")),
         (false, false) => None,
     };
-    Some(ProjectKind {
-        name: "Python".to_string(),
-        test,
-    })
+    Some(ProjectKind::new("Python", test.as_deref()))
 }
 
 /// Small text files the task names, by path or by a file name found once in the tree.

@@ -152,9 +152,7 @@ async fn servers_that_cannot_be_reached_or_configured_are_left_out_in_one_line()
         ),
     );
     let mock = MockGlm::start(vec![turn().content("done").reply()]).await;
-    let mut command = sandbox.agent(&mock);
-    command.args(["run", "hello"]);
-    let run = finish(command).await;
+    let run = sandbox.agent_to_end(&mock, &["run", "hello"]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     let said: Vec<&str> = run
         .stderr
@@ -288,9 +286,9 @@ async fn a_call_whose_event_stream_is_cut_resumes_it_and_completes() {
         turn().content("done").reply(),
     ])
     .await;
-    let mut command = sandbox.agent(&mock);
-    command.args(["run", "-y", "a long call"]);
-    let run = finish(command).await;
+    let run = sandbox
+        .agent_to_end(&mock, &["run", "-y", "a long call"])
+        .await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         tool_result(&mock.requests(), "m1"),
@@ -315,9 +313,9 @@ async fn a_call_whose_stream_is_cut_and_cannot_be_resumed_fails_at_once() {
         turn().content("done").reply(),
     ])
     .await;
-    let mut command = sandbox.agent(&mock);
-    command.args(["run", "-y", "a long call"]);
-    let run = finish(command).await;
+    let run = sandbox
+        .agent_to_end(&mock, &["run", "-y", "a long call"])
+        .await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     let requests = mock.requests();
     assert_eq!(
@@ -426,9 +424,7 @@ async fn agent_mcp_login_authorizes_with_pkce_and_runs_use_and_renew_the_tokens(
             turn().content("done").reply(),
         ])
         .await;
-        let mut command = sandbox.agent(&mock);
-        command.args(["run", "-y", "echo hi"]);
-        let run = finish(command).await;
+        let run = sandbox.agent_to_end(&mock, &["run", "-y", "echo hi"]).await;
         let result = tool_result(&mock.requests(), "e1");
         (run, result)
     };
@@ -462,12 +458,7 @@ async fn agent_mcp_login_authorizes_with_pkce_and_runs_use_and_renew_the_tokens(
         let mode = std::fs::metadata(&token_file).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }
-    let listed = finish({
-        let mut command = sandbox.agent(&mock);
-        command.args(["mcp", "list"]);
-        command
-    })
-    .await;
+    let listed = sandbox.agent_to_end(&mock, &["mcp", "list"]).await;
     assert!(
         listed
             .stdout
@@ -522,12 +513,7 @@ async fn agent_mcp_login_authorizes_with_pkce_and_runs_use_and_renew_the_tokens(
         ]
     );
 
-    let logout = finish({
-        let mut command = sandbox.agent(&mock);
-        command.args(["mcp", "logout", "web"]);
-        command
-    })
-    .await;
+    let logout = sandbox.agent_to_end(&mock, &["mcp", "logout", "web"]).await;
     assert_eq!(logout.stdout, "logged out of `web`\n", "{}", logout.stderr);
     assert!(!token_file.exists());
 

@@ -490,6 +490,13 @@ impl Sandbox {
     }
 
     /// Every transcript line of every session (not the edit journals or saved patches).
+    /// The real binary run with `args` against `mock`, to its end.
+    pub async fn agent_to_end(&self, mock: &MockGlm, args: &[&str]) -> Finished {
+        let mut command = self.agent(mock);
+        command.args(args);
+        finish(command).await
+    }
+
     pub fn transcript_events(&self) -> Vec<Value> {
         let mut events = Vec::new();
         let transcripts = walk(&self.sessions_dir()).into_iter().filter(|file| {
